@@ -1,0 +1,10 @@
+//! dpex launcher library: everything the native stub does, shared with the
+//! `dpex` packer (PEX-INFO, wheel names and tags, markers, versions, cache,
+//! fetch, unpack).
+
+pub mod error;
+pub mod interpreter;
+pub mod marker;
+pub mod pexinfo;
+pub mod tags;
+pub mod version;

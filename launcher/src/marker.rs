@@ -1,0 +1,1 @@
+//! PEP 508 environment markers.

@@ -1,0 +1,1 @@
+//! Wheel file names and platform compatibility tags.
