@@ -3,6 +3,8 @@
 //! fetch, unpack).
 
 pub mod error;
+pub mod http;
+pub mod index;
 pub mod interpreter;
 pub mod marker;
 pub mod pexinfo;

@@ -1,0 +1,1 @@
+//! Simple-repository (PEP 503 HTML / PEP 691 JSON) project pages.
