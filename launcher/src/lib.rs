@@ -2,6 +2,7 @@
 //! `dpex` packer (PEX-INFO, wheel names and tags, markers, versions, cache,
 //! fetch, unpack).
 
+pub mod cache;
 pub mod error;
 pub mod http;
 pub mod index;

@@ -1,0 +1,200 @@
+//! The per-user, content-addressed cache and `atomic_dir`, the one primitive
+//! every cache write goes through.
+//!
+//! Layout under the root (see docs/cache.md):
+//! ```text
+//! <root>/1/wheels/<sha256>/         one unpacked copy of each wheel
+//! <root>/1/apps/<pex_hash>/         the app's sources, PEX-INFO and shim
+//! <root>/1/envs/<env_key>/          one venv per (app, interpreter)
+//! <root>/1/interpreters/<key>.json  interpreter probe results
+//! <root>/1/tmp/                     downloads in flight
+//! ```
+//! An entry exists only once complete: it is built in a sibling work folder
+//! and published by `rename`, under an exclusive lock on a sibling lock file,
+//! so readers never lock and never see half an entry.
+
+use crate::error::{Error, Result};
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// Bumped when the layout of entries changes incompatibly, so an older dpex
+/// never reads a newer layout (and vice versa).
+pub const LAYOUT_VERSION: &str = "1";
+
+#[derive(Clone, Debug)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// `DPEX_ROOT`, else `$PEX_ROOT/dpex`, else the platform cache dir.
+    pub fn from_env() -> Result<Cache> {
+        let base = if let Some(root) = non_empty_env("DPEX_ROOT") {
+            PathBuf::from(root)
+        } else if let Some(root) = non_empty_env("PEX_ROOT") {
+            PathBuf::from(root).join("dpex")
+        } else if let Some(dir) = dirs::cache_dir() {
+            dir.join("dpex")
+        } else {
+            return Err(Error::msg(
+                "cannot find a cache directory: neither DPEX_ROOT, PEX_ROOT nor HOME is set. \
+                 Set DPEX_ROOT to a writable directory and run again",
+            ));
+        };
+        Ok(Cache::at(base))
+    }
+
+    pub fn at(base: impl Into<PathBuf>) -> Cache {
+        Cache { root: base.into().join(LAYOUT_VERSION) }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn wheel_dir(&self, sha256: &str) -> PathBuf {
+        self.root.join("wheels").join(sha256)
+    }
+    pub fn app_dir(&self, pex_hash: &str) -> PathBuf {
+        self.root.join("apps").join(pex_hash)
+    }
+    pub fn env_dir(&self, env_key: &str) -> PathBuf {
+        self.root.join("envs").join(env_key)
+    }
+    pub fn interpreters_dir(&self) -> PathBuf {
+        self.root.join("interpreters")
+    }
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Make `target` exist with the content `populate` writes into the work dir it
+/// is given. Returns `true` if this call built it, `false` if it was there.
+///
+/// Look, lock, look again: the fast path takes no lock. A crashed builder
+/// leaves only a stale work dir (removed by the next builder) and a lock file
+/// the kernel has already unlocked; `target` itself appears only by `rename`.
+pub fn atomic_dir<F>(target: &Path, populate: F) -> Result<bool>
+where
+    F: FnOnce(&Path) -> Result<()>,
+{
+    if target.exists() {
+        return Ok(false);
+    }
+    let parent = target.parent().expect("cache entries have a parent");
+    let name = target.file_name().expect("cache entries have a name").to_string_lossy();
+    fs::create_dir_all(parent).map_err(|e| Error::io("create the cache directory", parent, e))?;
+    let lock_path = parent.join(format!(".{name}.lck"));
+    let lock = lock_exclusive(&lock_path)?;
+    if target.exists() {
+        return Ok(false);
+    }
+    let work = parent.join(format!(".{name}.work"));
+    if work.symlink_metadata().is_ok() {
+        remove_any(&work).map_err(|e| Error::io("remove the stale work directory", &work, e))?;
+    }
+    fs::create_dir(&work).map_err(|e| Error::io("create the work directory", &work, e))?;
+    let built = populate(&work).and_then(|()| {
+        fs::rename(&work, target).map_err(|e| Error::io("publish the cache entry", target, e))
+    });
+    if built.is_err() {
+        // Leave nothing behind that looks like an entry; ignore errors (the
+        // next builder removes a stale work dir anyway).
+        let _ = fs::remove_dir_all(&work);
+    }
+    drop(lock);
+    built.map(|()| true)
+}
+
+/// Take an exclusive advisory lock (flock) on `path`, creating it. The lock is
+/// released when the returned file is dropped or the process dies.
+pub fn lock_exclusive(path: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io("open the lock file", path, e))?;
+    file.lock().map_err(|e| Error::io("lock", path, e))?;
+    Ok(file)
+}
+
+/// Remove a file, symlink or directory tree.
+pub fn remove_any(path: &Path) -> std::io::Result<()> {
+    match path.symlink_metadata() {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dpex-cache-test-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn publishes_once_and_skips_when_present() {
+        let dir = tempdir("once");
+        let target = dir.join("entry");
+        let built = atomic_dir(&target, |w| Ok(fs::write(w.join("f"), "x").unwrap())).unwrap();
+        assert!(built);
+        assert_eq!(fs::read_to_string(target.join("f")).unwrap(), "x");
+        let again = atomic_dir(&target, |_| panic!("must not rebuild")).unwrap();
+        assert!(!again);
+    }
+
+    #[test]
+    fn failed_populate_leaves_nothing() {
+        let dir = tempdir("fail");
+        let target = dir.join("entry");
+        let err = atomic_dir(&target, |w| {
+            fs::write(w.join("half"), "x").unwrap();
+            Err(Error::msg("boom"))
+        });
+        assert!(err.is_err());
+        assert!(!target.exists());
+        assert!(!dir.join(".entry.work").exists());
+    }
+
+    #[test]
+    fn stale_work_dir_is_replaced() {
+        let dir = tempdir("stale");
+        fs::create_dir_all(dir.join(".entry.work/junk")).unwrap();
+        let target = dir.join("entry");
+        atomic_dir(&target, |w| Ok(fs::write(w.join("f"), "y").unwrap())).unwrap();
+        assert!(!target.join("junk").exists());
+        assert!(target.join("f").exists());
+    }
+
+    #[test]
+    fn concurrent_builders_build_once() {
+        let dir = tempdir("race");
+        let target = dir.join("entry");
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    atomic_dir(&target, |w| {
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        Ok(fs::write(w.join("f"), "z").unwrap())
+                    })
+                    .unwrap();
+                });
+            }
+        });
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+}
