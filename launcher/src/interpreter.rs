@@ -33,3 +33,219 @@ pub struct InterpreterInfo {
     /// site-packages relative to a venv root, e.g. `lib/python3.11/site-packages`.
     pub purelib_rel: String,
 }
+
+use crate::cache::Cache;
+use crate::error::{Error, Result};
+use crate::version::{Version, VersionSpecifiers};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const PROBE_SCRIPT: &str = include_str!("probe.py");
+
+/// The names searched in each PATH directory, in order.
+const PYTHON_NAMES: &[&str] = &[
+    "python3.15", "python3.14", "python3.13", "python3.12", "python3.11", "python3.10",
+    "python3.9", "python3.8", "python3", "python",
+];
+
+/// A cached probe: valid while the candidate and the real interpreter it
+/// resolved to keep their size and mtime.
+#[derive(Serialize, Deserialize)]
+struct ProbeRecord {
+    exe_stamp: (u64, i64, i64),
+    info: InterpreterInfo,
+}
+
+fn stamp(meta: &fs::Metadata) -> (u64, i64, i64) {
+    (meta.len(), meta.mtime(), meta.mtime_nsec())
+}
+
+/// Probe `candidate` (following symlinks and shims), using the cache when the
+/// files have not changed: a warm call costs two stats and one small read.
+pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> {
+    let meta = fs::metadata(candidate).map_err(|e| Error::io("inspect the interpreter", candidate, e))?;
+    let mut hasher = Sha256::new();
+    hasher.update(candidate.as_os_str().as_encoded_bytes());
+    hasher.update(format!("\0{:?}\0{}", stamp(&meta), meta.ino()).as_bytes());
+    let key = hex(&hasher.finalize()[..12]);
+    let record_path = cache.interpreters_dir().join(format!("{key}.json"));
+    if let Ok(bytes) = fs::read(&record_path) {
+        if let Ok(record) = serde_json::from_slice::<ProbeRecord>(&bytes) {
+            if fs::metadata(&record.info.executable).map(|m| stamp(&m)).ok() == Some(record.exe_stamp) {
+                return Ok(record.info);
+            }
+        }
+    }
+    let info = run_probe(candidate)?;
+    let exe_meta = fs::metadata(&info.executable)
+        .map_err(|e| Error::io("inspect the interpreter", &info.executable, e))?;
+    let record = ProbeRecord { exe_stamp: stamp(&exe_meta), info };
+    // A cache we cannot write only costs a probe next time.
+    let _ = write_file_atomically(&record_path, serde_json::to_string(&record).unwrap().as_bytes());
+    Ok(record.info)
+}
+
+fn run_probe(candidate: &Path) -> Result<InterpreterInfo> {
+    let output = Command::new(candidate)
+        .args(["-I", "-S", "-c", PROBE_SCRIPT])
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::io("run the interpreter", candidate, e))?;
+    if !output.status.success() {
+        return Err(Error::msg(format!(
+            "the interpreter {} failed to run a version probe ({}): {}",
+            candidate.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| {
+        Error::msg(format!(
+            "the interpreter {} answered the version probe with something unexpected ({e}); \
+             is it a CPython or PyPy 3 interpreter?",
+            candidate.display()
+        ))
+    })
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Write a small file so that readers see the old or the new content, never half.
+pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}
+
+/// Does `info` meet any of the constraints (`CPython==3.11.*`, `>=3.8,<3.13`,
+/// `PyPy`)? An empty list admits every interpreter.
+pub fn meets_constraints(info: &InterpreterInfo, constraints: &[String]) -> Result<bool> {
+    if constraints.is_empty() {
+        return Ok(true);
+    }
+    let version_text = info
+        .markers
+        .get("python_full_version")
+        .cloned()
+        .unwrap_or_else(|| format!("{}.{}.{}", info.version.0, info.version.1, info.version.2));
+    let version = Version::parse(&version_text).map_err(Error::msg)?;
+    let implementation = info.markers.get("platform_python_implementation").map(String::as_str).unwrap_or("");
+    for constraint in constraints {
+        let (name, specifiers) = split_constraint(constraint);
+        if !name.is_empty() && !name.eq_ignore_ascii_case(implementation) {
+            continue;
+        }
+        let specifiers = VersionSpecifiers::parse(specifiers).map_err(|e| {
+            Error::msg(format!("invalid interpreter constraint {constraint:?}: {e}"))
+        })?;
+        if specifiers.contains(&version) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `CPython==3.11.*` -> (`CPython`, `==3.11.*`).
+pub fn split_constraint(constraint: &str) -> (&str, &str) {
+    let constraint = constraint.trim();
+    let cut = constraint.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(constraint.len());
+    (&constraint[..cut], constraint[cut..].trim())
+}
+
+/// One line describing an interpreter for messages.
+pub fn describe(path: &Path, info: &InterpreterInfo) -> String {
+    let implementation = info.markers.get("platform_python_implementation").map(String::as_str).unwrap_or("?");
+    let (a, b, c) = info.version;
+    if path == info.executable {
+        format!("{} ({implementation} {a}.{b}.{c})", path.display())
+    } else {
+        format!("{} -> {} ({implementation} {a}.{b}.{c})", path.display(), info.executable.display())
+    }
+}
+
+/// Choose the interpreter: the one `python app.pex` ran under, else
+/// `PEX_PYTHON` (path or name), else the first `python3.X`/`python3`/`python`
+/// on `PEX_PYTHON_PATH` or `PATH` that meets the constraints.
+pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<InterpreterInfo> {
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let search_path = env("PEX_PYTHON_PATH").or_else(|| env("PATH")).unwrap_or_default();
+    let explicit: Option<(PathBuf, &str)> = if let Some(python) = env("__DPEX_PYTHON") {
+        Some((PathBuf::from(python), "the interpreter that ran `python app.pex`"))
+    } else if let Some(python) = env("PEX_PYTHON") {
+        let python = PathBuf::from(python);
+        let resolved = if python.components().count() > 1 {
+            Some(python.clone())
+        } else {
+            std::env::split_paths(&search_path).map(|dir| dir.join(&python)).find(|p| is_executable(p))
+        };
+        match resolved {
+            Some(path) => Some((path, "PEX_PYTHON")),
+            None => {
+                return Err(Error::msg(format!(
+                    "PEX_PYTHON={} names no executable on PATH; set it to an interpreter's full path \
+                     or unset it",
+                    python.display()
+                )))
+            }
+        }
+    } else {
+        None
+    };
+    if let Some((path, origin)) = explicit {
+        let info = probe_cached(cache, &path)?;
+        if !meets_constraints(&info, constraints)? {
+            return Err(Error::msg(format!(
+                "{} chosen by {origin} does not meet this app's interpreter constraints {}; \
+                 pick another interpreter",
+                describe(&path, &info),
+                constraints.join(" or ")
+            )));
+        }
+        return Ok(info);
+    }
+    let mut seen = Vec::new();
+    for dir in std::env::split_paths(&search_path) {
+        // PEX_PYTHON_PATH may list interpreter files as well as directories.
+        let candidates: Vec<PathBuf> = if dir.is_file() {
+            vec![dir.clone()]
+        } else {
+            PYTHON_NAMES.iter().map(|name| dir.join(name)).collect()
+        };
+        for candidate in candidates {
+            if !is_executable(&candidate) {
+                continue;
+            }
+            match probe_cached(cache, &candidate) {
+                Ok(info) => {
+                    if meets_constraints(&info, constraints)? {
+                        return Ok(info);
+                    }
+                    seen.push(describe(&candidate, &info));
+                }
+                Err(e) => seen.push(format!("{} (unusable: {e})", candidate.display())),
+            }
+        }
+    }
+    let found = if seen.is_empty() { "none".to_string() } else { seen.join("; ") };
+    Err(Error::msg(format!(
+        "no Python interpreter on {} meets this app's interpreter constraints ({}). Found: {found}. \
+         Install a matching Python, or point PEX_PYTHON at one",
+        if env("PEX_PYTHON_PATH").is_some() { "PEX_PYTHON_PATH" } else { "PATH" },
+        if constraints.is_empty() { "any".to_string() } else { constraints.join(" or ") },
+    )))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}

@@ -4,10 +4,16 @@
 
 pub mod cache;
 pub mod error;
+pub mod fetch;
 pub mod http;
 pub mod index;
 pub mod interpreter;
 pub mod marker;
 pub mod pexinfo;
 pub mod tags;
+pub mod unpack;
 pub mod version;
+pub mod ziptail;
+pub mod venv;
+pub mod hydrate;
+pub mod launch;

@@ -1,1 +1,36 @@
-fn main(){}
+//! The dpex launcher stub: the native executable at the front of every
+//! dehydrated app.pex. See docs/format.md and docs/cache.md.
+
+use dpex_launcher::cache::Cache;
+use dpex_launcher::error::Result;
+use dpex_launcher::{hydrate, interpreter, launch, venv, ziptail::AppZip};
+use std::ffi::OsString;
+
+fn main() {
+    let error = match run() {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    eprintln!("dpex: error: {error}");
+    std::process::exit(1);
+}
+
+fn run() -> Result<std::convert::Infallible> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let exe = std::env::current_exe()
+        .map_err(|e| dpex_launcher::error::Error::msg(format!("cannot find the launcher's own file: {e}")))?;
+    let app_path = launch::app_path(args.first().map(OsString::as_os_str).unwrap_or_default(), &exe);
+    let verbose: u32 = std::env::var("PEX_VERBOSE").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut app = AppZip::open(&exe)?;
+    let info = app.read_pex_info()?;
+    let cache = Cache::from_env()?;
+    let python = interpreter::find_interpreter(&cache, &info.interpreter_constraints)?;
+    if verbose > 0 {
+        eprintln!("dpex: interpreter {}", python.executable.display());
+    }
+    let env = hydrate::ensure_environment(&cache, &mut app, &info, &python, verbose)?;
+    if verbose > 0 {
+        eprintln!("dpex: environment {}", env.env_dir.display());
+    }
+    Err(launch::exec_python(&venv::python_path(&env.env_dir), &env.app_dir, &info, &app_path, &args[1.min(args.len())..]))
+}

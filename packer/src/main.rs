@@ -1,1 +1,261 @@
-fn main(){}
+//! `dpex`: build dehydrated PEX files. See README.md and docs/.
+
+mod lock;
+mod pexfile;
+
+use clap::{Args, Parser, Subcommand};
+use dpex_launcher::pexinfo::{InheritPath, PexInfo};
+use dpex_launcher::version::normalize_name;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "dpex", version, about = "Build dehydrated PEX files: a native launcher and your code; \
+the locked wheels are fetched, verified and cached at first run.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write app.pex from a lock and your sources. Downloads no wheel.
+    Build(BuildArgs),
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// A PEP 751 pylock.toml: every wheel of every package is recorded.
+    #[arg(long, value_name = "FILE", conflicts_with = "requirement")]
+    lock: Option<PathBuf>,
+    /// A requirements.txt where every line is pinned `==` with `--hash=sha256:`;
+    /// each hash is looked up on the index (no wheel is downloaded).
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    requirement: Option<PathBuf>,
+    /// Simple index (PEP 503/691) to look `-r` hashes up on; repeatable, first match wins.
+    #[arg(short = 'i', long = "index-url", alias = "index", value_name = "URL")]
+    index_url: Vec<String>,
+    /// A directory of the app's sources, put at the zip's root; repeatable.
+    #[arg(short = 'D', long = "sources-directory", value_name = "DIR")]
+    sources_directory: Vec<PathBuf>,
+    /// What the app runs: `module` (as __main__) or `module:function`.
+    #[arg(short = 'e', short_alias = 'm', long = "entry-point", value_name = "MOD[:FUNC]", conflicts_with = "script")]
+    entry_point: Option<String>,
+    /// Run a console script of a locked wheel instead of an entry point.
+    #[arg(short = 'c', long = "script", alias = "console-script", value_name = "NAME")]
+    script: Option<String>,
+    /// Where to write the app.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    output_file: PathBuf,
+    /// Interpreters the app may run on, e.g. `CPython==3.11.*`; repeatable (any may match).
+    #[arg(long = "interpreter-constraint", value_name = "CONSTRAINT")]
+    interpreter_constraint: Vec<String>,
+    /// Let PYTHONPATH in: `prefer` (before the app's wheels), `fallback` (after), `false`.
+    #[arg(long = "inherit-path", value_name = "MODE", num_args = 0..=1, default_missing_value = "prefer", default_value = "false")]
+    inherit_path: String,
+    /// Arguments put before the user's, for the built-in entry point (shell-quoted).
+    #[arg(long = "inject-args", value_name = "ARGS")]
+    inject_args: Vec<String>,
+    /// `NAME=VALUE` set for the app when not already set; repeatable.
+    #[arg(long = "inject-env", value_name = "NAME=VALUE")]
+    inject_env: Vec<String>,
+    /// Keep PEX_* variables in the app's environment.
+    #[arg(long = "no-strip-pex-env")]
+    no_strip_pex_env: bool,
+    /// Don't check that the entry point's module is among the sources.
+    #[arg(long = "no-validate-entry-point")]
+    no_validate_entry_point: bool,
+    /// The launcher stub to prepend (default: the one built with this dpex).
+    #[arg(long = "launcher", value_name = "PATH")]
+    launcher: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(args) => build(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("dpex: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build(args: BuildArgs) -> Result<(), String> {
+    let lock = match (&args.lock, &args.requirement) {
+        (Some(path), None) => lock::read_pylock(path)?,
+        (None, Some(path)) => {
+            lock::read_requirements(path, &args.index_url, &dpex_launcher::http::agent())?
+        }
+        (None, None) => lock::LockInput::default(),
+        (Some(_), Some(_)) => return Err("use either --lock or -r, not both".into()),
+    };
+    for warning in &lock.warnings {
+        eprintln!("dpex: warning: {warning}");
+    }
+    let inherit_path = InheritPath::parse(&args.inherit_path)
+        .ok_or_else(|| format!("--inherit-path must be false, prefer or fallback, not {:?}", args.inherit_path))?;
+    let mut files = pexfile::collect_sources(&args.sources_directory)?;
+    if let Some(entry_point) = &args.entry_point {
+        check_entry_point(entry_point, &files, &lock, args.no_validate_entry_point, &args.sources_directory)?;
+    }
+    pexfile::add_shim(&mut files);
+
+    let mut packages = lock.packages.clone();
+    if let Some(requires_python) = &lock.requires_python {
+        for package in packages.iter_mut().filter(|p| p.requires_python.is_none()) {
+            package.requires_python = Some(requires_python.clone());
+        }
+    }
+    let mut distributions = BTreeMap::new();
+    for wheel in packages.iter().flat_map(|p| &p.wheels) {
+        distributions.insert(wheel.filename.clone(), wheel.sha256.clone());
+    }
+    let mut inject_args = Vec::new();
+    for text in &args.inject_args {
+        inject_args.extend(shell_split(text).ok_or_else(|| format!("--inject-args {text:?} has an unclosed quote"))?);
+    }
+    let mut inject_env = BTreeMap::new();
+    for pair in &args.inject_env {
+        let (key, value) = pair
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| format!("--inject-env wants NAME=VALUE, not {pair:?}"))?;
+        inject_env.insert(key.to_string(), value.to_string());
+    }
+    let mut build_properties = BTreeMap::new();
+    build_properties.insert("dpex_version".to_string(), serde_json::Value::from(env!("CARGO_PKG_VERSION")));
+    let mut info = PexInfo {
+        entry_point: args.entry_point.clone(),
+        script: args.script.clone(),
+        requirements: lock.direct_requirements.clone(),
+        interpreter_constraints: sorted(args.interpreter_constraint.clone()),
+        inherit_path,
+        inject_args,
+        inject_env,
+        strip_pex_env: !args.no_strip_pex_env,
+        code_hash: Some(pexfile::code_hash(&files)),
+        pex_hash: None,
+        build_properties,
+        distributions,
+        deps_are_wheel_files: true,
+        dehydrated_requirements: packages,
+    };
+    for constraint in &info.interpreter_constraints {
+        let (_, specifiers) = dpex_launcher::interpreter::split_constraint(constraint);
+        dpex_launcher::version::VersionSpecifiers::parse(specifiers)
+            .map_err(|e| format!("--interpreter-constraint {constraint:?} is not valid: {e}"))?;
+    }
+    info.pex_hash = Some(pexfile::pex_hash(&info));
+
+    let stub = match &args.launcher {
+        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read the launcher {}: {e}", path.display()))?,
+        None => pexfile::EMBEDDED_STUB.to_vec(),
+    };
+    let bytes = pexfile::render(&stub, &files, &info)?;
+    pexfile::write_executable(&args.output_file, &bytes)
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// The entry point's module must be among the sources (or be a locked
+/// package's top-level name), so a typo fails at build time, not on a host.
+fn check_entry_point(entry_point: &str, files: &pexfile::AppFiles, lock: &lock::LockInput, skip: bool, dirs: &[PathBuf]) -> Result<(), String> {
+    let (module, function) = match entry_point.split_once(':') {
+        Some((m, f)) => (m, Some(f)),
+        None => (entry_point, None),
+    };
+    let is_identifier = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && !p.starts_with(|c: char| c.is_ascii_digit()) && p.chars().all(|c| c.is_alphanumeric() || c == '_'));
+    if !is_identifier(module) || function.is_some_and(|f| !is_identifier(f)) {
+        return Err(format!("the entry point {entry_point:?} is not of the form module or module:function"));
+    }
+    if skip {
+        return Ok(());
+    }
+    let path = module.replace('.', "/");
+    let found = files.contains_key(&format!("{path}.py"))
+        || files.contains_key(&format!("{path}/__init__.py"))
+        || files.keys().any(|k| k.starts_with(&format!("{path}/")))
+        || files.keys().any(|k| Path::new(k).file_stem().is_some_and(|s| s == Path::new(&path).as_os_str()) && k.starts_with(&path) && k.ends_with(".so"));
+    if found {
+        return Ok(());
+    }
+    let top = module.split('.').next().unwrap_or(module);
+    if lock.packages.iter().any(|p| normalize_name(&p.name) == normalize_name(top)) {
+        return Ok(());
+    }
+    let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    Err(format!(
+        "the entry point module {module:?} is not in the sources ({}): looked for {path}.py and {path}/__init__.py. \
+         Check the -e value and -D directories, or pass --no-validate-entry-point if a locked wheel provides it",
+        if searched.is_empty() { "no -D given".to_string() } else { searched.join(", ") }
+    ))
+}
+
+/// Split a shell-quoted string into words (single and double quotes, backslash).
+fn shell_split(text: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => current.push(c),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => current.push(chars.next()?),
+                        c => current.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                current.push(chars.next()?);
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                current.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    Some(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_split;
+
+    #[test]
+    fn shell_split_quotes() {
+        assert_eq!(shell_split("a 'b c' \"d\\\"e\" f\\ g").unwrap(), vec!["a", "b c", "d\"e", "f g"]);
+        assert!(shell_split("'open").is_none());
+        assert!(shell_split("").unwrap().is_empty());
+    }
+}

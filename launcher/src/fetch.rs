@@ -1,0 +1,276 @@
+//! Getting a locked wheel's bytes: from local find-links folders, flat
+//! find-links pages, hydration indices, then the URL recorded in PEX-INFO.
+//! Every byte is hashed while it streams to disk; the pinned sha256 (and size)
+//! decide, so any source is safe.
+
+use crate::error::{Error, Result};
+use crate::http::redact_url;
+use crate::index::{self, IndexFile};
+use crate::pexinfo::LockedWheel;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Attempts per URL for transient failures (connection errors, 5xx, 429).
+const ATTEMPTS: u32 = 3;
+
+/// One place a wheel may be fetched from.
+#[derive(Clone, Debug)]
+enum Location {
+    File(PathBuf),
+    Url(String),
+}
+
+impl Location {
+    fn describe(&self) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Url(u) => redact_url(u),
+        }
+    }
+}
+
+/// The run-time sources, from `DPEX_FIND_LINKS` and
+/// `PEX_BOOTSTRAP_HYDRATION_INDICES` (each a list separated by commas or
+/// whitespace), before the URLs recorded in PEX-INFO.
+pub struct Sources {
+    find_links: Vec<String>,
+    indices: Vec<String>,
+    agent: ureq::Agent,
+    pages: Mutex<HashMap<String, std::result::Result<Vec<IndexFile>, String>>>,
+}
+
+fn split_list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Sources {
+    pub fn from_env() -> Sources {
+        Sources::new(
+            split_list(std::env::var("DPEX_FIND_LINKS").ok()),
+            split_list(std::env::var("PEX_BOOTSTRAP_HYDRATION_INDICES").ok()),
+        )
+    }
+
+    pub fn new(find_links: Vec<String>, indices: Vec<String>) -> Sources {
+        Sources { find_links, indices, agent: crate::http::agent(), pages: Mutex::new(HashMap::new()) }
+    }
+
+    /// Fetch the page once per process (several wheels share a project or a
+    /// find-links page).
+    fn page(&self, key: String, load: impl FnOnce() -> std::result::Result<Vec<IndexFile>, String>) -> std::result::Result<Vec<IndexFile>, String> {
+        if let Some(hit) = self.pages.lock().unwrap().get(&key) {
+            return hit.clone();
+        }
+        let loaded = load();
+        self.pages.lock().unwrap().insert(key, loaded.clone());
+        loaded
+    }
+
+    /// Every location to try for `wheel` of `project`, in order, plus the
+    /// reasons sources that could not offer it were skipped.
+    fn locations(&self, project: &str, wheel: &LockedWheel) -> (Vec<Location>, Vec<String>) {
+        let mut found = Vec::new();
+        let mut skipped = Vec::new();
+        for link in &self.find_links {
+            if let Some(dir) = local_path(link) {
+                let path = dir.join(&wheel.filename);
+                if path.is_file() {
+                    found.push(Location::File(path));
+                } else {
+                    skipped.push(format!("{}: no such file", path.display()));
+                }
+                continue;
+            }
+            let listing = self.page(format!("flat:{link}"), || fetch_flat_page(&self.agent, link));
+            match listing {
+                Ok(files) => match files.into_iter().find(|f| f.filename == wheel.filename) {
+                    Some(f) => found.push(Location::Url(f.url)),
+                    None => skipped.push(format!("{}: does not list {}", redact_url(link), wheel.filename)),
+                },
+                Err(e) => skipped.push(e),
+            }
+        }
+        for index_url in &self.indices {
+            let listing = self.page(format!("index:{index_url}:{project}"), || {
+                index::fetch_project_page(&self.agent, index_url, project)
+            });
+            match listing {
+                Ok(files) => match files.into_iter().find(|f| f.filename == wheel.filename) {
+                    Some(f) => found.push(Location::Url(f.url)),
+                    None => skipped.push(format!(
+                        "{}: does not list {}",
+                        redact_url(&index::project_page_url(index_url, project)),
+                        wheel.filename
+                    )),
+                },
+                Err(e) => skipped.push(e),
+            }
+        }
+        if let Some(dir) = local_path(&wheel.url) {
+            found.push(Location::File(dir));
+        } else {
+            found.push(Location::Url(wheel.url.clone()));
+        }
+        (found, skipped)
+    }
+
+    /// Write the wheel's verified bytes to `dest`. On failure nothing is left
+    /// at `dest`, and the error lists every source tried and why it failed.
+    pub fn fetch(&self, project: &str, wheel: &LockedWheel, dest: &Path) -> Result<()> {
+        let (locations, mut failures) = self.locations(project, wheel);
+        for location in &locations {
+            match self.fetch_from(location, wheel, dest) {
+                Ok(()) => return Ok(()),
+                Err(why) => {
+                    let _ = std::fs::remove_file(dest);
+                    if let FetchError::Fatal(e) = why {
+                        return Err(e);
+                    }
+                    if let FetchError::Failed(why) = why {
+                        failures.push(format!("{}: {why}", location.describe()));
+                    }
+                }
+            }
+        }
+        Err(Error::msg(format!(
+            "could not fetch {} ({} {}, sha256 {}) from any source:\n  - {}\n\
+             Check the network and the index, or put the wheel in a folder named by DPEX_FIND_LINKS",
+            wheel.filename,
+            project,
+            version_of(&wheel.filename),
+            wheel.sha256,
+            failures.join("\n  - ")
+        )))
+    }
+
+    fn fetch_from(&self, location: &Location, wheel: &LockedWheel, dest: &Path) -> std::result::Result<(), FetchError> {
+        match location {
+            Location::File(path) => {
+                let file = File::open(path).map_err(|e| FetchError::Failed(e.to_string()))?;
+                copy_verified(file, wheel, dest, &path.display().to_string())
+            }
+            Location::Url(url) => {
+                let mut last = String::new();
+                for attempt in 0..ATTEMPTS {
+                    if attempt > 0 {
+                        std::thread::sleep(Duration::from_millis(250 << attempt));
+                    }
+                    match self.download(url, wheel, dest) {
+                        Ok(()) => return Ok(()),
+                        Err(FetchError::Transient(why)) => last = why,
+                        Err(other) => return Err(other),
+                    }
+                }
+                Err(FetchError::Failed(format!("{last} (after {ATTEMPTS} attempts)")))
+            }
+        }
+    }
+
+    fn download(&self, url: &str, wheel: &LockedWheel, dest: &Path) -> std::result::Result<(), FetchError> {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(FetchError::Failed(format!("unsupported URL scheme in {}", redact_url(url))));
+        }
+        let response = self.agent.get(url).call().map_err(|e| FetchError::Transient(e.to_string()))?;
+        let status = response.status().as_u16();
+        if status == 429 || status >= 500 {
+            return Err(FetchError::Transient(format!("HTTP {status}")));
+        }
+        if status != 200 {
+            return Err(FetchError::Failed(format!("HTTP {status}")));
+        }
+        let reader = response.into_body().into_reader();
+        copy_verified(reader, wheel, dest, &redact_url(url)).map_err(|e| match e {
+            // A body cut short is worth another try; a wrong hash is not.
+            FetchError::Failed(why) if why.contains("read error") => FetchError::Transient(why),
+            other => other,
+        })
+    }
+}
+
+enum FetchError {
+    /// Try this source again.
+    Transient(String),
+    /// Try the next source.
+    Failed(String),
+    /// Stop: the bytes were wrong, or the cache cannot be written.
+    Fatal(Error),
+}
+
+/// Stream `reader` to `dest`, hashing on the way; check size and sha256.
+fn copy_verified(mut reader: impl Read, wheel: &LockedWheel, dest: &Path, from: &str) -> std::result::Result<(), FetchError> {
+    let mut out = File::create(dest).map_err(|e| FetchError::Fatal(Error::io("create", dest, e)))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(FetchError::Failed(format!("read error after {size} bytes: {e}"))),
+        };
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| FetchError::Fatal(Error::io("write", dest, e)))?;
+        size += n as u64;
+        if let Some(expected) = wheel.size {
+            if size > expected {
+                break;
+            }
+        }
+    }
+    let actual = crate::interpreter::hex(&hasher.finalize());
+    let size_ok = wheel.size.is_none_or(|s| s == size);
+    if !size_ok || actual != wheel.sha256 {
+        let size_note = match wheel.size {
+            Some(expected) if expected != size => format!(" (expected {expected} bytes, got {size}{})", if size > expected { "+" } else { "" }),
+            _ => String::new(),
+        };
+        return Err(FetchError::Fatal(Error::msg(format!(
+            "hash mismatch for {} from {from}: expected sha256 {}, got {}{size_note}. \
+             The file was kept nowhere. The source serves different bytes than were locked: \
+             check the mirror or index, or re-lock and rebuild the app",
+            wheel.filename,
+            wheel.sha256,
+            if size_ok { actual } else { format!("{actual} (over the bytes received)") }
+        ))));
+    }
+    out.sync_data().ok();
+    Ok(())
+}
+
+/// A find-links entry or URL that names a local folder or file.
+fn local_path(link: &str) -> Option<PathBuf> {
+    if let Some(rest) = link.strip_prefix("file://") {
+        return Some(PathBuf::from(rest));
+    }
+    if link.contains("://") {
+        return None;
+    }
+    Some(PathBuf::from(link))
+}
+
+fn fetch_flat_page(agent: &ureq::Agent, url: &str) -> std::result::Result<Vec<IndexFile>, String> {
+    let shown = redact_url(url);
+    let response = agent.get(url).call().map_err(|e| format!("{shown}: {e}"))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(format!("{shown}: HTTP {status}"));
+    }
+    let base = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+    let body = response.into_body().read_to_vec().map_err(|e| format!("{shown}: {e}"))?;
+    index::parse_project_page(&body, "text/html", &base).map_err(|e| format!("{shown}: {e}"))
+}
+
+fn version_of(filename: &str) -> &str {
+    filename.split('-').nth(1).unwrap_or("?")
+}

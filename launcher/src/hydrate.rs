@@ -1,0 +1,181 @@
+//! From PEX-INFO and an interpreter to a ready environment: pick the wheels,
+//! fetch and unpack the missing ones in parallel, extract the app, build the
+//! venv. Each piece is a cache entry published by `atomic_dir`.
+
+use crate::cache::{atomic_dir, Cache};
+use crate::error::{Error, Result};
+use crate::fetch::Sources;
+use crate::interpreter::{hex, InterpreterInfo};
+use crate::pexinfo::{DehydratedRequirement, LockedWheel, PexInfo};
+use crate::tags::{self, TagRanks};
+use crate::version::{Version, VersionSpecifiers};
+use crate::ziptail::AppZip;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Download-and-unpack workers: loopback and datacenter links saturate with a
+/// handful of connections; unpacking is bound by the cores.
+const MAX_WORKERS: usize = 8;
+
+/// A wheel chosen for this interpreter.
+#[derive(Clone, Debug)]
+pub struct Selected<'a> {
+    pub package: &'a DehydratedRequirement,
+    pub wheel: &'a LockedWheel,
+}
+
+/// Where the app runs from.
+pub struct Environment {
+    pub env_dir: PathBuf,
+    pub app_dir: PathBuf,
+}
+
+/// The hash that names the app in the cache.
+pub fn app_key(info: &PexInfo) -> Result<&str> {
+    info.pex_hash.as_deref().filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())).ok_or_else(|| {
+        Error::msg("PEX-INFO has no valid pex_hash; rebuild the app with `dpex build`")
+    })
+}
+
+/// The venv key: the app and the exact interpreter it runs on.
+pub fn env_key(pex_hash: &str, interpreter: &InterpreterInfo) -> String {
+    let mut hasher = Sha256::new();
+    let (a, b, c) = interpreter.version;
+    hasher.update(format!("{pex_hash}\0{}\0{a}.{b}.{c}\0{}", interpreter.executable.display(), interpreter.soabi));
+    hex(&hasher.finalize()[..16])
+}
+
+/// The locked wheels this interpreter needs: packages whose marker holds, each
+/// with its best-ranked compatible wheel.
+pub fn select_wheels<'a>(info: &'a PexInfo, interpreter: &InterpreterInfo) -> Result<Vec<Selected<'a>>> {
+    let version_text = interpreter.markers.get("python_full_version").cloned().unwrap_or_default();
+    let python_version = Version::parse(&version_text).map_err(Error::msg)?;
+    let ranks = TagRanks::new(tags::supported_tags(interpreter));
+    let mut selected = Vec::new();
+    for package in &info.dehydrated_requirements {
+        if let Some(marker) = package.marker.as_deref().filter(|m| !m.trim().is_empty()) {
+            let applies = crate::marker::evaluate(marker, &interpreter.markers, &[]).map_err(|e| {
+                Error::msg(format!("package {} {}: cannot evaluate its marker {marker:?}: {e}", package.name, package.version))
+            })?;
+            if !applies {
+                continue;
+            }
+        }
+        if let Some(requires) = package.requires_python.as_deref().filter(|r| !r.trim().is_empty()) {
+            let specifiers = VersionSpecifiers::parse(requires).map_err(|e| {
+                Error::msg(format!("package {} {}: invalid requires-python {requires:?}: {e}", package.name, package.version))
+            })?;
+            if !specifiers.contains(&python_version) {
+                return Err(Error::msg(format!(
+                    "package {} {} requires Python {requires}, but the interpreter {} is Python {version_text}. \
+                     Run the app with a matching interpreter (PEX_PYTHON), or re-lock for this one",
+                    package.name,
+                    package.version,
+                    interpreter.executable.display()
+                )));
+            }
+        }
+        match tags::select_wheel(&package.wheels, |w| w.filename.as_str(), &ranks) {
+            Some(wheel) => selected.push(Selected { package, wheel }),
+            None => {
+                let files: Vec<&str> = package.wheels.iter().map(|w| w.filename.as_str()).collect();
+                return Err(Error::msg(format!(
+                    "no locked wheel of {} {} fits the interpreter {} (Python {version_text}). \
+                     Locked files: {}. This interpreter accepts, best first: {}. \
+                     Lock a wheel for this platform, or run the app with another interpreter",
+                    package.name,
+                    package.version,
+                    interpreter.executable.display(),
+                    if files.is_empty() { "none".to_string() } else { files.join(", ") },
+                    tags::best_tags_summary(&tags::supported_tags(interpreter), 6),
+                )));
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// Make sure the app's environment for `interpreter` exists, building what is
+/// missing. The warm path is one `exists` check.
+pub fn ensure_environment(cache: &Cache, app: &mut AppZip, info: &PexInfo, interpreter: &InterpreterInfo, verbose: u32) -> Result<Environment> {
+    let pex_hash = app_key(info)?;
+    let env_dir = cache.env_dir(&env_key(pex_hash, interpreter));
+    let app_dir = cache.app_dir(pex_hash);
+    if env_dir.exists() {
+        return Ok(Environment { env_dir, app_dir });
+    }
+    let selected = select_wheels(info, interpreter)?;
+    atomic_dir(&app_dir, |work| app.extract(work))?;
+    let wheel_dirs = hydrate_wheels(cache, &selected, verbose)?;
+    atomic_dir(&env_dir, |work| {
+        let warnings = crate::venv::build(work, &env_dir, interpreter, &wheel_dirs, &app_dir)?;
+        if verbose > 0 {
+            for warning in warnings {
+                eprintln!("dpex: warning: {warning}");
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Environment { env_dir, app_dir })
+}
+
+/// Fetch and unpack every selected wheel not yet in the cache, in parallel.
+/// Returns the unpacked wheel folders in the order of `selected`.
+pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Result<Vec<PathBuf>> {
+    let dirs: Vec<PathBuf> = selected.iter().map(|s| cache.wheel_dir(&s.wheel.sha256)).collect();
+    let missing: Vec<usize> = (0..selected.len()).filter(|&i| !dirs[i].exists()).collect();
+    if missing.is_empty() {
+        return Ok(dirs);
+    }
+    let sources = Sources::from_env();
+    let next = AtomicUsize::new(0);
+    let errors = Mutex::new(Vec::new());
+    let workers = missing.len().min(MAX_WORKERS);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&i) = missing.get(n) else { break };
+                if !errors.lock().unwrap().is_empty() {
+                    break;
+                }
+                let item = &selected[i];
+                if let Err(e) = hydrate_one(&sources, item, &dirs[i], verbose) {
+                    errors.lock().unwrap().push(e);
+                }
+            });
+        }
+    });
+    let mut errors = errors.into_inner().unwrap();
+    if !errors.is_empty() {
+        return Err(errors.remove(0));
+    }
+    Ok(dirs)
+}
+
+fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> Result<()> {
+    let wheel = item.wheel;
+    if !is_sha256_hex(&wheel.sha256) {
+        return Err(Error::msg(format!(
+            "PEX-INFO pins {} with {:?}, which is not a sha256 hex digest; rebuild the app with `dpex build`",
+            wheel.filename, wheel.sha256
+        )));
+    }
+    atomic_dir(dir, |work| {
+        let download = work.join(".download.whl");
+        if verbose > 0 {
+            eprintln!("dpex: fetching {}", wheel.filename);
+        }
+        sources.fetch(&item.package.name, wheel, &download)?;
+        let unpacked = crate::unpack::unpack_wheel(&download, &wheel.filename, work);
+        let _ = std::fs::remove_file(&download);
+        unpacked
+    })?;
+    Ok(())
+}
+
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

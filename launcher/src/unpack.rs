@@ -1,0 +1,217 @@
+//! Unpacking zips into a staging folder, refusing anything that could write
+//! outside it: wheels (with the `.data` scheme spread) and the app's own zip.
+
+use crate::error::{Error, Result};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Cap on the bytes one archive may unpack to (a zip bomb guard). Override
+/// with `DPEX_MAX_UNPACKED_SIZE` (bytes).
+pub const DEFAULT_MAX_UNPACKED: u64 = 16 << 30;
+
+const S_IFMT: u32 = 0o170000;
+const S_IFLNK: u32 = 0o120000;
+
+/// The subfolders of an unpacked wheel entry (see docs/cache.md).
+pub const SITE_DIR: &str = "site";
+pub const SCRIPTS_DIR: &str = "scripts";
+pub const DATA_DIR: &str = "data";
+pub const HEADERS_DIR: &str = "headers";
+
+/// Check a zip entry name and turn it into a relative path with only normal
+/// components: no absolute paths, drive prefixes, `..`, NUL or control chars.
+pub fn safe_relative_path(name: &str) -> std::result::Result<PathBuf, String> {
+    if name.is_empty() {
+        return Err("an entry has an empty name".into());
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err(format!("the entry {name:?} has a control character in its name"));
+    }
+    if name.starts_with('/') || name.starts_with('\\') || name.contains('\\') {
+        return Err(format!("the entry {name:?} has an absolute or backslash path"));
+    }
+    if name.len() >= 2 && name.as_bytes()[1] == b':' {
+        return Err(format!("the entry {name:?} has a drive prefix"));
+    }
+    let mut out = PathBuf::new();
+    for component in Path::new(name).components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            _ => return Err(format!("the entry {name:?} points outside the archive (`..` or root)")),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err(format!("the entry {name:?} names no file"));
+    }
+    Ok(out)
+}
+
+fn max_unpacked() -> u64 {
+    std::env::var("DPEX_MAX_UNPACKED_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_UNPACKED)
+}
+
+/// Unpack every entry of `archive` into `dest` (an empty staging folder),
+/// mapping each entry's path with `place` (which may refuse it). `what` names
+/// the archive in errors.
+pub fn unpack_zip<R, F>(archive: &mut zip::ZipArchive<R>, dest: &Path, what: &str, mut place: F) -> Result<()>
+where
+    R: io::Read + io::Seek,
+    F: FnMut(&Path) -> std::result::Result<Option<PathBuf>, String>,
+{
+    let bad = |why: String| Error::msg(format!("refusing to unpack {what}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"));
+    let limit = max_unpacked();
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(|e| bad(format!("entry {index} is unreadable ({e})")))?;
+        let name = std::str::from_utf8(entry.name_raw())
+            .map_err(|_| bad(format!("entry {index} has a name that is not UTF-8")))?
+            .to_string();
+        let relative = safe_relative_path(name.trim_end_matches('/')).map_err(bad)?;
+        let mode = entry.unix_mode().unwrap_or(0);
+        if mode & S_IFMT == S_IFLNK {
+            return Err(bad(format!("the entry {name:?} is a symbolic link")));
+        }
+        let Some(target) = place(&relative).map_err(bad)? else { continue };
+        let path = dest.join(&target);
+        if entry.is_dir() {
+            fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
+            continue;
+        }
+        total = total.saturating_add(entry.size());
+        if total > limit {
+            return Err(bad(format!("it would unpack to more than {limit} bytes (DPEX_MAX_UNPACKED_SIZE)")));
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        // Only the execute bits are kept: never setuid, setgid or sticky.
+        let file_mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(file_mode)
+            .custom_flags(libc_o_nofollow())
+            .open(&path)
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    bad(format!("the entry {name:?} appears twice"))
+                } else {
+                    Error::io("create", &path, e)
+                }
+            })?;
+        // Copy at most the declared size plus one byte, so a lying header is caught.
+        let declared = entry.size();
+        let copied = io::copy(&mut (&mut entry).take(declared + 1), &mut file).map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::UnexpectedEof {
+                bad(format!("the entry {name:?} is corrupt ({e})"))
+            } else {
+                Error::io("write", &path, e)
+            }
+        })?;
+        if copied != declared {
+            return Err(bad(format!("the entry {name:?} holds {copied} bytes, not the {declared} its header says")));
+        }
+    }
+    Ok(())
+}
+
+fn libc_o_nofollow() -> i32 {
+    // O_NOFOLLOW on Linux (all architectures we build for use 0o400000).
+    0o400000
+}
+
+/// Unpack a wheel into `dest`: the importable files (root, `.data/purelib`,
+/// `.data/platlib`) under `site/`, `.data/scripts` under `scripts/`,
+/// `.data/data` under `data/`, `.data/headers` under `headers/`.
+pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
+    let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
+    let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| {
+        Error::msg(format!("{filename} is not a readable zip ({e}); the file is damaged"))
+    })?;
+    let dist_info = check_wheel_metadata(&mut archive, filename)?;
+    let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
+    unpack_zip(&mut archive, dest, filename, |path| {
+        let mut components = path.components();
+        let first = components.next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+        if first.as_deref() != Some(data_dir.as_str()) {
+            return Ok(Some(Path::new(SITE_DIR).join(path)));
+        }
+        let Some(key) = components.next() else { return Ok(None) };
+        let rest: PathBuf = components.collect();
+        let under = match key.as_os_str().to_str() {
+            Some("purelib") | Some("platlib") => SITE_DIR,
+            Some("scripts") => SCRIPTS_DIR,
+            Some("data") => DATA_DIR,
+            Some("headers") => HEADERS_DIR,
+            other => return Err(format!("unknown .data scheme key {:?}", other.unwrap_or("?"))),
+        };
+        if rest.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Path::new(under).join(rest)))
+    })
+}
+
+/// Find the one `.dist-info` folder that names this wheel's project and check
+/// its WHEEL file; returns the folder's name.
+fn check_wheel_metadata<R: io::Read + io::Seek>(archive: &mut zip::ZipArchive<R>, filename: &str) -> Result<String> {
+    let project = filename.split('-').next().unwrap_or("");
+    let normalize = |s: &str| s.to_ascii_lowercase().replace(['-', '.'], "_");
+    let mut dist_infos: Vec<String> = archive
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.split('/').next().unwrap_or("").to_string()))
+        .filter(|top| top.ends_with(".dist-info"))
+        .collect();
+    dist_infos.sort();
+    dist_infos.dedup();
+    let wanted: Vec<&String> = dist_infos
+        .iter()
+        .filter(|d| normalize(d.split('-').next().unwrap_or("")) == normalize(project))
+        .collect();
+    let dist_info = match (wanted.as_slice(), dist_infos.len()) {
+        ([one], 1) => (*one).clone(),
+        _ => {
+            return Err(Error::msg(format!(
+                "{filename} is not a valid wheel: it must hold exactly one .dist-info folder for \
+                 project {project:?}, and it holds {:?}. The file is damaged or mislabeled",
+                dist_infos
+            )))
+        }
+    };
+    let mut wheel_file = String::new();
+    archive
+        .by_name(&format!("{dist_info}/WHEEL"))
+        .map_err(|_| Error::msg(format!("{filename} is not a valid wheel: {dist_info}/WHEEL is missing")))?
+        .take(64 * 1024)
+        .read_to_string(&mut wheel_file)
+        .map_err(|e| Error::msg(format!("{filename}: cannot read {dist_info}/WHEEL ({e})")))?;
+    let version = wheel_file
+        .lines()
+        .find_map(|l| l.strip_prefix("Wheel-Version:"))
+        .map(str::trim)
+        .unwrap_or("");
+    if version.split('.').next() != Some("1") {
+        return Err(Error::msg(format!(
+            "{filename} has Wheel-Version {version:?}; dpex installs only version 1 wheels. \
+             Lock a wheel built by a current tool"
+        )));
+    }
+    Ok(dist_info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_paths() {
+        assert_eq!(safe_relative_path("a/b.py").unwrap(), PathBuf::from("a/b.py"));
+        assert_eq!(safe_relative_path("./a").unwrap(), PathBuf::from("a"));
+        for bad in ["/etc/passwd", "../x", "a/../../x", "C:/x", "a\\b", "a\0b", "a\nb", ""] {
+            assert!(safe_relative_path(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+}

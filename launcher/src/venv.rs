@@ -1,0 +1,193 @@
+//! The per-(app, interpreter) environment: a venv whose site-packages links
+//! into the unpacked wheels, so the app runs as if its wheels were
+//! pip-installed (`.pth` files run, `sys.executable` sees the packages,
+//! `$ORIGIN`-relative libraries resolve, split packages merge).
+
+use crate::error::{Error, Result};
+use crate::interpreter::InterpreterInfo;
+use crate::unpack::{SCRIPTS_DIR, SITE_DIR};
+use std::fs;
+use std::io::{BufRead, Read};
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Paths inside a venv.
+pub fn python_path(env_dir: &Path) -> PathBuf {
+    env_dir.join("bin").join("python")
+}
+
+/// Build the venv in `work`, to be published at `final_dir`. `wheels` are the
+/// unpacked wheel entries, in lock order; `app_dir` holds the app's sources.
+/// Returns warnings (file conflicts between wheels).
+pub fn build(work: &Path, final_dir: &Path, info: &InterpreterInfo, wheels: &[PathBuf], app_dir: &Path) -> Result<Vec<String>> {
+    let exe = &info.executable;
+    let home = exe.parent().unwrap_or(Path::new("/"));
+    let (major, minor, micro) = info.version;
+    let cfg = format!(
+        "home = {}\ninclude-system-site-packages = false\nversion = {major}.{minor}.{micro}\nexecutable = {}\ncommand = dpex\n",
+        home.display(),
+        exe.display()
+    );
+    write(&work.join("pyvenv.cfg"), cfg.as_bytes())?;
+    let bin = work.join("bin");
+    mkdir(&bin)?;
+    link(exe, &bin.join("python"))?;
+    for name in [format!("python{major}"), format!("python{major}.{minor}")] {
+        link(Path::new("python"), &bin.join(name))?;
+    }
+    let site = work.join(&info.purelib_rel);
+    mkdir(&site)?;
+    let mut warnings = Vec::new();
+    for wheel in wheels {
+        let wheel_site = wheel.join(SITE_DIR);
+        if wheel_site.is_dir() {
+            merge_links(&wheel_site, &site, &mut warnings)?;
+        }
+        install_scripts(&wheel.join(SCRIPTS_DIR), &bin, final_dir, &mut warnings)?;
+        write_console_scripts(&wheel_site, &bin, final_dir)?;
+    }
+    // The app's sources are first on sys.path when it runs; this makes them
+    // importable from `sys.executable` children too, as after a pip install.
+    write(&site.join("_dpex_app.pth"), format!("{}\n", app_dir.display()).as_bytes())?;
+    Ok(warnings)
+}
+
+/// Link every entry of `src` into `dst`. Where two wheels provide the same
+/// folder (namespace or split packages), the folder becomes real and its
+/// entries are linked one level down; the first wheel wins a file conflict.
+fn merge_links(src: &Path, dst: &Path, warnings: &mut Vec<String>) -> Result<()> {
+    for entry in read_dir_sorted(src)? {
+        let name = entry.file_name().unwrap().to_owned();
+        let target = dst.join(&name);
+        match target.symlink_metadata() {
+            Err(_) => link(&entry, &target)?,
+            Ok(meta) => {
+                let existing_is_dir = target.is_dir();
+                if !(existing_is_dir && entry.is_dir()) {
+                    warnings.push(format!(
+                        "{} is provided by more than one wheel; using the first ({})",
+                        target.strip_prefix(dst).unwrap_or(&target).display(),
+                        fs::canonicalize(&target).unwrap_or(target.clone()).display()
+                    ));
+                    continue;
+                }
+                if meta.file_type().is_symlink() {
+                    // Turn the linked folder into a real one holding links.
+                    let previous = fs::read_link(&target).map_err(|e| Error::io("read link", &target, e))?;
+                    fs::remove_file(&target).map_err(|e| Error::io("remove", &target, e))?;
+                    mkdir(&target)?;
+                    merge_links(&previous, &target, warnings)?;
+                }
+                merge_links(&entry, &target, warnings)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `.data/scripts`: `#!python` shebangs point at the venv's python; others
+/// are linked as they are.
+fn install_scripts(scripts: &Path, bin: &Path, final_dir: &Path, warnings: &mut Vec<String>) -> Result<()> {
+    if !scripts.is_dir() {
+        return Ok(());
+    }
+    for script in read_dir_sorted(scripts)? {
+        let target = bin.join(script.file_name().unwrap());
+        if target.symlink_metadata().is_ok() {
+            warnings.push(format!("script {} is provided twice; keeping the first", target.display()));
+            continue;
+        }
+        let mut content = Vec::new();
+        fs::File::open(&script)
+            .and_then(|mut f| f.read_to_end(&mut content))
+            .map_err(|e| Error::io("read", &script, e))?;
+        if content.starts_with(b"#!python") {
+            let rest = content.splitn(2, |&b| b == b'\n').nth(1).unwrap_or(b"");
+            let mut new = format!("#!{}\n", python_path(final_dir).display()).into_bytes();
+            new.extend_from_slice(rest);
+            write(&target, &new)?;
+            make_executable(&target)?;
+        } else {
+            link(&script, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// `console_scripts` entry points become `bin/` scripts, as pip writes them.
+fn write_console_scripts(site: &Path, bin: &Path, final_dir: &Path) -> Result<()> {
+    for (name, target) in console_scripts(site) {
+        if name.contains('/') || name.starts_with('.') || bin.join(&name).symlink_metadata().is_ok() {
+            continue;
+        }
+        let (module, attr) = target.split_once(':').unwrap_or((&target, ""));
+        let call = if attr.is_empty() {
+            format!("import runpy\n    runpy.run_module({module:?}, run_name='__main__')\n    sys.exit(0)")
+        } else {
+            let top = attr.split('.').next().unwrap_or(attr);
+            format!("from {module} import {top}\n    sys.exit({attr}())")
+        };
+        let text = format!(
+            "#!{}\nimport sys\nif __name__ == '__main__':\n    {call}\n",
+            python_path(final_dir).display()
+        );
+        let path = bin.join(&name);
+        write(&path, text.as_bytes())?;
+        make_executable(&path)?;
+    }
+    Ok(())
+}
+
+/// `(name, module[:attr])` for each console script of the wheels in `site`.
+pub fn console_scripts(site: &Path) -> Vec<(String, String)> {
+    let mut scripts = Vec::new();
+    let Ok(entries) = fs::read_dir(site) else { return scripts };
+    for entry in entries.flatten() {
+        let path = entry.path().join("entry_points.txt");
+        if !entry.file_name().to_string_lossy().ends_with(".dist-info") {
+            continue;
+        }
+        let Ok(file) = fs::File::open(&path) else { continue };
+        let mut in_section = false;
+        for line in std::io::BufReader::new(file).lines().map_while(|l| l.ok()) {
+            let line = line.trim();
+            if line.starts_with('[') {
+                in_section = line == "[console_scripts]";
+            } else if in_section {
+                if let Some((name, value)) = line.split_once('=') {
+                    // Drop deprecated `[extras]` after the target.
+                    let value = value.split('[').next().unwrap_or("").trim();
+                    scripts.push((name.trim().to_string(), value.to_string()));
+                }
+            }
+        }
+    }
+    scripts.sort();
+    scripts
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| Error::io("list", dir, e))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io("list", dir, e))?;
+    entries.sort();
+    Ok(entries)
+}
+
+fn mkdir(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).map_err(|e| Error::io("create", path, e))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
+}
+
+fn link(target: &Path, at: &Path) -> Result<()> {
+    symlink(target, at).map_err(|e| Error::io("create a link at", at, e))
+}
+
+fn make_executable(path: &Path) -> Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(|e| Error::io("chmod", path, e))
+}

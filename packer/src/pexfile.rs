@@ -1,0 +1,151 @@
+//! Writing app.pex: the launcher stub, then a zip of the app's sources, the
+//! python-shim and PEX-INFO. Deterministic: same inputs, same bytes.
+
+use dpex_launcher::pexinfo::PexInfo;
+use sha1::{Digest, Sha1};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Cursor, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use zip::write::SimpleFileOptions;
+
+/// The stub built with this dpex (see build.rs).
+pub const EMBEDDED_STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dpex-launcher"));
+
+/// The python-shim files, at their paths inside the zip.
+pub const SHIM_FILES: &[(&str, &str)] = &[
+    ("__main__.py", include_str!("../../python-shim/__main__.py")),
+    ("__dpex__/__init__.py", include_str!("../../python-shim/__dpex__/__init__.py")),
+    ("__dpex__/boot.py", include_str!("../../python-shim/__dpex__/boot.py")),
+];
+
+/// One file of the app zip.
+pub struct ZipFile {
+    pub bytes: Vec<u8>,
+    pub executable: bool,
+}
+
+/// Zip path -> file. A BTreeMap keeps the order (and the bytes) stable.
+pub type AppFiles = BTreeMap<String, ZipFile>;
+
+/// Collect the files under each sources directory (`-D`), relative to it.
+/// Skips `__pycache__`, `*.pyc` and dot-files, which are build leftovers.
+pub fn collect_sources(dirs: &[PathBuf]) -> Result<AppFiles, String> {
+    let mut files = AppFiles::new();
+    for dir in dirs {
+        if !dir.is_dir() {
+            return Err(format!("the sources directory {} does not exist or is not a directory", dir.display()));
+        }
+        walk(dir, dir, &mut files)?;
+    }
+    for (reserved, _) in SHIM_FILES.iter().chain([("PEX-INFO", "")].iter()) {
+        let top = reserved.split('/').next().unwrap();
+        if files.keys().any(|k| k == reserved || k.split('/').next() == Some(top) && top.starts_with("__dpex")) {
+            return Err(format!(
+                "the sources contain {reserved}, which dpex writes itself; rename or remove it \
+                 (use -e/--entry-point to say what the app runs)"
+            ));
+        }
+    }
+    Ok(files)
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut AppFiles) -> Result<(), String> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "__pycache__" || name.ends_with(".pyc") {
+            continue;
+        }
+        let path = entry.path();
+        let meta = fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if meta.is_dir() {
+            walk(root, &path, files)?;
+        } else if meta.is_file() {
+            let relative = path.strip_prefix(root).unwrap();
+            let key = relative
+                .to_str()
+                .ok_or_else(|| format!("{} has a name that is not UTF-8", path.display()))?
+                .to_string();
+            if files.contains_key(&key) {
+                return Err(format!("{key} is in more than one sources directory; keep one"));
+            }
+            let bytes = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            files.insert(key, ZipFile { bytes, executable: meta.permissions().mode() & 0o111 != 0 });
+        }
+    }
+    Ok(())
+}
+
+/// Add the python-shim files.
+pub fn add_shim(files: &mut AppFiles) {
+    for (path, text) in SHIM_FILES {
+        files.insert(path.to_string(), ZipFile { bytes: text.as_bytes().to_vec(), executable: false });
+    }
+}
+
+/// code_hash: sha1 over every zip entry but PEX-INFO, in path order, of
+/// `path NUL length NUL bytes`. See docs/format.md.
+pub fn code_hash(files: &AppFiles) -> String {
+    let mut hasher = Sha1::new();
+    for (path, file) in files {
+        hasher.update(path.as_bytes());
+        hasher.update(format!("\0{}\0", file.bytes.len()).as_bytes());
+        hasher.update(&file.bytes);
+    }
+    hex(&hasher.finalize())
+}
+
+/// pex_hash: sha1 of the PEX-INFO JSON with `pex_hash` unset, as pex does.
+pub fn pex_hash(info: &PexInfo) -> String {
+    let mut without = info.clone();
+    without.pex_hash = None;
+    hex(&Sha1::digest(without.to_json().as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The whole app.pex as bytes: stub, then the zip (with offsets counted from
+/// the start of the file, so `unzip` and zipimport read it without warnings).
+pub fn render(stub: &[u8], files: &AppFiles, info: &PexInfo) -> Result<Vec<u8>, String> {
+    let mut out = Cursor::new(Vec::with_capacity(stub.len() + 64 * 1024));
+    out.write_all(stub).unwrap();
+    let mut zip = zip::ZipWriter::new(out);
+    let fixed_time = zip::DateTime::default(); // 1980-01-01 00:00:00: reproducible
+    let options = |executable: bool| {
+        SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(fixed_time)
+            .unix_permissions(if executable { 0o755 } else { 0o644 })
+    };
+    let pex_info = info.to_json();
+    let entries = files.iter().map(|(k, f)| (k.as_str(), f.bytes.as_slice(), f.executable));
+    for (path, bytes, executable) in entries.chain([("PEX-INFO", pex_info.as_bytes(), false)]) {
+        zip.start_file(path, options(executable)).map_err(|e| format!("cannot write {path} into the zip: {e}"))?;
+        zip.write_all(bytes).map_err(|e| format!("cannot write {path} into the zip: {e}"))?;
+    }
+    let out = zip.finish().map_err(|e| format!("cannot finish the zip: {e}"))?;
+    Ok(out.into_inner())
+}
+
+/// Write `bytes` to `path` atomically, with its execute bits.
+pub fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let result = fs::write(&tmp, bytes)
+        .and_then(|()| fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)))
+        .and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(format!("cannot write {}: {e}", path.display()));
+    }
+    Ok(())
+}
