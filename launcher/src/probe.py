@@ -6,8 +6,11 @@ def glibc():
     try:
         name, ver = os.confstr("CS_GNU_LIBC_VERSION").split()
         if name == "glibc":
-            major, minor = ver.split(".")[:2]
-            return [int(major), int("".join(c for c in minor if c.isdigit()) or 0)]
+            import re
+
+            m = re.match(r"(\d+)\.(\d+)", ver)  # "2.20-2014.11" is 2.20
+            if m:
+                return [int(m.group(1)), int(m.group(2))]
     except Exception:
         pass
     return None
