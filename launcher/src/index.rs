@@ -1,1 +1,855 @@
 //! Simple-repository (PEP 503 HTML / PEP 691 JSON) project pages.
+//!
+//! The packer maps locked hashes to files through these pages; the launcher
+//! can use them to find a mirror of a locked file. Only what a lock needs is
+//! kept: file name, absolute URL, sha256, size, requires-python, yanked.
+
+use crate::http::redact_url;
+use crate::version::normalize_name;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The agent type the fetch functions take (re-exported so crates without
+/// their own `ureq` dependency can name it).
+pub use ureq::Agent;
+
+/// The PEP 691 `Accept` header: JSON preferred, HTML accepted.
+pub const ACCEPT: &str =
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+
+/// The default index, used when none is configured.
+pub const PYPI_SIMPLE: &str = "https://pypi.org/simple";
+
+/// Largest project page we read (PyPI's biggest JSON pages are tens of MB).
+const MAX_PAGE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// One file listed on a project page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexFile {
+    pub filename: String,
+    /// Absolute, resolved against the page URL, fragment stripped.
+    pub url: String,
+    /// Lowercase hex sha256, when the index published it.
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+    /// PEP 440 specifiers, unescaped.
+    pub requires_python: Option<String>,
+    pub yanked: bool,
+}
+
+/// `<index_url minus trailing slashes>/<normalized project>/`.
+pub fn project_page_url(index_url: &str, project: &str) -> String {
+    format!(
+        "{}/{}/",
+        index_url.trim_end_matches('/'),
+        normalize_name(project.trim())
+    )
+}
+
+/// Length of a URL scheme (`https`) when `s` starts with `scheme:`.
+fn scheme_len(s: &str) -> Option<usize> {
+    let colon = s.find(':')?;
+    let scheme = &s[..colon];
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    if first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        Some(colon)
+    } else {
+        None
+    }
+}
+
+/// RFC 3986 `remove_dot_segments` on a path that starts with `/`.
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let last = segments.len().saturating_sub(1);
+    let mut trailing_slash = false;
+    for (i, seg) in segments.iter().enumerate() {
+        match *seg {
+            "." => trailing_slash = i == last,
+            ".." => {
+                out.pop();
+                trailing_slash = i == last;
+            }
+            s => {
+                out.push(s);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut result = String::from("/");
+    result.push_str(&out.join("/"));
+    if trailing_slash && !result.ends_with('/') {
+        result.push('/');
+    }
+    result
+}
+
+/// Split `path?query#fragment` into (path, rest starting at `?` or `#`).
+fn split_path(s: &str) -> (&str, &str) {
+    let end = s.find(['?', '#']).unwrap_or(s.len());
+    (&s[..end], &s[end..])
+}
+
+/// Resolve `href` against `base` (RFC 3986 for the cases indexes use:
+/// absolute, scheme-relative `//host/x`, absolute-path `/x`, query `?q`,
+/// fragment `#f`, relative `x`, `../x`).
+pub fn join_url(base: &str, href: &str) -> String {
+    let href = href.trim();
+    if scheme_len(href).is_some() {
+        return href.to_string();
+    }
+    let Some(colon) = scheme_len(base) else {
+        // Not an absolute base: nothing better to do than the href itself.
+        return href.to_string();
+    };
+    let scheme = &base[..colon];
+    let after_scheme = &base[colon + 1..];
+    if href.starts_with("//") {
+        return format!("{scheme}:{href}");
+    }
+    // Split the base into authority and path.
+    let (authority, base_path_full) = match after_scheme.strip_prefix("//") {
+        Some(rest) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            (Some(&rest[..end]), &rest[end..])
+        }
+        None => (None, after_scheme),
+    };
+    let prefix = match authority {
+        Some(a) => format!("{scheme}://{a}"),
+        None => format!("{scheme}:"),
+    };
+    let (base_path, base_tail) = split_path(base_path_full);
+    if href.is_empty() {
+        let query = base_tail.split('#').next().unwrap_or("");
+        return format!("{prefix}{base_path}{query}");
+    }
+    if href.starts_with('#') {
+        let query = base_tail.split('#').next().unwrap_or("");
+        return format!("{prefix}{base_path}{query}{href}");
+    }
+    if href.starts_with('?') {
+        return format!("{prefix}{base_path}{href}");
+    }
+    let (href_path, href_tail) = split_path(href);
+    let merged = if href_path.starts_with('/') {
+        href_path.to_string()
+    } else {
+        let dir = match base_path.rfind('/') {
+            Some(i) => &base_path[..=i],
+            None => "/",
+        };
+        format!("{dir}{href_path}")
+    };
+    format!("{prefix}{}{href_tail}", remove_dot_segments(&merged))
+}
+
+/// The URL without its `#fragment`, and the fragment.
+fn split_fragment(url: &str) -> (&str, Option<&str>) {
+    match url.split_once('#') {
+        Some((u, f)) => (u, Some(f)),
+        None => (url, None),
+    }
+}
+
+/// `sha256=<hex>` from a URL fragment (PEP 503), lowercased.
+fn fragment_sha256(fragment: Option<&str>) -> Option<String> {
+    let fragment = fragment?;
+    for part in fragment.split('&') {
+        if let Some((algo, hex)) = part.split_once('=') {
+            if algo.eq_ignore_ascii_case("sha256") {
+                return Some(hex.to_ascii_lowercase());
+            }
+        }
+    }
+    None
+}
+
+/// Decode `%XX` escapes (invalid escapes are kept as written).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The last path component of a URL, percent-decoded; `None` when it is
+/// empty, `.`, `..` or would contain a path separator.
+pub fn url_basename(url: &str) -> Option<String> {
+    let (path, _) = split_path(url);
+    let last = path.rsplit('/').next()?;
+    let name = percent_decode(last);
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
+        return None;
+    }
+    Some(name)
+}
+
+/// Remove `user:password@` from a URL's authority; the flag says whether
+/// there was any.
+pub fn strip_userinfo(url: &str) -> (String, bool) {
+    let Some(scheme_end) = url.find("://") else {
+        return (url.to_string(), false);
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => (
+            format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
+            true,
+        ),
+        None => (url.to_string(), false),
+    }
+}
+
+/// Check an API version string (`1.1`); absent means 1.0.
+fn check_api_version(version: Option<&str>, page_url: &str) -> Result<(), String> {
+    let Some(v) = version else { return Ok(()) };
+    let major = v.trim().split('.').next().unwrap_or("");
+    match major.parse::<u32>() {
+        Ok(1) => Ok(()),
+        _ => Err(format!(
+            "the index page {} uses simple repository API version {v}, but dpex understands only version 1.x; \
+             use an index that serves API version 1, or upgrade dpex",
+            redact_url(page_url)
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonPage {
+    #[serde(default)]
+    meta: Option<JsonMeta>,
+    #[serde(default)]
+    files: Vec<JsonFile>,
+}
+
+#[derive(Deserialize)]
+struct JsonMeta {
+    #[serde(rename = "api-version", default)]
+    api_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct JsonFile {
+    filename: String,
+    url: String,
+    #[serde(default)]
+    hashes: BTreeMap<String, String>,
+    #[serde(rename = "requires-python", default)]
+    requires_python: Option<String>,
+    #[serde(default)]
+    yanked: Option<serde_json::Value>,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+fn parse_json(body: &[u8], page_url: &str) -> Result<Vec<IndexFile>, String> {
+    let page: JsonPage = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "the index page {} is not valid simple-API JSON: {e}",
+            redact_url(page_url)
+        )
+    })?;
+    check_api_version(
+        page.meta.as_ref().and_then(|m| m.api_version.as_deref()),
+        page_url,
+    )?;
+    let files = page
+        .files
+        .into_iter()
+        .map(|f| {
+            let absolute = join_url(page_url, &f.url);
+            let (url, fragment) = split_fragment(&absolute);
+            let sha256 = f
+                .hashes
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("sha256"))
+                .map(|(_, v)| v.to_ascii_lowercase())
+                .or_else(|| fragment_sha256(fragment));
+            let yanked = match f.yanked {
+                Some(serde_json::Value::Bool(b)) => b,
+                Some(serde_json::Value::String(_)) => true,
+                _ => false,
+            };
+            IndexFile {
+                filename: f.filename,
+                url: url.to_string(),
+                sha256,
+                size: f.size,
+                requires_python: f.requires_python.filter(|s| !s.trim().is_empty()),
+                yanked,
+            }
+        })
+        .collect();
+    Ok(files)
+}
+
+/// Decode HTML character references (`&lt;`, `&#62;`, `&#x3e;`, ...).
+fn html_unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let semi = rest[..rest.len().min(12)].find(';');
+        let decoded = semi.and_then(|semi| {
+            let entity = &rest[1..semi];
+            let c = if let Some(num) = entity.strip_prefix('#') {
+                let code = match num.strip_prefix(['x', 'X']) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => num.parse::<u32>().ok(),
+                };
+                code.and_then(char::from_u32)
+            } else {
+                match entity {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    "nbsp" => Some('\u{a0}'),
+                    _ => None,
+                }
+            };
+            c.map(|c| (c, semi))
+        });
+        match decoded {
+            Some((c, semi)) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One start tag: lowercase name and attributes (names lowercased, values
+/// still escaped; a bare attribute has an empty value).
+struct Tag {
+    name: String,
+    attrs: Vec<(String, String)>,
+}
+
+impl Tag {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parse a start tag at `s[0] == '<'`; returns the tag and the index after `>`.
+fn parse_tag(s: &str) -> Option<(Tag, usize)> {
+    let b = s.as_bytes();
+    let mut i = 1;
+    let start = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b':') {
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    let name = s[start..i].to_ascii_lowercase();
+    let mut attrs = Vec::new();
+    loop {
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        if b[i] == b'>' {
+            return Some((Tag { name, attrs }, i + 1));
+        }
+        let n0 = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
+            i += 1;
+        }
+        let attr_name = s[n0..i].to_ascii_lowercase();
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = String::new();
+        if i < b.len() && b[i] == b'=' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
+                let quote = b[i];
+                let v0 = i + 1;
+                let end = s[v0..].find(quote as char)? + v0;
+                value = s[v0..end].to_string();
+                i = end + 1;
+            } else {
+                let v0 = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' {
+                    i += 1;
+                }
+                value = s[v0..i].to_string();
+            }
+        }
+        if attr_name.is_empty() {
+            i += 1;
+        } else {
+            attrs.push((attr_name, value));
+        }
+    }
+}
+
+/// Find `needle` (ASCII, lowercase) in `hay` case-insensitively.
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    let h = hay.as_bytes();
+    let n = needle.as_bytes();
+    if n.len() > h.len() {
+        return None;
+    }
+    (0..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
+fn parse_html(body: &[u8], page_url: &str) -> Result<Vec<IndexFile>, String> {
+    let text = String::from_utf8_lossy(body);
+    let s: &str = &text;
+    let mut base = page_url.to_string();
+    let mut files = Vec::new();
+    let mut pos = 0;
+    while let Some(lt) = s[pos..].find('<') {
+        let at = pos + lt;
+        let rest = &s[at..];
+        if rest.starts_with("<!--") {
+            pos = match rest.find("-->") {
+                Some(end) => at + end + 3,
+                None => s.len(),
+            };
+            continue;
+        }
+        let Some((tag, len)) = parse_tag(rest) else {
+            pos = at + 1;
+            continue;
+        };
+        pos = at + len;
+        match tag.name.as_str() {
+            "meta"
+                if tag
+                    .attr("name")
+                    .is_some_and(|n| n.eq_ignore_ascii_case("pypi:repository-version")) =>
+            {
+                check_api_version(tag.attr("content"), page_url)?;
+            }
+            "base" => {
+                if let Some(href) = tag.attr("href") {
+                    base = join_url(page_url, &html_unescape(href));
+                }
+            }
+            "a" => {
+                let Some(href) = tag.attr("href") else {
+                    continue;
+                };
+                let end = find_ci(&s[pos..], "</a")
+                    .map(|e| pos + e)
+                    .unwrap_or(s.len());
+                let inner = &s[pos..end];
+                pos = end;
+                let absolute = join_url(&base, &html_unescape(href));
+                let (url, fragment) = split_fragment(&absolute);
+                let mut filename = html_unescape(strip_tags(inner).trim());
+                if filename.is_empty() {
+                    filename = url_basename(url).unwrap_or_default();
+                }
+                let requires_python = tag
+                    .attr("data-requires-python")
+                    .map(html_unescape)
+                    .filter(|s| !s.trim().is_empty());
+                files.push(IndexFile {
+                    filename,
+                    url: url.to_string(),
+                    sha256: fragment_sha256(fragment),
+                    size: None,
+                    requires_python,
+                    yanked: tag.attr("data-yanked").is_some(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(files)
+}
+
+/// Text content of an anchor (drops nested tags such as `<span>`).
+fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Parse a project page by its `Content-Type`: PEP 691 JSON
+/// (`application/vnd.pypi.simple.v1+json`) or PEP 503 HTML
+/// (`application/vnd.pypi.simple.v1+html`, `text/html`). Relative file URLs
+/// are resolved against `page_url`.
+pub fn parse_project_page(
+    body: &[u8],
+    content_type: &str,
+    page_url: &str,
+) -> Result<Vec<IndexFile>, String> {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "application/vnd.pypi.simple.v1+json" | "application/vnd.pypi.simple.latest+json" => {
+            parse_json(body, page_url)
+        }
+        "application/vnd.pypi.simple.v1+html"
+        | "application/vnd.pypi.simple.latest+html"
+        | "text/html" => parse_html(body, page_url),
+        "" | "application/octet-stream" | "text/plain" | "application/json" => {
+            // Static file servers often mislabel pages: sniff.
+            let first = body.iter().find(|b| !b.is_ascii_whitespace());
+            if first == Some(&b'{') {
+                parse_json(body, page_url)
+            } else {
+                parse_html(body, page_url)
+            }
+        }
+        other => {
+            if let Some(v) = other.strip_prefix("application/vnd.pypi.simple.") {
+                return Err(format!(
+                    "the index page {} answered with simple repository API format {v:?}, but dpex understands \
+                     only v1 JSON and HTML; use an index that serves API version 1, or upgrade dpex",
+                    redact_url(page_url)
+                ));
+            }
+            Err(format!(
+                "the index page {} answered with Content-Type {content_type:?}, which is not a simple \
+                 repository page (JSON or HTML); check that the index URL points at a PEP 503/691 \
+                 \"simple\" API (for PyPI: {PYPI_SIMPLE})",
+                redact_url(page_url)
+            ))
+        }
+    }
+}
+
+/// Like [`fetch_project_page`], but `Ok(None)` when the index does not have
+/// the project (404 or 410), so callers can try the next index.
+pub fn fetch_project_page_opt(
+    agent: &ureq::Agent,
+    index_url: &str,
+    project: &str,
+) -> Result<Option<Vec<IndexFile>>, String> {
+    use ureq::ResponseExt;
+    let url = project_page_url(index_url, project);
+    let shown = redact_url(&url);
+    let mut response = agent.get(&url).header("Accept", ACCEPT).call().map_err(|e| {
+        format!("could not fetch the index page {shown}: {e}; check the index URL and your network or proxy settings")
+    })?;
+    let status = response.status().as_u16();
+    if status == 404 || status == 410 {
+        return Ok(None);
+    }
+    if !(200..300).contains(&status) {
+        let hint = match status {
+            401 | 403 => "the index wants credentials: put them in the index URL (https://user:token@host/simple) or use an index you can read",
+            _ => "check the index URL, or try again later",
+        };
+        return Err(format!(
+            "the index page {shown} answered HTTP {status}; {hint}"
+        ));
+    }
+    // Resolve relative links against where we ended up after redirects,
+    // keeping our credentials when only those differ.
+    let final_url = response.get_uri().to_string();
+    let page_url = if strip_userinfo(&final_url).0 == strip_userinfo(&url).0 {
+        url.clone()
+    } else {
+        final_url
+    };
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_PAGE_BYTES)
+        .read_to_vec()
+        .map_err(|e| format!("could not read the index page {shown}: {e}; try again later"))?;
+    parse_project_page(&body, &content_type, &page_url).map(Some)
+}
+
+/// `Content-Length` from a HEAD request, when the server answers 2xx and
+/// tells; `None` on any failure.
+pub fn head_content_length(agent: &ureq::Agent, url: &str) -> Option<u64> {
+    let response = agent.head(url).call().ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response
+        .headers()
+        .get("content-length")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// GET `<index_url>/<normalized project>/` with the PEP 691 `Accept` header
+/// and parse it by its `Content-Type`. Errors name the (redacted) URL and
+/// the HTTP status.
+pub fn fetch_project_page(
+    agent: &ureq::Agent,
+    index_url: &str,
+    project: &str,
+) -> Result<Vec<IndexFile>, String> {
+    fetch_project_page_opt(agent, index_url, project)?.ok_or_else(|| {
+        format!(
+            "the index {} has no project {project:?} (HTTP 404 for {}); check the name and the index URL",
+            redact_url(index_url),
+            redact_url(&project_page_url(index_url, project))
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn page_url_is_normalized() {
+        assert_eq!(
+            project_page_url("https://pypi.org/simple/", "Foo_Bar.baz"),
+            "https://pypi.org/simple/foo-bar-baz/"
+        );
+        assert_eq!(
+            project_page_url("https://h/simple", "x"),
+            "https://h/simple/x/"
+        );
+    }
+
+    #[test]
+    fn joins_urls() {
+        let base = "https://h.example/simple/foo/";
+        assert_eq!(
+            join_url(base, "https://o.example/a.whl"),
+            "https://o.example/a.whl"
+        );
+        assert_eq!(
+            join_url(base, "//files.example/a.whl"),
+            "https://files.example/a.whl"
+        );
+        assert_eq!(
+            join_url(base, "/packages/a.whl"),
+            "https://h.example/packages/a.whl"
+        );
+        assert_eq!(
+            join_url(base, "a.whl#sha256=00"),
+            "https://h.example/simple/foo/a.whl#sha256=00"
+        );
+        assert_eq!(
+            join_url(base, "../../packages/a.whl"),
+            "https://h.example/packages/a.whl"
+        );
+        assert_eq!(
+            join_url(base, "../../../../a.whl"),
+            "https://h.example/a.whl"
+        );
+        assert_eq!(
+            join_url(base, "./x/./y/../a.whl"),
+            "https://h.example/simple/foo/x/a.whl"
+        );
+        assert_eq!(
+            join_url("https://h.example/simple/foo", "a.whl"),
+            "https://h.example/simple/a.whl"
+        );
+        assert_eq!(
+            join_url("https://u:p@h.example:8080/s/foo/?x=1", "a.whl"),
+            "https://u:p@h.example:8080/s/foo/a.whl"
+        );
+        assert_eq!(join_url(base, "?q=1"), "https://h.example/simple/foo/?q=1");
+        assert_eq!(
+            join_url("https://h.example", "a.whl"),
+            "https://h.example/a.whl"
+        );
+        assert_eq!(
+            join_url("file:///srv/simple/foo/", "../../f/a.whl"),
+            "file:///srv/f/a.whl"
+        );
+    }
+
+    #[test]
+    fn basenames_and_userinfo() {
+        assert_eq!(
+            url_basename("https://h/p/a%2Bb-1.0-py3-none-any.whl?x#y").unwrap(),
+            "a+b-1.0-py3-none-any.whl"
+        );
+        assert_eq!(url_basename("https://h/p/"), None);
+        assert_eq!(url_basename("https://h/p/%2e%2e"), None);
+        assert_eq!(url_basename("https://h/p/a%2Fb"), None);
+        assert_eq!(
+            strip_userinfo("https://u:p@h/x@y"),
+            ("https://h/x@y".to_string(), true)
+        );
+        assert_eq!(
+            strip_userinfo("https://h/x@y"),
+            ("https://h/x@y".to_string(), false)
+        );
+        assert_eq!(percent_decode("a%20b%zz%4"), "a b%zz%4");
+    }
+
+    #[test]
+    fn parses_json_pages() {
+        let body = format!(
+            r#"{{"meta": {{"api-version": "1.1", "_private": 1}}, "name": "foo",
+               "files": [
+                 {{"filename": "foo-1.0-py3-none-any.whl", "url": "../../packages/foo-1.0-py3-none-any.whl#sha256=ignored",
+                   "hashes": {{"sha256": "{}"}}, "requires-python": ">=3.8", "size": 123, "yanked": false, "unknown": 1}},
+                 {{"filename": "foo-1.0.tar.gz", "url": "https://files.example/foo-1.0.tar.gz", "hashes": {{}},
+                   "yanked": "broken"}},
+                 {{"filename": "foo-0.9.tar.gz", "url": "x/foo-0.9.tar.gz#sha256={H}", "hashes": {{"md5": "00"}}}}
+               ], "versions": ["1.0"]}}"#,
+            H.to_uppercase()
+        );
+        let files = parse_project_page(
+            body.as_bytes(),
+            "application/vnd.pypi.simple.v1+json; charset=utf-8",
+            "https://h/simple/foo/",
+        )
+        .unwrap();
+        assert_eq!(files.len(), 3);
+        assert_eq!(
+            files[0],
+            IndexFile {
+                filename: "foo-1.0-py3-none-any.whl".into(),
+                url: "https://h/packages/foo-1.0-py3-none-any.whl".into(),
+                sha256: Some(H.into()),
+                size: Some(123),
+                requires_python: Some(">=3.8".into()),
+                yanked: false,
+            }
+        );
+        assert!(files[1].yanked);
+        assert_eq!(files[1].sha256, None);
+        assert_eq!(files[2].url, "https://h/simple/foo/x/foo-0.9.tar.gz");
+        assert_eq!(files[2].sha256.as_deref(), Some(H));
+    }
+
+    #[test]
+    fn rejects_unknown_major_versions() {
+        let body = br#"{"meta": {"api-version": "2.0"}, "files": []}"#;
+        let e = parse_project_page(
+            body,
+            "application/vnd.pypi.simple.v1+json",
+            "https://h/s/foo/",
+        )
+        .unwrap_err();
+        assert!(e.contains("2.0"), "{e}");
+        let html =
+            br#"<html><head><meta name="pypi:repository-version" content="3.0"></head></html>"#;
+        assert!(parse_project_page(html, "text/html", "https://h/s/foo/").is_err());
+        let e = parse_project_page(
+            b"{}",
+            "application/vnd.pypi.simple.v2+json",
+            "https://h/s/foo/",
+        )
+        .unwrap_err();
+        assert!(e.contains("v2+json"), "{e}");
+        let e = parse_project_page(b"", "image/png", "https://u:secret@h/s/foo/").unwrap_err();
+        assert!(e.contains("image/png") && !e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn parses_html_pages() {
+        let html = format!(
+            r#"<!DOCTYPE html>
+<html><head><meta name="pypi:repository-version" content="1.4"><title>Links for foo</title></head>
+<body><h1>Links for foo</h1>
+<!-- <a href="commented-out.whl">nope</a> -->
+<a href="../../packages/foo-1.0-py3-none-any.whl#sha256={H}" data-requires-python="&gt;=3.8,&lt;4" >foo-1.0-py3-none-any.whl</a><br/>
+<A HREF='https://files.example/foo-0.9.tar.gz#md5=00' data-yanked>foo-0.9.tar.gz</A>
+<a data-yanked="bad &amp; sad" href=/abs/foo-0.8-py2.py3-none-any.whl?a=1&amp;b=2>
+   foo-0.8-py2.py3-none-any.whl </a>
+<a href="a%2Bb-1.0-py3-none-any.whl"></a>
+</body></html>"#
+        );
+        let files =
+            parse_project_page(html.as_bytes(), "text/html", "https://h/simple/foo/").unwrap();
+        assert_eq!(files.len(), 4, "{files:?}");
+        assert_eq!(files[0].url, "https://h/packages/foo-1.0-py3-none-any.whl");
+        assert_eq!(files[0].sha256.as_deref(), Some(H));
+        assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8,<4"));
+        assert!(!files[0].yanked);
+        assert_eq!(files[1].filename, "foo-0.9.tar.gz");
+        assert_eq!(files[1].sha256, None);
+        assert!(files[1].yanked);
+        assert_eq!(files[2].filename, "foo-0.8-py2.py3-none-any.whl");
+        assert_eq!(
+            files[2].url,
+            "https://h/abs/foo-0.8-py2.py3-none-any.whl?a=1&b=2"
+        );
+        assert!(files[2].yanked);
+        assert_eq!(files[3].filename, "a+b-1.0-py3-none-any.whl");
+        assert_eq!(
+            files[3].url,
+            "https://h/simple/foo/a%2Bb-1.0-py3-none-any.whl"
+        );
+    }
+
+    #[test]
+    fn honours_base_and_sniffs() {
+        let html = br#"<base href="https://mirror.example/files/"><a href="x.whl">x.whl</a>"#;
+        let files = parse_project_page(html, "", "https://h/simple/x/").unwrap();
+        assert_eq!(files[0].url, "https://mirror.example/files/x.whl");
+        let json = br#" {"meta": {"api-version": "1.0"}, "files": [{"filename": "x.whl", "url": "x.whl", "hashes": {}}]}"#;
+        let files =
+            parse_project_page(json, "application/octet-stream", "https://h/simple/x/").unwrap();
+        assert_eq!(files[0].url, "https://h/simple/x/x.whl");
+    }
+
+    #[test]
+    fn unescapes() {
+        assert_eq!(
+            html_unescape("&lt;3&#44;&#x3E;1 &amp;&unknown; &"),
+            "<3,>1 &&unknown; &"
+        );
+    }
+}
