@@ -1,0 +1,1 @@
+"""A small app with real third-party wheels: numpy (compiled, bundled libs), PyYAML, requests."""
