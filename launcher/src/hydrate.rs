@@ -51,13 +51,13 @@ pub fn env_key(pex_hash: &str, interpreter: &InterpreterInfo) -> String {
 /// with its best-ranked compatible wheel.
 pub fn select_wheels<'a>(info: &'a PexInfo, interpreter: &InterpreterInfo) -> Result<Vec<Selected<'a>>> {
     let version_text = interpreter.markers.get("python_full_version").cloned().unwrap_or_default();
-    let python_version = Version::parse(&version_text).map_err(Error::msg)?;
+    let python_version = Version::parse_python_full_version(&version_text).map_err(Error::msg)?;
     let ranks = TagRanks::new(tags::supported_tags(interpreter));
     let mut selected = Vec::new();
     for package in &info.dehydrated_requirements {
         if let Some(marker) = package.marker.as_deref().filter(|m| !m.trim().is_empty()) {
             let applies = crate::marker::evaluate(marker, &interpreter.markers, &[]).map_err(|e| {
-                Error::msg(format!("package {} {}: cannot evaluate its marker {marker:?}: {e}", package.name, package.version))
+                Error::msg(format!("package {} {}: {e}. Rebuild the app with a valid lock", package.name, package.version))
             })?;
             if !applies {
                 continue;

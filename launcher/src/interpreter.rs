@@ -138,7 +138,7 @@ pub fn meets_constraints(info: &InterpreterInfo, constraints: &[String]) -> Resu
         .get("python_full_version")
         .cloned()
         .unwrap_or_else(|| format!("{}.{}.{}", info.version.0, info.version.1, info.version.2));
-    let version = Version::parse(&version_text).map_err(Error::msg)?;
+    let version = Version::parse_python_full_version(&version_text).map_err(Error::msg)?;
     let implementation = info.markers.get("platform_python_implementation").map(String::as_str).unwrap_or("");
     for constraint in constraints {
         let (name, specifiers) = split_constraint(constraint);
