@@ -11,7 +11,7 @@ import time
 from support import apps
 from support.apps import FULL_PROJECTS, REQUESTS_PROJECTS
 from support.harness import (PY311, assert_clean_error, assert_no_panic, assert_ok, describe, free_port,
-                             names_in_tree, tagged_json, under)
+                             names_in_tree, run, tagged_json, under)
 from support.index_server import corrupt_bytes
 
 
@@ -196,7 +196,7 @@ def test_corrupt_download_is_rejected_and_not_cached(e2e):
             base = os.path.basename(path)
             for h in (expected, actual):
                 for frag in (h[:12], h[12:24], h[-12:]):
-                    assert frag not in base, f"{path} left in the cache after a hash mismatch"
+                    assert frag not in base, f"{path} left in the cache after a hash mismatch" + describe(r)
 
     e2e.index.corrupt.clear()
     out = app_json(assert_ok(e2e.run_pex(pex)))
@@ -353,3 +353,58 @@ def test_no_compatible_wheel(e2e):
     assert re.search(r"cp311-cp311-(manylinux_2_\d+_x86_64|linux_x86_64)", r.stderr), \
         "the host's tags are not in the error" + describe(r)
     assert not [f for f in e2e.index.file_gets() if f.startswith("winonly")]
+
+
+# -- entry points, exit status, sys.path policy, default cache -----------------
+
+def test_entry_point_forms_and_exceptions(e2e):
+    lock = e2e.pylock(e2e.files("idna"))
+    src = e2e.app_sources(["idna"])
+    # `-e module`: the module runs as __main__, with the user's argv.
+    pex, _ = e2e.build("--lock", lock, "-D", src, "-e", "myapp.main", out="mod/app.pex")
+    r = assert_ok(e2e.run_pex(pex, "a", "b"))
+    main = tagged_json(r.stdout, "MAIN")
+    assert main["name"] == "__main__" and main["argv"][1:] == ["a", "b"], main
+    # `-m module:function` is `-e`'s alias.
+    pex, _ = e2e.build("--lock", lock, "-D", src, "-m", "myapp.main:run", out="m/app.pex")
+    r = e2e.run_pex(pex, "4")
+    assert r.returncode == 4 and app_json(r)["argv"][1:] == ["4"], describe(r)
+    # An uncaught exception: Python's traceback and exit status 1, no launcher noise.
+    pex, _ = e2e.build("--lock", lock, "-D", src, "-e", "myapp.main:boom", out="boom/app.pex")
+    r = e2e.run_pex(pex)
+    assert r.returncode == 1, describe(r)
+    assert "RuntimeError: boom from the app" in r.stderr and "Traceback" in r.stderr, describe(r)
+    assert_no_panic(r)
+
+
+def test_inherit_path_modes(e2e):
+    extra = e2e.tmp / "pythonpath"
+    extra.mkdir()
+    (extra / "idna.py").write_text("__version__ = 'shadow'\n")
+    (extra / "onlyonpath.py").write_text("X = 1\n")
+    lock = e2e.pylock(e2e.files("idna"))
+    src = e2e.app_sources(["idna"])
+    env = {"PYTHONPATH": extra, "APP_TRY_IMPORTS": "onlyonpath"}
+    real_idna = "3.20"
+
+    results = {}
+    for mode in ("false", "prefer", "fallback"):
+        pex, _ = e2e.build("--lock", lock, "-D", src, "-e", "myapp.main:run", "--inherit-path", mode,
+                           out=f"{mode}/app.pex")
+        results[mode] = app_json(assert_ok(e2e.run_pex(pex, env=env)))
+
+    assert results["false"]["modules"]["idna"]["version"] == real_idna
+    assert results["false"]["tried"]["onlyonpath"] is None, "PYTHONPATH leaked in with --inherit-path false"
+    assert results["prefer"]["modules"]["idna"]["version"] == "shadow"
+    assert results["prefer"]["tried"]["onlyonpath"] == str(extra / "onlyonpath.py")
+    assert results["fallback"]["modules"]["idna"]["version"] == real_idna
+    assert results["fallback"]["tried"]["onlyonpath"] == str(extra / "onlyonpath.py")
+
+
+def test_default_cache_is_per_user(e2e):
+    pex = e2e.build_app(e2e.files("idna"), imports=["idna"])
+    env = e2e.env(python=PY311)
+    del env["DPEX_ROOT"]
+    out = app_json(assert_ok(run([pex], env=env, cwd=e2e.tmp, timeout=300)))
+    assert_modules_from_cache(out, e2e.home)
+    assert not e2e.root.exists()

@@ -31,6 +31,14 @@ MAIN = textwrap.dedent('''
             m = importlib.import_module(name)
             out["modules"][name] = {{"file": getattr(m, "__file__", None),
                                     "version": getattr(m, "__version__", None)}}
+        tried = [n for n in os.environ.get("APP_TRY_IMPORTS", "").split(",") if n]
+        if tried:
+            out["tried"] = {{}}
+            for name in tried:
+                try:
+                    out["tried"][name] = importlib.import_module(name).__file__
+                except ImportError:
+                    out["tried"][name] = None
         if "numpy" in IMPORTS:
             import numpy
             a = numpy.ones((64, 64))
@@ -81,8 +89,12 @@ MAIN = textwrap.dedent('''
         return int(args[0]) if args and args[0].isdigit() else 0
 
 
+    def boom():
+        raise RuntimeError("boom from the app")
+
+
     if __name__ == "__main__":
-        sys.exit(run())
+        print("MAIN " + json.dumps({{"argv": sys.argv, "name": __name__}}))
 ''')
 
 CLI = textwrap.dedent('''
