@@ -45,22 +45,31 @@ use std::process::{Command, Stdio};
 
 const PROBE_SCRIPT: &str = include_str!("probe.py");
 
-/// The names searched in each PATH directory, in order.
-const PYTHON_NAMES: &[&str] = &[
+/// Versioned names searched when no constraint pins a minor version.
+const VERSIONED_NAMES: &[&str] = &[
     "python3.15", "python3.14", "python3.13", "python3.12", "python3.11", "python3.10",
-    "python3.9", "python3.8", "python3", "python",
+    "python3.9", "python3.8",
 ];
+
+/// A failed probe is remembered this long: a broken candidate (a pyenv shim
+/// for a version that is not installed) costs one probe per hour, not one
+/// per start, and is retried in case it got fixed.
+const FAILED_PROBE_TTL_SECS: u64 = 3600;
 
 /// A cached probe: valid while the candidate and the real interpreter it
 /// resolved to keep their size and mtime.
 #[derive(Serialize, Deserialize)]
-struct ProbeRecord {
-    exe_stamp: (u64, i64, i64),
-    info: InterpreterInfo,
+enum ProbeRecord {
+    Ok { exe_stamp: (u64, i64, i64), info: InterpreterInfo },
+    Failed { at_unix_secs: u64, message: String },
 }
 
 fn stamp(meta: &fs::Metadata) -> (u64, i64, i64) {
     (meta.len(), meta.mtime(), meta.mtime_nsec())
+}
+
+fn now_unix_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// Probe `candidate` (following symlinks and shims), using the cache when the
@@ -73,19 +82,58 @@ pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> 
     let key = hex(&hasher.finalize()[..12]);
     let record_path = cache.interpreters_dir().join(format!("{key}.json"));
     if let Ok(bytes) = fs::read(&record_path) {
-        if let Ok(record) = serde_json::from_slice::<ProbeRecord>(&bytes) {
-            if fs::metadata(&record.info.executable).map(|m| stamp(&m)).ok() == Some(record.exe_stamp) {
-                return Ok(record.info);
+        match serde_json::from_slice::<ProbeRecord>(&bytes) {
+            Ok(ProbeRecord::Ok { exe_stamp, info }) => {
+                if fs::metadata(&info.executable).map(|m| stamp(&m)).ok() == Some(exe_stamp) {
+                    return Ok(info);
+                }
             }
+            Ok(ProbeRecord::Failed { at_unix_secs, message }) => {
+                if now_unix_secs().saturating_sub(at_unix_secs) < FAILED_PROBE_TTL_SECS {
+                    return Err(Error::msg(message));
+                }
+            }
+            Err(_) => {}
         }
     }
-    let info = run_probe(candidate)?;
-    let exe_meta = fs::metadata(&info.executable)
-        .map_err(|e| Error::io("inspect the interpreter", &info.executable, e))?;
-    let record = ProbeRecord { exe_stamp: stamp(&exe_meta), info };
+    let (record, result) = match run_probe(candidate) {
+        Ok(info) => {
+            let exe_meta = fs::metadata(&info.executable)
+                .map_err(|e| Error::io("inspect the interpreter", &info.executable, e))?;
+            (ProbeRecord::Ok { exe_stamp: stamp(&exe_meta), info: info.clone() }, Ok(info))
+        }
+        Err(e) => (ProbeRecord::Failed { at_unix_secs: now_unix_secs(), message: e.to_string() }, Err(e)),
+    };
     // A cache we cannot write only costs a probe next time.
     let _ = write_file_atomically(&record_path, serde_json::to_string(&record).unwrap().as_bytes());
-    Ok(record.info)
+    result
+}
+
+/// The names to look for in each directory, in order: the versions the
+/// constraints pin (`CPython==3.11.*` -> `python3.11`) if they all pin one,
+/// else `python3` first (the host's default), then versioned names, newest
+/// first; `python` last.
+pub fn candidate_names(constraints: &[String]) -> Vec<String> {
+    let pinned: Vec<Option<String>> = constraints
+        .iter()
+        .map(|c| {
+            let (_, specifiers) = split_constraint(c);
+            let rest = specifiers.strip_prefix("==")?.trim().trim_end_matches(".*");
+            let mut parts = rest.split('.');
+            let (major, minor) = (parts.next()?, parts.next()?);
+            (major.chars().all(|c| c.is_ascii_digit()) && minor.chars().all(|c| c.is_ascii_digit()))
+                .then(|| format!("python{major}.{minor}"))
+        })
+        .collect();
+    let mut names: Vec<String> = if !pinned.is_empty() && pinned.iter().all(Option::is_some) {
+        pinned.into_iter().flatten().collect()
+    } else {
+        std::iter::once("python3".to_string()).chain(VERSIONED_NAMES.iter().map(|s| s.to_string())).collect()
+    };
+    names.extend(["python3".to_string(), "python".to_string()]);
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    names
 }
 
 fn run_probe(candidate: &Path) -> Result<InterpreterInfo> {
@@ -213,13 +261,14 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
         }
         return Ok(info);
     }
+    let names = candidate_names(constraints);
     let mut seen = Vec::new();
     for dir in std::env::split_paths(&search_path) {
         // PEX_PYTHON_PATH may list interpreter files as well as directories.
         let candidates: Vec<PathBuf> = if dir.is_file() {
             vec![dir.clone()]
         } else {
-            PYTHON_NAMES.iter().map(|name| dir.join(name)).collect()
+            names.iter().map(|name| dir.join(name)).collect()
         };
         for candidate in candidates {
             if !is_executable(&candidate) {
@@ -248,4 +297,50 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_pinned_constraints() {
+        assert_eq!(candidate_names(&["CPython==3.11.*".into()]), ["python3.11", "python3", "python"]);
+        assert_eq!(
+            candidate_names(&["CPython==3.11.*".into(), "==3.12".into()]),
+            ["python3.11", "python3.12", "python3", "python"]
+        );
+        let open = candidate_names(&[">=3.9".into()]);
+        assert_eq!(open[0], "python3");
+        assert_eq!(open.last().unwrap(), "python");
+        assert!(open.contains(&"python3.13".to_string()));
+        assert_eq!(candidate_names(&[])[0], "python3");
+    }
+
+    #[test]
+    fn constraints_split_and_match() {
+        assert_eq!(split_constraint("CPython==3.11.*"), ("CPython", "==3.11.*"));
+        assert_eq!(split_constraint(">=3.8"), ("", ">=3.8"));
+        let mut info = InterpreterInfo {
+            executable: "/usr/bin/python3.11".into(),
+            version: (3, 11, 2),
+            implementation: "cpython".into(),
+            abiflags: String::new(),
+            soabi: "cpython-311-x86_64-linux-gnu".into(),
+            platform: "linux-x86_64".into(),
+            pointer_bits: 64,
+            glibc: Some((2, 36)),
+            musl: None,
+            free_threaded: false,
+            markers: Default::default(),
+            purelib_rel: "lib/python3.11/site-packages".into(),
+        };
+        info.markers.insert("python_full_version".into(), "3.11.2".into());
+        info.markers.insert("platform_python_implementation".into(), "CPython".into());
+        assert!(meets_constraints(&info, &[]).unwrap());
+        assert!(meets_constraints(&info, &["CPython==3.11.*".into()]).unwrap());
+        assert!(meets_constraints(&info, &["PyPy".into(), ">=3.10,<3.12".into()]).unwrap());
+        assert!(!meets_constraints(&info, &["CPython>=3.12".into()]).unwrap());
+        assert!(!meets_constraints(&info, &["PyPy==3.11.*".into()]).unwrap());
+    }
 }
