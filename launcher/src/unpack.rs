@@ -205,6 +205,101 @@ fn check_wheel_metadata<R: io::Read + io::Seek>(archive: &mut zip::ZipArchive<R>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    const DIST: &str = "demo-1.0.dist-info";
+
+    /// A wheel of project `demo` holding `entries` (name, bytes, unix mode).
+    fn wheel(tag: &str, entries: &[(&str, &[u8], u32)], wheel_version: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("dpex-unpack-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("demo-1.0-py3-none-any.whl");
+        let mut zip = zip::ZipWriter::new(fs::File::create(&path).unwrap());
+        let wheel_file = format!("Wheel-Version: {wheel_version}\nRoot-Is-Purelib: true\nTag: py3-none-any\n");
+        let mut all: Vec<(String, Vec<u8>, u32)> =
+            entries.iter().map(|(n, b, m)| (n.to_string(), b.to_vec(), *m)).collect();
+        all.push((format!("{DIST}/WHEEL"), wheel_file.into_bytes(), 0o644));
+        all.push((format!("{DIST}/RECORD"), Vec::new(), 0o644));
+        for (name, bytes, mode) in all {
+            if mode & S_IFMT == S_IFLNK {
+                let target = String::from_utf8(bytes).unwrap();
+                zip.add_symlink(name, target, SimpleFileOptions::default()).unwrap();
+                continue;
+            }
+            zip.start_file(name, SimpleFileOptions::default().unix_permissions(mode)).unwrap();
+            zip.write_all(&bytes).unwrap();
+        }
+        zip.finish().unwrap();
+        let dest = dir.join("out");
+        fs::create_dir(&dest).unwrap();
+        (path, dest)
+    }
+
+    fn unpack(path: &Path, dest: &Path) -> Result<()> {
+        unpack_wheel(path, "demo-1.0-py3-none-any.whl", dest)
+    }
+
+    #[test]
+    fn spreads_data_and_keeps_execute_bits() {
+        let (path, dest) = wheel(
+            "spread",
+            &[
+                ("demo/__init__.py", b"x = 1\n", 0o644),
+                ("demo-1.0.data/purelib/demo_pure.py", b"", 0o644),
+                ("demo-1.0.data/platlib/demo_plat.py", b"", 0o644),
+                ("demo-1.0.data/scripts/demo-tool", b"#!python\n", 0o755),
+                ("demo-1.0.data/data/share/demo.txt", b"d", 0o644),
+            ],
+            "1.0",
+        );
+        unpack(&path, &dest).unwrap();
+        assert!(dest.join("site/demo/__init__.py").is_file());
+        assert!(dest.join("site/demo_pure.py").is_file());
+        assert!(dest.join("site/demo_plat.py").is_file());
+        assert!(dest.join("site/demo-1.0.dist-info/WHEEL").is_file());
+        assert!(dest.join("data/share/demo.txt").is_file());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(dest.join("scripts/demo-tool")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+        let mode = fs::metadata(dest.join("site/demo/__init__.py")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn drops_setuid_bits() {
+        let (path, dest) = wheel("setuid", &[("demo/tool", b"", 0o4755)], "1.0");
+        unpack(&path, &dest).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(dest.join("site/demo/tool")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o755);
+    }
+
+    #[test]
+    fn refuses_hostile_entries() {
+        for (tag, name, mode) in [
+            ("dotdot", "../escape.py", 0o644),
+            ("abs", "/tmp/escape.py", 0o644),
+            ("link", "demo/link", S_IFLNK | 0o777),
+            ("badkey", "demo-1.0.data/elsewhere/x.py", 0o644),
+        ] {
+            let (path, dest) = wheel(tag, &[(name, b"../../escape.py", mode)], "1.0");
+            let err = unpack(&path, &dest).unwrap_err().to_string();
+            assert!(err.contains("refusing to unpack") || err.contains("scheme"), "{tag}: {err}");
+            assert!(!dest.parent().unwrap().join("escape.py").exists());
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_wheel_version_and_missing_dist_info() {
+        let (path, dest) = wheel("v2", &[("demo/a.py", b"", 0o644)], "2.0");
+        let err = unpack(&path, &dest).unwrap_err().to_string();
+        assert!(err.contains("Wheel-Version"), "{err}");
+        let (path, dest) = wheel("other", &[("other-1.0.dist-info/METADATA", b"", 0o644)], "1.0");
+        let err = unpack(&path, &dest).unwrap_err().to_string();
+        assert!(err.contains("exactly one .dist-info"), "{err}");
+    }
 
     #[test]
     fn safe_paths() {
