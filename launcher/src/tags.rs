@@ -193,109 +193,11 @@ impl WheelName {
     }
 }
 
-/// PEP 503 name normalization: runs of `-`, `_`, `.` become one `-`, and
-/// the result is lowercased.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_run = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_run {
-                out.push('-');
-            }
-            in_run = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_run = false;
-        }
-    }
-    out
-}
+pub use crate::version::normalize_name;
 
-/// Whether `v` matches PEP 440's `VERSION_PATTERN` (case-insensitive,
-/// surrounding whitespace allowed), like `packaging.version.Version(v)`.
+/// Whether `v` is a PEP 440 version, like `packaging.version.Version(v)`.
 fn is_valid_version(v: &str) -> bool {
-    fn is_sep(b: Option<&u8>) -> bool {
-        matches!(b, Some(b'.' | b'_' | b'-'))
-    }
-    fn digits(b: &[u8], i: &mut usize) -> usize {
-        let start = *i;
-        while b.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
-        }
-        *i - start
-    }
-    fn alnums(b: &[u8], i: &mut usize) -> usize {
-        let start = *i;
-        while b.get(*i).is_some_and(u8::is_ascii_alphanumeric) {
-            *i += 1;
-        }
-        *i - start
-    }
-    // `[._-]? label [._-]? [0-9]*`, the label alternatives in regex order.
-    fn segment(b: &[u8], i: &mut usize, labels: &[&str]) -> bool {
-        let mut j = *i;
-        if is_sep(b.get(j)) {
-            j += 1;
-        }
-        let Some(label) = labels.iter().find(|l| b[j..].starts_with(l.as_bytes())) else {
-            return false;
-        };
-        j += label.len();
-        if is_sep(b.get(j)) {
-            j += 1;
-        }
-        digits(b, &mut j);
-        *i = j;
-        true
-    }
-
-    let s = v.trim().to_ascii_lowercase();
-    let b = s.as_bytes();
-    let mut i = 0;
-    if b.first() == Some(&b'v') {
-        i += 1;
-    }
-    // Epoch.
-    let save = i;
-    if digits(b, &mut i) > 0 && b.get(i) == Some(&b'!') {
-        i += 1;
-    } else {
-        i = save;
-    }
-    // Release.
-    if digits(b, &mut i) == 0 {
-        return false;
-    }
-    while b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-        digits(b, &mut i);
-    }
-    segment(
-        b,
-        &mut i,
-        &["alpha", "a", "beta", "b", "preview", "pre", "c", "rc"],
-    );
-    // Post release: implicit `-N`, or a labelled one.
-    if b.get(i) == Some(&b'-') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-        digits(b, &mut i);
-    } else {
-        segment(b, &mut i, &["post", "rev", "r"]);
-    }
-    segment(b, &mut i, &["dev"]);
-    // Local version label.
-    if b.get(i) == Some(&b'+') {
-        i += 1;
-        if alnums(b, &mut i) == 0 {
-            return false;
-        }
-        while is_sep(b.get(i)) && b.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) {
-            i += 1;
-            alnums(b, &mut i);
-        }
-    }
-    i == b.len()
+    crate::version::Version::parse(v).is_ok()
 }
 
 /// Choices where tools disagree.
