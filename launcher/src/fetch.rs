@@ -180,7 +180,17 @@ impl Sources {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(FetchError::Failed(format!("unsupported URL scheme in {}", redact_url(url))));
         }
-        let response = self.agent.get(url).call().map_err(|e| FetchError::Transient(e.to_string()))?;
+        // ureq has no idle-read timeout: bound the whole body instead, generously
+        // (a minute plus 256 KiB/s), so a stalled server cannot hang a boot.
+        let body_budget = crate::http::READ_TIMEOUT + Duration::from_secs(wheel.size.unwrap_or(1 << 30) / (256 << 10));
+        let response = self
+            .agent
+            .get(url)
+            .config()
+            .timeout_recv_body(Some(body_budget))
+            .build()
+            .call()
+            .map_err(|e| FetchError::Transient(e.to_string()))?;
         let status = response.status().as_u16();
         if status == 429 || status >= 500 {
             return Err(FetchError::Transient(format!("HTTP {status}")));
