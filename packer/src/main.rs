@@ -40,7 +40,7 @@ struct BuildArgs {
     #[arg(short = 'D', long = "sources-directory", value_name = "DIR")]
     sources_directory: Vec<PathBuf>,
     /// What the app runs: `module` (as __main__) or `module:function`.
-    #[arg(short = 'e', short_alias = 'm', long = "entry-point", value_name = "MOD[:FUNC]", conflicts_with = "script")]
+    #[arg(short = 'e', visible_short_alias = 'm', long = "entry-point", value_name = "MOD[:FUNC]", conflicts_with = "script")]
     entry_point: Option<String>,
     /// Run a console script of a locked wheel instead of an entry point.
     #[arg(short = 'c', long = "script", alias = "console-script", value_name = "NAME")]
