@@ -140,6 +140,9 @@ pub fn exec_python(python: &Path, app_dir: &Path, info: &PexInfo, app_path: &Pat
         }
     }
     command.env("PEX", app_path);
+    if let Some(extra) = env_value("PEX_EXTRA_SYS_PATH") {
+        command.env("__DPEX_EXTRA_SYS_PATH", extra);
+    }
     command.env("__DPEX_ENTRY", entry.encode());
     command.env("__DPEX_INHERIT_PATH", inherit.as_str());
     let error = command.exec();

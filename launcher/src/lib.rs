@@ -10,6 +10,7 @@ pub mod index;
 pub mod interpreter;
 pub mod marker;
 pub mod pexinfo;
+pub mod pexrc;
 pub mod tags;
 pub mod unpack;
 pub mod version;

@@ -15,6 +15,7 @@ def main(app_dir):
     entry = os.environ.pop("__DPEX_ENTRY", "interpreter")
     inherit_path = os.environ.pop("__DPEX_INHERIT_PATH", "false")
     _arrange_sys_path(inherit_path)
+    _add_extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", ""))
     sys.argv[0] = os.environ.get("PEX", app_dir)
     kind, _, value = entry.partition(":")
     if kind == "entry_point":
@@ -41,6 +42,17 @@ def _arrange_sys_path(inherit_path):
     sys.path[1:] = [p for p in sys.path[1:] if p not in from_env]
     if inherit_path == "fallback":
         sys.path.extend(from_env)
+
+
+def _add_extra_sys_path(value):
+    """PEX_EXTRA_SYS_PATH: appended to sys.path, and exported in PYTHONPATH so
+    Python subprocesses see the same paths (pex does both)."""
+    extra = [p for p in value.split(os.pathsep) if p]
+    if not extra:
+        return
+    sys.path.extend(extra)
+    current = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(([current] if current else []) + extra)
 
 
 def run_entry_point(entry_point):

@@ -1,0 +1,70 @@
+//! pexrc files: `KEY=VALUE` lines in `/etc/pexrc`, `~/.pexrc` and a `.pexrc`
+//! beside the app, as pex reads them. The real environment wins; later files
+//! win over earlier ones; `PEX_IGNORE_RCFILES=1` skips them all.
+
+use std::path::{Path, PathBuf};
+
+/// The rc files, in increasing priority.
+pub fn rc_files(app_path: &Path) -> Vec<PathBuf> {
+    let mut files = vec![PathBuf::from("/etc/pexrc")];
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        files.push(PathBuf::from(home).join(".pexrc"));
+    }
+    if let Some(dir) = app_path.parent() {
+        files.push(dir.join(".pexrc"));
+    }
+    files
+}
+
+/// Parse one rc file's text into `(key, value)` pairs.
+pub fn parse(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .filter(|(key, value)| !key.trim().is_empty() && !value.is_empty())
+        .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
+        .collect()
+}
+
+/// Set the `PEX_*` and `DPEX_*` variables the rc files define and the
+/// environment does not. Call before any thread starts.
+pub fn apply(app_path: &Path) {
+    if crate::launch::env_flag("PEX_IGNORE_RCFILES") {
+        return;
+    }
+    let mut values: Vec<(String, String)> = Vec::new();
+    for file in rc_files(app_path) {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            values.extend(parse(&text));
+        }
+    }
+    for (key, value) in values.iter().rev() {
+        let ours = key.starts_with("PEX_") || key.starts_with("DPEX_");
+        if ours && std::env::var_os(key).is_none() {
+            // The last file that sets a key wins: set it first, skip the rest.
+            std::env::set_var(key, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_key_value_lines() {
+        let parsed = parse("PEX_VERBOSE=1\n# comment=x\n\n  PEX_PYTHON = /usr/bin/python3 \nBROKEN\nEMPTY=\n");
+        assert_eq!(
+            parsed,
+            vec![("PEX_VERBOSE".into(), "1".into()), ("PEX_PYTHON".into(), "/usr/bin/python3".into())]
+        );
+    }
+
+    #[test]
+    fn beside_the_app_is_last() {
+        let files = rc_files(Path::new("/srv/app/app.pex"));
+        assert_eq!(files.first().unwrap(), Path::new("/etc/pexrc"));
+        assert_eq!(files.last().unwrap(), Path::new("/srv/app/.pexrc"));
+    }
+}

@@ -1,0 +1,57 @@
+"""pex run-time settings that come from outside the app: pexrc files and
+PEX_EXTRA_SYS_PATH."""
+
+import json
+
+from support.harness import assert_ok, describe
+
+
+CODE = "import json, os, sys; print('OUT ' + json.dumps({'path': sys.path, 'pythonpath': os.environ.get('PYTHONPATH'), 'env': {k: v for k, v in os.environ.items() if 'PEX' in k}}))"
+
+
+def out_of(r):
+    line = next(l for l in r.stdout.splitlines() if l.startswith("OUT "))
+    return json.loads(line[4:])
+
+
+def build_interpreter_app(e2e, extra=()):
+    """An app without entry point (it behaves like python) and one small wheel."""
+    return e2e.build_app(e2e.files("idna"), entry_point=None, extra=extra)
+
+
+def test_pexrc_beside_the_app_sets_pex_variables(e2e):
+    pex = build_interpreter_app(e2e, extra=["--no-strip-pex-env"])
+    (pex.parent / ".pexrc").write_text("# a comment\nPEX_INTERPRETER=1\nPEX_EXTRA_SYS_PATH=/from/rc\nOTHER=ignored\n")
+    r = assert_ok(e2e.run_pex(pex, "-c", CODE))
+    out = out_of(r)
+    assert "/from/rc" in out["path"], out["path"]
+    assert out["env"].get("PEX_EXTRA_SYS_PATH") == "/from/rc"
+    assert "OTHER" not in out["env"]
+
+
+def test_environment_beats_pexrc_and_ignore_rcfiles_skips_it(e2e):
+    pex = build_interpreter_app(e2e, extra=["--no-strip-pex-env"])
+    (pex.parent / ".pexrc").write_text("PEX_EXTRA_SYS_PATH=/from/rc\n")
+    (e2e.home / ".pexrc").write_text("PEX_EXTRA_SYS_PATH=/from/home\n")
+    out = out_of(assert_ok(e2e.run_pex(pex, "-c", CODE, env={"PEX_EXTRA_SYS_PATH": "/from/env"})))
+    assert "/from/env" in out["path"] and "/from/rc" not in out["path"], out["path"]
+    # The file beside the app wins over ~/.pexrc.
+    out = out_of(assert_ok(e2e.run_pex(pex, "-c", CODE)))
+    assert "/from/rc" in out["path"] and "/from/home" not in out["path"], out["path"]
+    out = out_of(assert_ok(e2e.run_pex(pex, "-c", CODE, env={"PEX_IGNORE_RCFILES": "1"})))
+    assert not any(p.startswith("/from/") for p in out["path"]), out["path"]
+
+
+def test_extra_sys_path_is_appended_and_exported(e2e, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "extra_mod.py").write_text("VALUE = 'extra'\n")
+    pex = build_interpreter_app(e2e)
+    code = CODE + "; import extra_mod; print('MOD', extra_mod.VALUE)"
+    r = assert_ok(e2e.run_pex(pex, "-c", code, env={"PEX_EXTRA_SYS_PATH": str(extra)}))
+    out = out_of(r)
+    assert out["path"][-1] == str(extra), out["path"]
+    assert out["pythonpath"] == str(extra), describe(r)
+    assert "MOD extra" in r.stdout
+    # strip_pex_env (the default) removed the variable itself from the app's environment.
+    assert "PEX_EXTRA_SYS_PATH" not in out["env"]
