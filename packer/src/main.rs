@@ -1,6 +1,7 @@
 //! `dpex`: build dehydrated PEX files. See README.md and docs/.
 
 mod lock;
+mod ops;
 mod pexfile;
 
 use clap::{Args, Parser, Subcommand};
@@ -22,6 +23,52 @@ struct Cli {
 enum Command {
     /// Write app.pex from a lock and your sources. Downloads no wheel.
     Build(BuildArgs),
+    /// Fill the cache for an app ahead of its first run (image builds, deploy
+    /// pipelines): the same steps as a first run, without running it.
+    Hydrate {
+        /// The app.
+        app: PathBuf,
+        /// Prepare it for this interpreter (default: the one the app would choose).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+    },
+    /// Fetch the wheels an app needs into a folder, verified (for air-gapped
+    /// hosts: point DPEX_FIND_LINKS at it).
+    Download {
+        /// The app.
+        app: PathBuf,
+        /// The folder to fill.
+        #[arg(short = 'd', long = "dest", value_name = "DIR")]
+        dest: PathBuf,
+        /// Only the wheels this interpreter needs (default: every locked wheel).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+    },
+    /// Jupyter kernelspecs that start an app as an ipykernel.
+    #[command(subcommand)]
+    Kernelspec(KernelspecCommand),
+}
+
+#[derive(Subcommand)]
+enum KernelspecCommand {
+    /// Write a kernelspec whose argv is `app.pex -m ipykernel_launcher -f {connection_file}`
+    /// (with PEX_INTERPRETER=1). ipykernel must be in the app's lock.
+    Install {
+        /// The app.
+        app: PathBuf,
+        /// The kernel's name (folder name).
+        #[arg(long)]
+        name: String,
+        /// The name Jupyter shows (default: --name).
+        #[arg(long = "display-name")]
+        display_name: Option<String>,
+        /// Install for the current user (the default).
+        #[arg(long, conflicts_with = "prefix")]
+        user: bool,
+        /// Install under DIR/share/jupyter/kernels.
+        #[arg(long, value_name = "DIR")]
+        prefix: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -75,6 +122,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(args) => build(args),
+        Command::Hydrate { app, python } => ops::hydrate(&app, python.as_deref()),
+        Command::Download { app, dest, python } => ops::download(&app, &dest, python.as_deref()),
+        Command::Kernelspec(KernelspecCommand::Install { app, name, display_name, user: _, prefix }) => {
+            let location = match prefix {
+                Some(dir) => ops::KernelLocation::Prefix(dir),
+                None => ops::KernelLocation::User,
+            };
+            ops::install_kernelspec(&app, &name, display_name.as_deref(), location).map(|dir| {
+                eprintln!("dpex: installed kernelspec {name} in {}", dir.display());
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,113 @@
+//! `dpex hydrate`, `dpex download` and `dpex kernelspec install`: operations on
+//! a built app.pex, through the same library code its launcher runs.
+
+use dpex_launcher::cache::Cache;
+use dpex_launcher::fetch::Sources;
+use dpex_launcher::hydrate;
+use dpex_launcher::interpreter;
+use dpex_launcher::pexinfo::{LockedWheel, PexInfo};
+use dpex_launcher::ziptail::AppZip;
+use std::path::{Path, PathBuf};
+
+fn open_app(app: &Path) -> Result<(AppZip, PexInfo), String> {
+    let mut zip = AppZip::open(app).map_err(|e| e.to_string())?;
+    let info = zip.read_pex_info().map_err(|e| e.to_string())?;
+    Ok((zip, info))
+}
+
+/// Choose the interpreter as the launcher would, or use `python`.
+fn choose_interpreter(cache: &Cache, info: &PexInfo, python: Option<&Path>) -> Result<interpreter::InterpreterInfo, String> {
+    if let Some(python) = python {
+        // The launcher's own precedence starts with PEX_PYTHON.
+        std::env::set_var("PEX_PYTHON", python);
+    }
+    interpreter::find_interpreter(cache, &info.interpreter_constraints).map_err(|e| e.to_string())
+}
+
+/// Fill the cache for `app` ahead of time: the same steps as a first run,
+/// without running the app.
+pub fn hydrate(app: &Path, python: Option<&Path>) -> Result<(), String> {
+    let (mut zip, info) = open_app(app)?;
+    let cache = Cache::from_env().map_err(|e| e.to_string())?;
+    let python = choose_interpreter(&cache, &info, python)?;
+    let env = hydrate::ensure_environment(&cache, &mut zip, &info, &python, 1).map_err(|e| e.to_string())?;
+    eprintln!("dpex: {} is ready for {} in {}", app.display(), python.executable.display(), env.env_dir.display());
+    Ok(())
+}
+
+/// Fetch the app's wheels into `dest` (all locked wheels, or those one
+/// interpreter needs), verified, for `DPEX_FIND_LINKS` on air-gapped hosts.
+pub fn download(app: &Path, dest: &Path, python: Option<&Path>) -> Result<(), String> {
+    let (_, info) = open_app(app)?;
+    let wanted: Vec<(&str, &LockedWheel)> = match python {
+        Some(_) => {
+            let cache = Cache::from_env().map_err(|e| e.to_string())?;
+            let python = choose_interpreter(&cache, &info, python)?;
+            hydrate::select_wheels(&info, &python)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|s| (s.package.name.as_str(), s.wheel))
+                .collect()
+        }
+        None => info.dehydrated_requirements.iter().flat_map(|p| p.wheels.iter().map(move |w| (p.name.as_str(), w))).collect(),
+    };
+    std::fs::create_dir_all(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+    let sources = Sources::from_env();
+    let mut fetched = 0;
+    for (project, wheel) in &wanted {
+        let target = dest.join(&wheel.filename);
+        if target.is_file() && file_sha256(&target).as_deref() == Some(wheel.sha256.as_str()) {
+            continue;
+        }
+        let partial = dest.join(format!(".{}.part", wheel.filename));
+        sources.fetch(project, wheel, &partial).map_err(|e| e.to_string())?;
+        std::fs::rename(&partial, &target).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        fetched += 1;
+    }
+    eprintln!("dpex: {} wheels in {} ({fetched} fetched)", wanted.len(), dest.display());
+    Ok(())
+}
+
+fn file_sha256(path: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    Some(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Where `dpex kernelspec install` writes.
+pub enum KernelLocation {
+    User,
+    Prefix(PathBuf),
+}
+
+/// Write a Jupyter kernelspec that starts `app` as an ipykernel in
+/// interpreter mode. Returns the kernelspec folder.
+pub fn install_kernelspec(app: &Path, name: &str, display_name: Option<&str>, location: KernelLocation) -> Result<PathBuf, String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+        return Err(format!("kernel name {name:?} may only hold ASCII letters, digits, '-', '.' and '_'"));
+    }
+    open_app(app)?;
+    let app = std::fs::canonicalize(app).map_err(|e| format!("cannot resolve {}: {e}", app.display()))?;
+    let base = match location {
+        KernelLocation::Prefix(prefix) => prefix.join("share").join("jupyter"),
+        KernelLocation::User => match std::env::var_os("JUPYTER_DATA_DIR").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => dirs::data_dir().ok_or("cannot find the user data folder: set HOME or JUPYTER_DATA_DIR")?.join("jupyter"),
+        },
+    };
+    let dir = base.join("kernels").join(name.to_lowercase());
+    let spec = serde_json::json!({
+        "argv": [app, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": display_name.unwrap_or(name),
+        "language": "python",
+        "interrupt_mode": "signal",
+        "env": {"PEX_INTERPRETER": "1"},
+        "metadata": {"dpex": {"app": app}},
+    });
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let text = serde_json::to_string_pretty(&spec).unwrap() + "\n";
+    std::fs::write(dir.join("kernel.json"), text).map_err(|e| format!("cannot write {}: {e}", dir.join("kernel.json").display()))?;
+    Ok(dir)
+}
