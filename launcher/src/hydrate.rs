@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::fetch::Sources;
 use crate::interpreter::{hex, InterpreterInfo};
 use crate::pexinfo::{DehydratedRequirement, LockedWheel, PexInfo};
+use crate::progress::Progress;
 use crate::tags::{self, TagRanks};
 use crate::version::{Version, VersionSpecifiers};
 use crate::ziptail::AppZip;
@@ -130,6 +131,8 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
         return Ok(dirs);
     }
     let sources = Sources::from_env();
+    let total_bytes = missing.iter().filter_map(|&i| selected[i].wheel.size).sum();
+    let progress = Progress::new(missing.len(), total_bytes, verbose);
     let next = AtomicUsize::new(0);
     let errors = Mutex::new(Vec::new());
     let workers = missing.len().min(MAX_WORKERS);
@@ -142,8 +145,9 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
                     break;
                 }
                 let item = &selected[i];
-                if let Err(e) = hydrate_one(&sources, item, &dirs[i], verbose) {
-                    errors.lock().unwrap().push(e);
+                match hydrate_one(&sources, item, &dirs[i], verbose) {
+                    Ok(()) => progress.wheel_done(&item.wheel.filename, item.wheel.size.unwrap_or(0)),
+                    Err(e) => errors.lock().unwrap().push(e),
                 }
             });
         }
@@ -165,7 +169,7 @@ fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> 
     }
     atomic_dir(dir, |work| {
         let download = work.join(".download.whl");
-        if verbose > 0 {
+        if verbose > 1 {
             eprintln!("dpex: fetching {}", wheel.filename);
         }
         sources.fetch(&item.package.name, wheel, &download)?;

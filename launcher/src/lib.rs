@@ -11,6 +11,7 @@ pub mod interpreter;
 pub mod marker;
 pub mod pexinfo;
 pub mod pexrc;
+pub mod progress;
 pub mod tags;
 pub mod unpack;
 pub mod version;
