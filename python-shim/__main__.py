@@ -5,7 +5,7 @@
 #   over to the native launcher at the front of the same file, telling it to
 #   keep this interpreter (and its flags, like -u).
 # - `./app.pex args`: the launcher has prepared the environment and runs
-#   `<venv>/bin/python [flags] <app dir> args`; we boot the entry point.
+#   `<venv>/bin/python [flags] <app dir>/__main__.py args`; we boot the entry point.
 import os
 import sys
 

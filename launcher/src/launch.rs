@@ -122,7 +122,10 @@ pub fn exec_python(python: &Path, app_dir: &Path, info: &PexInfo, app_path: &Pat
     }
     let mut command = std::process::Command::new(python);
     command.arg0(python);
-    command.args(&python_args).arg(app_dir);
+    // Run the shim's `__main__.py` as a script, not the folder: Python puts
+    // the folder first on sys.path either way, and a script skips runpy
+    // (about 4 ms of imports on every start).
+    command.args(&python_args).arg(app_dir.join("__main__.py"));
     if with_injected {
         command.args(&info.inject_args);
     }
