@@ -148,7 +148,10 @@ mod tests {
     fn publishes_once_and_skips_when_present() {
         let dir = tempdir("once");
         let target = dir.join("entry");
-        let built = atomic_dir(&target, |w| Ok(fs::write(w.join("f"), "x").unwrap())).unwrap();
+        let built = atomic_dir(&target, |w| {
+            fs::write(w.join("f"), "x").unwrap();
+            Ok(())
+        }).unwrap();
         assert!(built);
         assert_eq!(fs::read_to_string(target.join("f")).unwrap(), "x");
         let again = atomic_dir(&target, |_| panic!("must not rebuild")).unwrap();
@@ -173,7 +176,10 @@ mod tests {
         let dir = tempdir("stale");
         fs::create_dir_all(dir.join(".entry.work/junk")).unwrap();
         let target = dir.join("entry");
-        atomic_dir(&target, |w| Ok(fs::write(w.join("f"), "y").unwrap())).unwrap();
+        atomic_dir(&target, |w| {
+            fs::write(w.join("f"), "y").unwrap();
+            Ok(())
+        }).unwrap();
         assert!(!target.join("junk").exists());
         assert!(target.join("f").exists());
     }
@@ -189,7 +195,10 @@ mod tests {
                     atomic_dir(&target, |w| {
                         count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         std::thread::sleep(std::time::Duration::from_millis(20));
-                        Ok(fs::write(w.join("f"), "z").unwrap())
+                        {
+                        fs::write(w.join("f"), "z").unwrap();
+                        Ok(())
+                    }
                     })
                     .unwrap();
                 });

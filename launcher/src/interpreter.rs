@@ -60,7 +60,7 @@ const FAILED_PROBE_TTL_SECS: u64 = 3600;
 /// resolved to keep their size and mtime.
 #[derive(Serialize, Deserialize)]
 enum ProbeRecord {
-    Ok { exe_stamp: (u64, i64, i64), info: InterpreterInfo },
+    Ok { exe_stamp: (u64, i64, i64), info: Box<InterpreterInfo> },
     Failed { at_unix_secs: u64, message: String },
 }
 
@@ -85,7 +85,7 @@ pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> 
         match serde_json::from_slice::<ProbeRecord>(&bytes) {
             Ok(ProbeRecord::Ok { exe_stamp, info }) => {
                 if fs::metadata(&info.executable).map(|m| stamp(&m)).ok() == Some(exe_stamp) {
-                    return Ok(info);
+                    return Ok(*info);
                 }
             }
             Ok(ProbeRecord::Failed { at_unix_secs, message }) => {
@@ -100,7 +100,7 @@ pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> 
         Ok(info) => {
             let exe_meta = fs::metadata(&info.executable)
                 .map_err(|e| Error::io("inspect the interpreter", &info.executable, e))?;
-            (ProbeRecord::Ok { exe_stamp: stamp(&exe_meta), info: info.clone() }, Ok(info))
+            (ProbeRecord::Ok { exe_stamp: stamp(&exe_meta), info: Box::new(info.clone()) }, Ok(info))
         }
         Err(e) => (ProbeRecord::Failed { at_unix_secs: now_unix_secs(), message: e.to_string() }, Err(e)),
     };

@@ -64,7 +64,6 @@ pub fn choose_entry(info: &PexInfo) -> (Entry, bool) {
 /// ...) off the arguments of interpreter mode: they go before the app folder
 /// on python's command line, as they would with a bare `python`.
 pub fn split_python_flags(args: &[OsString]) -> (Vec<OsString>, Vec<OsString>) {
-    const NO_ARG: &str = "bBdEiIOqsSuvx";
     let mut i = 0;
     while i < args.len() {
         let Some(arg) = args[i].to_str() else { break };
@@ -73,15 +72,24 @@ pub fn split_python_flags(args: &[OsString]) -> (Vec<OsString>, Vec<OsString>) {
                 break;
             }
             i += 2;
-        } else if (arg.starts_with("-X") || arg.starts_with("-W")) && arg.len() > 2 {
-            i += 1;
-        } else if arg.len() > 1 && arg.starts_with('-') && !arg.starts_with("--") && arg[1..].chars().all(|c| NO_ARG.contains(c)) {
+        } else if is_attached_option(arg) || is_flag_cluster(arg) {
             i += 1;
         } else {
             break;
         }
     }
     (args[..i].to_vec(), args[i..].to_vec())
+}
+
+/// `-Xdev`, `-Werror`: an option with its value attached.
+fn is_attached_option(arg: &str) -> bool {
+    (arg.starts_with("-X") || arg.starts_with("-W")) && arg.len() > 2
+}
+
+/// `-u`, `-OO`, `-uB`: one or more flags that take no value.
+fn is_flag_cluster(arg: &str) -> bool {
+    const NO_ARG: &str = "bBdEiIOqsSuvx";
+    arg.len() > 1 && arg.starts_with('-') && !arg.starts_with("--") && arg[1..].chars().all(|c| NO_ARG.contains(c))
 }
 
 /// The absolute path of the app as the user named it (not resolved through
