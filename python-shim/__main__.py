@@ -21,10 +21,15 @@ def _hand_over_to_launcher(pex):
     try:
         os.execve(pex, [pex] + sys.argv[1:], env)
     except OSError as e:
-        sys.stderr.write(
-            "dpex: error: cannot run the launcher at the front of %s (%s). "
-            "Make it executable (chmod +x %s) and run it again.\n" % (pex, e, pex)
-        )
+        import errno
+
+        if e.errno == errno.EACCES:
+            advice = "Make it executable (chmod +x %s), or copy it off a noexec mount, and run it again." % pex
+        elif e.errno == errno.ENOEXEC:
+            advice = "Its launcher was built for another kind of machine: rebuild the app with a dpex for this one."
+        else:
+            advice = "Check the file and run it again."
+        sys.stderr.write("dpex: error: cannot run the launcher at the front of %s (%s). %s\n" % (pex, e, advice))
         sys.exit(1)
 
 

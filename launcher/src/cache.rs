@@ -30,9 +30,9 @@ impl Cache {
     /// `DPEX_ROOT`, else `$PEX_ROOT/dpex`, else the platform cache dir.
     pub fn from_env() -> Result<Cache> {
         let base = if let Some(root) = non_empty_env("DPEX_ROOT") {
-            PathBuf::from(root)
+            absolute(&root)?
         } else if let Some(root) = non_empty_env("PEX_ROOT") {
-            PathBuf::from(root).join("dpex")
+            absolute(&root)?.join("dpex")
         } else if let Some(dir) = dirs::cache_dir() {
             dir.join("dpex")
         } else {
@@ -66,6 +66,20 @@ impl Cache {
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }
+}
+
+/// `~/x` and relative roots, made absolute: the venv links into the cache by
+/// absolute paths, and a literal `~` folder helps nobody (pex does the same).
+fn absolute(root: &str) -> Result<PathBuf> {
+    let expanded = match root.strip_prefix("~/").or(if root == "~" { Some("") } else { None }) {
+        Some(rest) => match dirs::home_dir() {
+            Some(home) => home.join(rest),
+            None => PathBuf::from(root),
+        },
+        None => PathBuf::from(root),
+    };
+    std::path::absolute(&expanded)
+        .map_err(|e| Error::io("resolve the cache directory", expanded, e))
 }
 
 fn non_empty_env(name: &str) -> Option<String> {

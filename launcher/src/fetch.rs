@@ -15,8 +15,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Attempts per URL for transient failures (connection errors, 5xx, 429).
+/// Attempts per URL for transient failures (connection errors, 5xx, 429,
+/// bodies cut short).
 const ATTEMPTS: u32 = 3;
+
+/// The most bytes read for a wheel whose lock gives no size.
+const MAX_UNSIZED_DOWNLOAD: u64 = 16 << 30;
 
 /// One place a wheel may be fetched from.
 #[derive(Clone, Debug)]
@@ -180,14 +184,13 @@ impl Sources {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(FetchError::Failed(format!("unsupported URL scheme in {}", redact_url(url))));
         }
-        // ureq has no idle-read timeout: bound the whole body instead, generously
-        // (a minute plus 256 KiB/s), so a stalled server cannot hang a boot.
-        let body_budget = crate::http::READ_TIMEOUT + Duration::from_secs(wheel.size.unwrap_or(1 << 30) / (256 << 10));
+        // An idle timeout per read, not a deadline for the whole body: a big
+        // wheel may take long, a stalled server must not.
         let response = self
             .agent
             .get(url)
             .config()
-            .timeout_recv_body(Some(body_budget))
+            .timeout_per_read(Some(crate::http::READ_TIMEOUT))
             .build()
             .call()
             .map_err(|e| FetchError::Transient(e.to_string()))?;
@@ -232,27 +235,34 @@ fn copy_verified(mut reader: impl Read, wheel: &LockedWheel, dest: &Path, from: 
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(|e| FetchError::Fatal(Error::io("write", dest, e)))?;
         size += n as u64;
-        if let Some(expected) = wheel.size {
-            if size > expected {
-                break;
-            }
+        // Stop at one byte past the locked size (the check below reports it),
+        // or at a hard cap when the lock has no size.
+        if size > wheel.size.unwrap_or(MAX_UNSIZED_DOWNLOAD) {
+            break;
         }
     }
     let actual = crate::interpreter::hex(&hasher.finalize());
+    if wheel.size.is_some_and(|expected| size < expected) {
+        // A body cut short: worth another try of the same source.
+        return Err(FetchError::Failed(format!(
+            "read error: the body ended after {size} of {} bytes",
+            wheel.size.unwrap_or(0)
+        )));
+    }
     let size_ok = wheel.size.is_none_or(|s| s == size);
     if !size_ok || actual != wheel.sha256 {
         let size_note = match wheel.size {
             Some(expected) if expected != size => format!(" (expected {expected} bytes, got {size}{})", if size > expected { "+" } else { "" }),
             _ => String::new(),
         };
-        return Err(FetchError::Fatal(Error::msg(format!(
+        return Err(FetchError::Failed(format!(
             "hash mismatch for {} from {from}: expected sha256 {}, got {}{size_note}. \
              The file was kept nowhere. The source serves different bytes than were locked: \
              check the mirror or index, or re-lock and rebuild the app",
             wheel.filename,
             wheel.sha256,
             if size_ok { actual } else { format!("{actual} (over the bytes received)") }
-        ))));
+        )));
     }
     out.sync_data().ok();
     Ok(())
@@ -276,7 +286,9 @@ fn fetch_flat_page(agent: &ureq::Agent, url: &str) -> std::result::Result<Vec<In
     if status != 200 {
         return Err(format!("{shown}: HTTP {status}"));
     }
-    let base = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+    // `.../wheels` is a folder listing; `.../index.html` is a page in a folder.
+    let last_segment = url.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    let base = if url.ends_with('/') || last_segment.contains('.') { url.to_string() } else { format!("{url}/") };
     let body = response.into_body().read_to_vec().map_err(|e| format!("{shown}: {e}"))?;
     index::parse_project_page(&body, "text/html", &base).map_err(|e| format!("{shown}: {e}"))
 }

@@ -15,8 +15,12 @@ pub fn agent() -> ureq::Agent {
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_recv_response(Some(READ_TIMEOUT))
         .timeout_recv_body(None)
+        .timeout_per_read(Some(READ_TIMEOUT))
         .timeout_per_call(None)
         .http_status_as_error(false)
+        // Keep credentials on redirects within the same https host (private
+        // indexes redirect downloads), never send them to another host.
+        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
         .user_agent(concat!("dpex/", env!("CARGO_PKG_VERSION")))
         .build();
     config.into()

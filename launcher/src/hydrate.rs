@@ -104,7 +104,8 @@ pub fn ensure_environment(cache: &Cache, app: &mut AppZip, info: &PexInfo, inter
     let pex_hash = app_key(info)?;
     let env_dir = cache.env_dir(&env_key(pex_hash, interpreter));
     let app_dir = cache.app_dir(pex_hash);
-    if env_dir.exists() {
+    // Warm: two stats. An app entry removed by hand (or a pruner) is rebuilt.
+    if env_dir.exists() && app_dir.join("__main__.py").exists() {
         return Ok(Environment { env_dir, app_dir });
     }
     let selected = select_wheels(info, interpreter)?;

@@ -79,6 +79,9 @@ pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> 
     let mut hasher = Sha256::new();
     hasher.update(candidate.as_os_str().as_encoded_bytes());
     hasher.update(format!("\0{:?}\0{}", stamp(&meta), meta.ino()).as_bytes());
+    // pyenv shims pick their version from PYENV_VERSION: a different value is
+    // a different interpreter behind the same file.
+    hasher.update(std::env::var_os("PYENV_VERSION").unwrap_or_default().as_encoded_bytes());
     let key = hex(&hasher.finalize()[..12]);
     let record_path = cache.interpreters_dir().join(format!("{key}.json"));
     if let Ok(bytes) = fs::read(&record_path) {

@@ -74,6 +74,12 @@ pub fn split_python_flags(args: &[OsString]) -> (Vec<OsString>, Vec<OsString>) {
             i += 2;
         } else if is_attached_option(arg) || is_flag_cluster(arg) {
             i += 1;
+        } else if let Some((flags, command)) = split_joined_command(arg) {
+            let mut python_flags = args[..i].to_vec();
+            python_flags.push(flags.into());
+            let mut rest = vec![OsString::from(command)];
+            rest.extend_from_slice(&args[i + 1..]);
+            return (python_flags, rest);
         } else {
             break;
         }
@@ -86,27 +92,49 @@ fn is_attached_option(arg: &str) -> bool {
     (arg.starts_with("-X") || arg.starts_with("-W")) && arg.len() > 2
 }
 
-/// `-u`, `-OO`, `-uB`: one or more flags that take no value.
+/// Python's options that take no value.
+const NO_ARG_FLAGS: &str = "bBdEhiIOPqRsSuvVx";
+
+/// `-u`, `-OO`, `-uB`, `-V`, `--version`: flags that take no value.
 fn is_flag_cluster(arg: &str) -> bool {
-    const NO_ARG: &str = "bBdEiIOqsSuvx";
-    arg.len() > 1 && arg.starts_with('-') && !arg.starts_with("--") && arg[1..].chars().all(|c| NO_ARG.contains(c))
+    if arg == "--version" || arg == "--help" {
+        return true;
+    }
+    arg.len() > 1 && arg.starts_with('-') && !arg.starts_with("--") && arg[1..].chars().all(|c| NO_ARG_FLAGS.contains(c))
 }
 
-/// The absolute path of the app as the user named it (not resolved through
-/// symlinks), like pex's `PEX` variable.
-pub fn app_path(argv0: &OsStr, current_exe: &Path) -> PathBuf {
+/// `-uc` / `-Bm`: flags joined to a final `-c` or `-m`; split into the flags
+/// and the `-c`/`-m` option.
+fn split_joined_command(arg: &str) -> Option<(String, String)> {
+    let body = arg.strip_prefix('-').filter(|_| !arg.starts_with("--"))?;
+    let mut chars = body.chars();
+    let last = chars.next_back()?;
+    let flags = chars.as_str();
+    if matches!(last, 'c' | 'm') && !flags.is_empty() && flags.chars().all(|c| NO_ARG_FLAGS.contains(c)) {
+        return Some((format!("-{flags}"), format!("-{last}")));
+    }
+    None
+}
+
+/// The path the app was started by, absolute (`./app.pex` -> `/x/app.pex`):
+/// where pexrc files beside the app are looked for.
+pub fn invoked_path(argv0: &OsStr, current_exe: &Path) -> PathBuf {
     let named = Path::new(argv0);
     if named.components().count() > 1 {
         if named.is_absolute() {
             return named.to_path_buf();
         }
         if let Ok(cwd) = std::env::current_dir() {
-            // Drop `.` components (`/x/./app.pex` -> `/x/app.pex`); `..` and
-            // symlinks stay, as the user named them.
+            // Drop `.` components; symlinks stay as the user named them.
             return cwd.join(named).components().collect();
         }
     }
     current_exe.to_path_buf()
+}
+
+/// The app's real path (symlinks resolved), as pex sets `PEX` and `sys.argv[0]`.
+pub fn app_path(invoked: &Path) -> PathBuf {
+    std::fs::canonicalize(invoked).unwrap_or_else(|_| invoked.to_path_buf())
 }
 
 /// Exec the environment's python. Returns only on failure.
@@ -179,6 +207,12 @@ mod tests {
         let (flags, rest) = split_python_flags(&os(&["-m", "mod"]));
         assert!(flags.is_empty());
         assert_eq!(rest, os(&["-m", "mod"]));
+        let (flags, rest) = split_python_flags(&os(&["-uc", "print(1)", "x"]));
+        assert_eq!(flags, os(&["-u"]));
+        assert_eq!(rest, os(&["-c", "print(1)", "x"]));
+        let (flags, rest) = split_python_flags(&os(&["-V"]));
+        assert_eq!(flags, os(&["-V"]));
+        assert!(rest.is_empty());
         let (flags, rest) = split_python_flags(&os(&["-"]));
         assert!(flags.is_empty());
         assert_eq!(rest, os(&["-"]));

@@ -19,8 +19,9 @@ fn run() -> Result<std::convert::Infallible> {
     let args: Vec<OsString> = std::env::args_os().collect();
     let exe = std::env::current_exe()
         .map_err(|e| dpex_launcher::error::Error::msg(format!("cannot find the launcher's own file: {e}")))?;
-    let app_path = launch::app_path(args.first().map(OsString::as_os_str).unwrap_or_default(), &exe);
-    dpex_launcher::pexrc::apply(&app_path);
+    let invoked = launch::invoked_path(args.first().map(OsString::as_os_str).unwrap_or_default(), &exe);
+    dpex_launcher::pexrc::apply(&invoked);
+    let app_path = launch::app_path(&invoked);
     let verbose: u32 = std::env::var("PEX_VERBOSE").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let mut app = AppZip::open(&exe)?;
     let info = app.read_pex_info()?;

@@ -92,8 +92,8 @@ where
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
+            // create_new is O_CREAT|O_EXCL: it never follows a symlink.
             .mode(file_mode)
-            .custom_flags(libc_o_nofollow())
             .open(&path)
             .map_err(|e| {
                 if e.kind() == io::ErrorKind::AlreadyExists {
@@ -116,11 +116,6 @@ where
         }
     }
     Ok(())
-}
-
-fn libc_o_nofollow() -> i32 {
-    // O_NOFOLLOW on Linux (all architectures we build for use 0o400000).
-    0o400000
 }
 
 /// Unpack a wheel into `dest`: the importable files (root, `.data/purelib`,

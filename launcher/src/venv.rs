@@ -48,41 +48,50 @@ pub fn build(work: &Path, final_dir: &Path, info: &InterpreterInfo, wheels: &[Pa
     }
     // The app's sources are first on sys.path when it runs; this makes them
     // importable from `sys.executable` children too, as after a pip install.
-    write(&site.join("_dpex_app.pth"), format!("{}\n", app_dir.display()).as_bytes())?;
+    let app_pth = site.join("_dpex_app.pth");
+    // Never write through a link into the cache (a wheel could ship this name).
+    let _ = fs::remove_file(&app_pth);
+    write_new(&app_pth, format!("{}\n", app_dir.display()).as_bytes())?;
     Ok(warnings)
 }
 
-/// Link every entry of `src` into `dst`. Where two wheels provide the same
-/// folder (namespace or split packages), the folder becomes real and its
-/// entries are linked one level down; the first wheel wins a file conflict.
+/// Mirror the tree `src` (an unpacked wheel's `site/`) into `dst`: folders
+/// become real folders of the venv and files become links into the cache.
+/// So packages split over several wheels merge, `$ORIGIN/../../<other
+/// wheel's folder>` library paths resolve inside site-packages, and tools
+/// that change the venv (pip, `__pycache__` writes) change the venv's own
+/// folders, never the shared wheel entries. The first wheel wins a file
+/// conflict.
 fn merge_links(src: &Path, dst: &Path, warnings: &mut Vec<String>) -> Result<()> {
     for entry in read_dir_sorted(src)? {
-        let name = entry.file_name().unwrap().to_owned();
-        let target = dst.join(&name);
-        match target.symlink_metadata() {
-            Err(_) => link(&entry, &target)?,
-            Ok(meta) => {
-                let existing_is_dir = target.is_dir();
-                if !(existing_is_dir && entry.is_dir()) {
-                    warnings.push(format!(
-                        "{} is provided by more than one wheel; using the first ({})",
-                        target.strip_prefix(dst).unwrap_or(&target).display(),
-                        fs::canonicalize(&target).unwrap_or(target.clone()).display()
-                    ));
+        let target = dst.join(entry.file_name().unwrap());
+        let existing = target.symlink_metadata().ok();
+        // Unpacked wheels hold no symlinks (unpacking refuses them).
+        if entry.is_dir() {
+            match existing {
+                None => mkdir(&target)?,
+                Some(meta) if meta.is_dir() => {}
+                Some(_) => {
+                    warnings.push(conflict(dst, &target));
                     continue;
                 }
-                if meta.file_type().is_symlink() {
-                    // Turn the linked folder into a real one holding links.
-                    let previous = fs::read_link(&target).map_err(|e| Error::io("read link", &target, e))?;
-                    fs::remove_file(&target).map_err(|e| Error::io("remove", &target, e))?;
-                    mkdir(&target)?;
-                    merge_links(&previous, &target, warnings)?;
-                }
-                merge_links(&entry, &target, warnings)?;
             }
+            merge_links(&entry, &target, warnings)?;
+        } else if existing.is_some() {
+            warnings.push(conflict(dst, &target));
+        } else {
+            link(&entry, &target)?;
         }
     }
     Ok(())
+}
+
+fn conflict(root: &Path, target: &Path) -> String {
+    format!(
+        "{} is provided by more than one wheel; using the first ({})",
+        target.strip_prefix(root).unwrap_or(target).display(),
+        fs::canonicalize(target).unwrap_or(target.to_path_buf()).display()
+    )
 }
 
 /// `.data/scripts`: `#!python` shebangs point at the venv's python; others
@@ -181,7 +190,18 @@ fn mkdir(path: &Path) -> Result<()> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
+    write_new(path, bytes)
+}
+
+/// Create `path` (never following or replacing a link) and write `bytes`.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| Error::io("write", path, e))
 }
 
 fn link(target: &Path, at: &Path) -> Result<()> {

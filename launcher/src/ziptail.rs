@@ -30,7 +30,7 @@ impl AppZip {
         let mut entry = self.archive.by_name("PEX-INFO").map_err(|_| {
             Error::msg(format!("{path} has no PEX-INFO in its zip: it is not a dpex app. Rebuild it with `dpex build`"))
         })?;
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        let mut bytes = Vec::with_capacity(entry.size().min(1 << 20) as usize);
         entry
             .by_ref()
             .take(64 << 20)

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use dpex_launcher::pexinfo::{InheritPath, PexInfo};
 use dpex_launcher::version::normalize_name;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -241,7 +241,8 @@ fn check_entry_point(entry_point: &str, files: &pexfile::AppFiles, lock: &lock::
     let found = files.contains_key(&format!("{path}.py"))
         || files.contains_key(&format!("{path}/__init__.py"))
         || files.keys().any(|k| k.starts_with(&format!("{path}/")))
-        || files.keys().any(|k| Path::new(k).file_stem().is_some_and(|s| s == Path::new(&path).as_os_str()) && k.starts_with(&path) && k.ends_with(".so"));
+        // A compiled module: `pkg/mod.cpython-311-x86_64-linux-gnu.so`, `pkg/mod.abi3.so`.
+        || files.keys().any(|k| k.starts_with(&format!("{path}.")) && k.ends_with(".so"));
     if found {
         return Ok(());
     }

@@ -14,6 +14,7 @@ import sys
 def main(app_dir):
     entry = os.environ.pop("__DPEX_ENTRY", "interpreter")
     inherit_path = os.environ.pop("__DPEX_INHERIT_PATH", "false")
+    _put_app_first(app_dir)
     _arrange_sys_path(inherit_path)
     _add_extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", ""))
     sys.argv[0] = os.environ.get("PEX", app_dir)
@@ -24,6 +25,18 @@ def main(app_dir):
         run_script(value)
     else:
         run_interpreter(sys.argv[1:])
+
+
+def _put_app_first(app_dir):
+    """The app's own code comes first, even under -P/-I/PYTHONSAFEPATH (which
+    keep Python from adding the script's folder), and even under -S (which
+    keeps site from adding site-packages)."""
+    if sys.flags.no_site:
+        import site
+        import sysconfig
+
+        site.addsitedir(sysconfig.get_paths()["purelib"])
+    sys.path[:] = [app_dir] + [p for p in sys.path if p != app_dir]
 
 
 def _pythonpath_entries():

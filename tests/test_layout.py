@@ -1,0 +1,115 @@
+"""The environment's layout: libraries that point into another wheel, the
+shared wheel cache left untouched by the app, cache roots given as relative
+paths, a removed app entry, the app first on sys.path."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from support.harness import assert_clean_error, assert_ok, describe
+from support.pylock import write_pylock
+from support.wheelmaker import make_wheel
+
+LINUX = "py3-none-manylinux_2_17_x86_64"
+
+
+def compile_so(out, source, name, *link):
+    src = out / (name + ".c")
+    src.write_text(source)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", out / name, src, *link], check=True, capture_output=True)
+    return (out / name).read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc to build the test libraries")
+def test_library_pointing_into_another_wheel_loads(e2e, tripwire, tmp_path):
+    # torch's layout: torch/lib/libtorch.so finds nvidia/*/lib/*.so through
+    # $ORIGIN/../../nvidia/...: the two folders come from different wheels.
+    build = tmp_path / "so"
+    build.mkdir()
+    libdep = compile_so(build, "int dep(void) { return 42; }\n", "libdep.so")
+    (build / "nvlike").mkdir()
+    (build / "nvlike" / "libdep.so").write_bytes(libdep)
+    libuser = compile_so(build, "int dep(void);\nint user(void) { return dep() + 1; }\n", "libuser.so",
+                         "-L" + str(build / "nvlike"), "-ldep", "-Wl,-rpath,$ORIGIN/../../nvlike/lib")
+    wheels = tmp_path / "wheels"
+    dep = make_wheel(wheels, "nvlike-dep", "1.0", {"nvlike/lib/libdep.so": libdep, "nvlike/lib/__init__.py": ""}, tag=LINUX)
+    user = make_wheel(wheels, "userpkg", "1.0", {
+        "userpkg/__init__.py": "import ctypes, os\n"
+                               "LIB = ctypes.CDLL(os.path.join(os.path.dirname(__file__), 'lib', 'libuser.so'))\n",
+        "userpkg/lib/libuser.so": libuser}, tag=LINUX)
+    lock = write_pylock(tmp_path / "pylock.toml", [dep, user], tripwire.url + "/files")
+    pex, _ = e2e.build("--lock", lock)
+    r = e2e.run_pex(pex, "-c", "import userpkg; print('USER', userpkg.LIB.user())",
+                    env={"DPEX_FIND_LINKS": str(wheels)})
+    assert r.returncode == 0 and "USER 43" in r.stdout, describe(r)
+    assert tripwire.hits == 0
+
+
+def test_app_never_writes_into_the_wheel_cache(e2e):
+    files = e2e.files("idna", "certifi")
+    pex = e2e.build_app(files, entry_point=None)
+    code = ("import idna, certifi, os, sys; print('DIR', os.path.islink(os.path.dirname(idna.__file__)));"
+            "open(os.path.join(os.path.dirname(idna.__file__), 'scratch.txt'), 'w').write('x')")
+    # Bytecode writing on (the machine's PYTHONDONTWRITEBYTECODE is not inherited).
+    r = assert_ok(e2e.run_pex(pex, "-c", code))
+    assert "DIR False" in r.stdout, describe(r)
+    wheels = e2e.root / "1" / "wheels"
+    written = [p for p in wheels.rglob("*") if p.name in ("__pycache__", "scratch.txt")]
+    assert written == [], written
+    assert list(e2e.root.glob("1/envs/*/lib/python3.11/site-packages/idna/__pycache__/*.pyc"))
+
+
+def test_relative_and_tilde_cache_roots(e2e):
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None)
+    code = "import idna; print('OK', idna.__file__)"
+    r = assert_ok(e2e.run_pex(pex, "-c", code, env={"DPEX_ROOT": "rel-root"}, cwd=e2e.tmp))
+    assert (e2e.tmp / "rel-root" / "1" / "envs").is_dir()
+    # From another directory, the same relative name is another cache, and both work.
+    other = e2e.tmp / "elsewhere"
+    other.mkdir()
+    assert_ok(e2e.run_pex(pex, "-c", code, env={"DPEX_ROOT": "rel-root"}, cwd=other))
+    assert_ok(e2e.run_pex(pex, "-c", code, env={"DPEX_ROOT": "rel-root"}, cwd=e2e.tmp))
+    assert_ok(e2e.run_pex(pex, "-c", code, env={"DPEX_ROOT": "~/tilde-root"}))
+    assert (e2e.home / "tilde-root" / "1" / "envs").is_dir()
+    assert not (e2e.tmp / "~").exists()
+
+
+def test_removed_app_entry_is_rebuilt(e2e):
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None)
+    assert_ok(e2e.run_pex(pex, "-c", "import idna"))
+    shutil.rmtree(e2e.root / "1" / "apps")
+    e2e.index.stop()
+    r = assert_ok(e2e.run_pex(pex, "-c", "import idna; print('BACK')"))
+    assert "BACK" in r.stdout
+
+
+def test_app_code_first_on_sys_path_even_in_safe_path_mode(e2e, tmp_path):
+    # A wheel that ships a top-level module with the app's name must not win.
+    wheels = tmp_path / "wheels"
+    rogue = make_wheel(wheels, "rogue", "1.0", {"myapp/__init__.py": "raise SystemExit('WHEEL myapp, not the app')\n",
+                                                 "myapp/main.py": ""})
+    lock = write_pylock(tmp_path / "pylock.toml", [rogue], "http://127.0.0.1:9/files")
+    src = e2e.sources({"myapp/__init__.py": "", "myapp/main.py": "def run():\n    print('APP myapp')\n"})
+    pex, _ = e2e.build("--lock", lock, "-D", src, "-e", "myapp.main:run")
+    for env in ({}, {"PYTHONSAFEPATH": "1"}):
+        r = e2e.run_pex(pex, env={"DPEX_FIND_LINKS": str(wheels), **env})
+        assert r.returncode == 0 and "APP myapp" in r.stdout, describe(r)
+
+
+def test_bad_wheel_on_a_mirror_falls_over_to_the_locked_url(e2e, tmp_path):
+    idna = e2e.files("idna")[0]
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    data = bytearray(idna.read_bytes())
+    data[100] ^= 0xFF
+    (mirror / idna.name).write_bytes(bytes(data))
+    pex = e2e.build_app([idna], entry_point=None)
+    r = assert_ok(e2e.run_pex(pex, "-c", "import idna; print('OK')", env={"DPEX_FIND_LINKS": str(mirror)}))
+    assert "OK" in r.stdout
+    assert e2e.index.file_gets() == {idna.name: 1}
+    # With no good source left, the error names the bad copy and the hashes.
+    e2e.index.stop()
+    r = e2e.run_pex(pex, "-c", "import idna", env={"DPEX_FIND_LINKS": str(mirror), "DPEX_ROOT": str(tmp_path / "r2")})
+    assert_clean_error(r, str(mirror / idna.name), e2e.wheels.sha256(idna.name))
