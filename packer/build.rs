@@ -16,27 +16,49 @@ fn main() {
     let dest = out_dir.join("dpex-launcher");
     println!("cargo:rerun-if-env-changed=DPEX_STUB");
     if let Some(stub) = env::var_os("DPEX_STUB") {
-        std::fs::copy(&stub, &dest).unwrap_or_else(|e| panic!("cannot copy DPEX_STUB {stub:?}: {e}"));
+        std::fs::copy(&stub, &dest)
+            .unwrap_or_else(|e| panic!("cannot copy DPEX_STUB {stub:?}: {e}"));
         return;
     }
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap();
-    for watched in ["launcher/src", "launcher/Cargo.toml", "Cargo.lock", "Cargo.toml"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    for watched in [
+        "launcher/src",
+        "launcher/Cargo.toml",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     let target_dir = out_dir.join("stub-target");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let stub_target = choose_stub_target();
     let mut command = Command::new(cargo);
     command
-        .args(["build", "--release", "--locked", "-p", "dpex-launcher", "--bin", "dpex-launcher"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "dpex-launcher",
+            "--bin",
+            "dpex-launcher",
+        ])
         .arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
         .args(["--target", &stub_target]);
     // Don't let the outer build's settings leak into the stub's build.
-    for var in ["CARGO_TARGET_DIR", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "CARGO_TARGET_DIR",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         command.env_remove(var);
     }
     if stub_target.ends_with("-linux-musl") {
@@ -48,9 +70,17 @@ fn main() {
             command.env(&cc_var, cc);
         }
     }
-    let status = command.status().expect("run cargo to build the launcher stub");
-    assert!(status.success(), "building the launcher stub for {stub_target} failed");
-    let built = target_dir.join(&stub_target).join("release").join("dpex-launcher");
+    let status = command
+        .status()
+        .expect("run cargo to build the launcher stub");
+    assert!(
+        status.success(),
+        "building the launcher stub for {stub_target} failed"
+    );
+    let built = target_dir
+        .join(&stub_target)
+        .join("release")
+        .join("dpex-launcher");
     std::fs::copy(&built, &dest).expect("copy the launcher stub");
 }
 
@@ -65,7 +95,10 @@ fn choose_stub_target() -> String {
         return target;
     }
     let target = env::var("TARGET").expect("cargo sets TARGET");
-    if let Some(musl) = target.strip_suffix("-linux-gnu").map(|arch| format!("{arch}-linux-musl")) {
+    if let Some(musl) = target
+        .strip_suffix("-linux-gnu")
+        .map(|arch| format!("{arch}-linux-musl"))
+    {
         if target_installed(&musl) {
             return musl;
         }
@@ -80,13 +113,20 @@ fn choose_stub_target() -> String {
 
 fn target_installed(target: &str) -> bool {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let Ok(out) = Command::new(rustc).args(["--print", "target-libdir", "--target", target]).output() else {
+    let Ok(out) = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+    else {
         return false;
     };
     let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     out.status.success()
         && std::fs::read_dir(&dir)
-            .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd")))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("libstd"))
+            })
             .unwrap_or(false)
 }
 

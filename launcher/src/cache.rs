@@ -45,7 +45,9 @@ impl Cache {
     }
 
     pub fn at(base: impl Into<PathBuf>) -> Cache {
-        Cache { root: base.into().join(LAYOUT_VERSION) }
+        Cache {
+            root: base.into().join(LAYOUT_VERSION),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -71,7 +73,10 @@ impl Cache {
 /// `~/x` and relative roots, made absolute: the venv links into the cache by
 /// absolute paths, and a literal `~` folder helps nobody (pex does the same).
 fn absolute(root: &str) -> Result<PathBuf> {
-    let expanded = match root.strip_prefix("~/").or(if root == "~" { Some("") } else { None }) {
+    let expanded = match root
+        .strip_prefix("~/")
+        .or(if root == "~" { Some("") } else { None })
+    {
         Some(rest) => match dirs::home_dir() {
             Some(home) => home.join(rest),
             None => PathBuf::from(root),
@@ -100,7 +105,10 @@ where
         return Ok(false);
     }
     let parent = target.parent().expect("cache entries have a parent");
-    let name = target.file_name().expect("cache entries have a name").to_string_lossy();
+    let name = target
+        .file_name()
+        .expect("cache entries have a name")
+        .to_string_lossy();
     fs::create_dir_all(parent).map_err(|e| Error::io("create the cache directory", parent, e))?;
     let lock_path = parent.join(format!(".{name}.lck"));
     let lock = lock_exclusive(&lock_path)?;
@@ -152,7 +160,8 @@ mod tests {
     use super::*;
 
     fn tempdir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("dpex-cache-test-{tag}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("dpex-cache-test-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -165,7 +174,8 @@ mod tests {
         let built = atomic_dir(&target, |w| {
             fs::write(w.join("f"), "x").unwrap();
             Ok(())
-        }).unwrap();
+        })
+        .unwrap();
         assert!(built);
         assert_eq!(fs::read_to_string(target.join("f")).unwrap(), "x");
         let again = atomic_dir(&target, |_| panic!("must not rebuild")).unwrap();
@@ -193,7 +203,8 @@ mod tests {
         atomic_dir(&target, |w| {
             fs::write(w.join("f"), "y").unwrap();
             Ok(())
-        }).unwrap();
+        })
+        .unwrap();
         assert!(!target.join("junk").exists());
         assert!(target.join("f").exists());
     }
@@ -210,9 +221,9 @@ mod tests {
                         count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         std::thread::sleep(std::time::Duration::from_millis(20));
                         {
-                        fs::write(w.join("f"), "z").unwrap();
-                        Ok(())
-                    }
+                            fs::write(w.join("f"), "z").unwrap();
+                            Ok(())
+                        }
                     })
                     .unwrap();
                 });

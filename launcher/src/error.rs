@@ -9,7 +9,11 @@ pub enum Error {
     /// A free-form, already user-ready message.
     Msg(String),
     /// An I/O error on a named path, with what we were doing.
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -19,7 +23,11 @@ impl Error {
         Error::Msg(s.into())
     }
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { action, path: path.into(), source }
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }
 
@@ -27,7 +35,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Msg(s) => f.write_str(s),
-            Error::Io { action, path, source } => {
+            Error::Io {
+                action,
+                path,
+                source,
+            } => {
                 write!(f, "could not {action} {}: {source}", path.display())?;
                 if source.raw_os_error() == Some(28) {
                     write!(f, ". The disk is full: free some space or point DPEX_ROOT at a larger filesystem, then run again")?;

@@ -66,12 +66,21 @@ impl Sources {
     }
 
     pub fn new(find_links: Vec<String>, indices: Vec<String>) -> Sources {
-        Sources { find_links, indices, agent: crate::http::agent(), pages: Mutex::new(HashMap::new()) }
+        Sources {
+            find_links,
+            indices,
+            agent: crate::http::agent(),
+            pages: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Fetch the page once per process (several wheels share a project or a
     /// find-links page).
-    fn page(&self, key: String, load: impl FnOnce() -> std::result::Result<Vec<IndexFile>, String>) -> std::result::Result<Vec<IndexFile>, String> {
+    fn page(
+        &self,
+        key: String,
+        load: impl FnOnce() -> std::result::Result<Vec<IndexFile>, String>,
+    ) -> std::result::Result<Vec<IndexFile>, String> {
         if let Some(hit) = self.pages.lock().unwrap().get(&key) {
             return hit.clone();
         }
@@ -95,11 +104,17 @@ impl Sources {
                 }
                 continue;
             }
-            let listing = self.page(format!("flat:{link}"), || fetch_flat_page(&self.agent, link));
+            let listing = self.page(format!("flat:{link}"), || {
+                fetch_flat_page(&self.agent, link)
+            });
             match listing {
                 Ok(files) => match files.into_iter().find(|f| f.filename == wheel.filename) {
                     Some(f) => found.push(Location::Url(f.url)),
-                    None => skipped.push(format!("{}: does not list {}", redact_url(link), wheel.filename)),
+                    None => skipped.push(format!(
+                        "{}: does not list {}",
+                        redact_url(link),
+                        wheel.filename
+                    )),
                 },
                 Err(e) => skipped.push(e),
             }
@@ -157,7 +172,12 @@ impl Sources {
         )))
     }
 
-    fn fetch_from(&self, location: &Location, wheel: &LockedWheel, dest: &Path) -> std::result::Result<(), FetchError> {
+    fn fetch_from(
+        &self,
+        location: &Location,
+        wheel: &LockedWheel,
+        dest: &Path,
+    ) -> std::result::Result<(), FetchError> {
         match location {
             Location::File(path) => {
                 let file = File::open(path).map_err(|e| FetchError::Failed(e.to_string()))?;
@@ -175,14 +195,24 @@ impl Sources {
                         Err(other) => return Err(other),
                     }
                 }
-                Err(FetchError::Failed(format!("{last} (after {ATTEMPTS} attempts)")))
+                Err(FetchError::Failed(format!(
+                    "{last} (after {ATTEMPTS} attempts)"
+                )))
             }
         }
     }
 
-    fn download(&self, url: &str, wheel: &LockedWheel, dest: &Path) -> std::result::Result<(), FetchError> {
+    fn download(
+        &self,
+        url: &str,
+        wheel: &LockedWheel,
+        dest: &Path,
+    ) -> std::result::Result<(), FetchError> {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(FetchError::Failed(format!("unsupported URL scheme in {}", redact_url(url))));
+            return Err(FetchError::Failed(format!(
+                "unsupported URL scheme in {}",
+                redact_url(url)
+            )));
         }
         // An idle timeout per read, not a deadline for the whole body: a big
         // wheel may take long, a stalled server must not.
@@ -220,8 +250,14 @@ enum FetchError {
 }
 
 /// Stream `reader` to `dest`, hashing on the way; check size and sha256.
-fn copy_verified(mut reader: impl Read, wheel: &LockedWheel, dest: &Path, from: &str) -> std::result::Result<(), FetchError> {
-    let mut out = File::create(dest).map_err(|e| FetchError::Fatal(Error::io("create", dest, e)))?;
+fn copy_verified(
+    mut reader: impl Read,
+    wheel: &LockedWheel,
+    dest: &Path,
+    from: &str,
+) -> std::result::Result<(), FetchError> {
+    let mut out =
+        File::create(dest).map_err(|e| FetchError::Fatal(Error::io("create", dest, e)))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut size: u64 = 0;
@@ -230,10 +266,15 @@ fn copy_verified(mut reader: impl Read, wheel: &LockedWheel, dest: &Path, from: 
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(FetchError::Failed(format!("read error after {size} bytes: {e}"))),
+            Err(e) => {
+                return Err(FetchError::Failed(format!(
+                    "read error after {size} bytes: {e}"
+                )))
+            }
         };
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(|e| FetchError::Fatal(Error::io("write", dest, e)))?;
+        out.write_all(&buf[..n])
+            .map_err(|e| FetchError::Fatal(Error::io("write", dest, e)))?;
         size += n as u64;
         // Stop at one byte past the locked size (the check below reports it),
         // or at a hard cap when the lock has no size.
@@ -252,7 +293,10 @@ fn copy_verified(mut reader: impl Read, wheel: &LockedWheel, dest: &Path, from: 
     let size_ok = wheel.size.is_none_or(|s| s == size);
     if !size_ok || actual != wheel.sha256 {
         let size_note = match wheel.size {
-            Some(expected) if expected != size => format!(" (expected {expected} bytes, got {size}{})", if size > expected { "+" } else { "" }),
+            Some(expected) if expected != size => format!(
+                " (expected {expected} bytes, got {size}{})",
+                if size > expected { "+" } else { "" }
+            ),
             _ => String::new(),
         };
         return Err(FetchError::Failed(format!(
@@ -261,7 +305,11 @@ fn copy_verified(mut reader: impl Read, wheel: &LockedWheel, dest: &Path, from: 
              check the mirror or index, or re-lock and rebuild the app",
             wheel.filename,
             wheel.sha256,
-            if size_ok { actual } else { format!("{actual} (over the bytes received)") }
+            if size_ok {
+                actual
+            } else {
+                format!("{actual} (over the bytes received)")
+            }
         )));
     }
     out.sync_data().ok();
@@ -288,8 +336,15 @@ fn fetch_flat_page(agent: &ureq::Agent, url: &str) -> std::result::Result<Vec<In
     }
     // `.../wheels` is a folder listing; `.../index.html` is a page in a folder.
     let last_segment = url.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-    let base = if url.ends_with('/') || last_segment.contains('.') { url.to_string() } else { format!("{url}/") };
-    let body = response.into_body().read_to_vec().map_err(|e| format!("{shown}: {e}"))?;
+    let base = if url.ends_with('/') || last_segment.contains('.') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    };
+    let body = response
+        .into_body()
+        .read_to_vec()
+        .map_err(|e| format!("{shown}: {e}"))?;
     index::parse_project_page(&body, "text/html", &base).map_err(|e| format!("{shown}: {e}"))
 }
 

@@ -52,8 +52,14 @@ mod tests {
 
     #[test]
     fn redacts_passwords_and_tokens() {
-        assert_eq!(redact_url("https://u:p@h.example/s"), "https://u:****@h.example/s");
-        assert_eq!(redact_url("https://tok@h.example/s"), "https://****@h.example/s");
+        assert_eq!(
+            redact_url("https://u:p@h.example/s"),
+            "https://u:****@h.example/s"
+        );
+        assert_eq!(
+            redact_url("https://tok@h.example/s"),
+            "https://****@h.example/s"
+        );
         assert_eq!(redact_url("https://h.example/a@b"), "https://h.example/a@b");
         assert_eq!(redact_url("/local/dir"), "/local/dir");
     }

@@ -35,38 +35,63 @@ pub struct Environment {
 
 /// The hash that names the app in the cache.
 pub fn app_key(info: &PexInfo) -> Result<&str> {
-    info.pex_hash.as_deref().filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())).ok_or_else(|| {
-        Error::msg("PEX-INFO has no valid pex_hash; rebuild the app with `dpex build`")
-    })
+    info.pex_hash
+        .as_deref()
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| {
+            Error::msg("PEX-INFO has no valid pex_hash; rebuild the app with `dpex build`")
+        })
 }
 
 /// The venv key: the app and the exact interpreter it runs on.
 pub fn env_key(pex_hash: &str, interpreter: &InterpreterInfo) -> String {
     let mut hasher = Sha256::new();
     let (a, b, c) = interpreter.version;
-    hasher.update(format!("{pex_hash}\0{}\0{a}.{b}.{c}\0{}", interpreter.executable.display(), interpreter.soabi));
+    hasher.update(format!(
+        "{pex_hash}\0{}\0{a}.{b}.{c}\0{}",
+        interpreter.executable.display(),
+        interpreter.soabi
+    ));
     hex(&hasher.finalize()[..16])
 }
 
 /// The locked wheels this interpreter needs: packages whose marker holds, each
 /// with its best-ranked compatible wheel.
-pub fn select_wheels<'a>(info: &'a PexInfo, interpreter: &InterpreterInfo) -> Result<Vec<Selected<'a>>> {
-    let version_text = interpreter.markers.get("python_full_version").cloned().unwrap_or_default();
+pub fn select_wheels<'a>(
+    info: &'a PexInfo,
+    interpreter: &InterpreterInfo,
+) -> Result<Vec<Selected<'a>>> {
+    let version_text = interpreter
+        .markers
+        .get("python_full_version")
+        .cloned()
+        .unwrap_or_default();
     let python_version = Version::parse_python_full_version(&version_text).map_err(Error::msg)?;
     let ranks = TagRanks::new(tags::supported_tags(interpreter));
     let mut selected = Vec::new();
     for package in &info.dehydrated_requirements {
         if let Some(marker) = package.marker.as_deref().filter(|m| !m.trim().is_empty()) {
-            let applies = crate::marker::evaluate(marker, &interpreter.markers, &[]).map_err(|e| {
-                Error::msg(format!("package {} {}: {e}. Rebuild the app with a valid lock", package.name, package.version))
-            })?;
+            let applies =
+                crate::marker::evaluate(marker, &interpreter.markers, &[]).map_err(|e| {
+                    Error::msg(format!(
+                        "package {} {}: {e}. Rebuild the app with a valid lock",
+                        package.name, package.version
+                    ))
+                })?;
             if !applies {
                 continue;
             }
         }
-        if let Some(requires) = package.requires_python.as_deref().filter(|r| !r.trim().is_empty()) {
+        if let Some(requires) = package
+            .requires_python
+            .as_deref()
+            .filter(|r| !r.trim().is_empty())
+        {
             let specifiers = VersionSpecifiers::parse(requires).map_err(|e| {
-                Error::msg(format!("package {} {}: invalid requires-python {requires:?}: {e}", package.name, package.version))
+                Error::msg(format!(
+                    "package {} {}: invalid requires-python {requires:?}: {e}",
+                    package.name, package.version
+                ))
             })?;
             if !specifiers.contains(&python_version) {
                 return Err(Error::msg(format!(
@@ -89,7 +114,11 @@ pub fn select_wheels<'a>(info: &'a PexInfo, interpreter: &InterpreterInfo) -> Re
                     package.name,
                     package.version,
                     interpreter.executable.display(),
-                    if files.is_empty() { "none".to_string() } else { files.join(", ") },
+                    if files.is_empty() {
+                        "none".to_string()
+                    } else {
+                        files.join(", ")
+                    },
                     tags::best_tags_summary(&tags::supported_tags(interpreter), 6),
                 )));
             }
@@ -100,7 +129,13 @@ pub fn select_wheels<'a>(info: &'a PexInfo, interpreter: &InterpreterInfo) -> Re
 
 /// Make sure the app's environment for `interpreter` exists, building what is
 /// missing. The warm path is one `exists` check.
-pub fn ensure_environment(cache: &Cache, app: &mut AppZip, info: &PexInfo, interpreter: &InterpreterInfo, verbose: u32) -> Result<Environment> {
+pub fn ensure_environment(
+    cache: &Cache,
+    app: &mut AppZip,
+    info: &PexInfo,
+    interpreter: &InterpreterInfo,
+    verbose: u32,
+) -> Result<Environment> {
     let pex_hash = app_key(info)?;
     let env_dir = cache.env_dir(&env_key(pex_hash, interpreter));
     let app_dir = cache.app_dir(pex_hash);
@@ -126,7 +161,10 @@ pub fn ensure_environment(cache: &Cache, app: &mut AppZip, info: &PexInfo, inter
 /// Fetch and unpack every selected wheel not yet in the cache, in parallel.
 /// Returns the unpacked wheel folders in the order of `selected`.
 pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Result<Vec<PathBuf>> {
-    let dirs: Vec<PathBuf> = selected.iter().map(|s| cache.wheel_dir(&s.wheel.sha256)).collect();
+    let dirs: Vec<PathBuf> = selected
+        .iter()
+        .map(|s| cache.wheel_dir(&s.wheel.sha256))
+        .collect();
     let missing: Vec<usize> = (0..selected.len()).filter(|&i| !dirs[i].exists()).collect();
     if missing.is_empty() {
         return Ok(dirs);
@@ -147,7 +185,9 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
                 }
                 let item = &selected[i];
                 match hydrate_one(&sources, item, &dirs[i], verbose) {
-                    Ok(()) => progress.wheel_done(&item.wheel.filename, item.wheel.size.unwrap_or(0)),
+                    Ok(()) => {
+                        progress.wheel_done(&item.wheel.filename, item.wheel.size.unwrap_or(0))
+                    }
                     Err(e) => errors.lock().unwrap().push(e),
                 }
             });
@@ -182,5 +222,7 @@ fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> 
 }
 
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

@@ -47,8 +47,14 @@ const PROBE_SCRIPT: &str = include_str!("probe.py");
 
 /// Versioned names searched when no constraint pins a minor version.
 const VERSIONED_NAMES: &[&str] = &[
-    "python3.15", "python3.14", "python3.13", "python3.12", "python3.11", "python3.10",
-    "python3.9", "python3.8",
+    "python3.15",
+    "python3.14",
+    "python3.13",
+    "python3.12",
+    "python3.11",
+    "python3.10",
+    "python3.9",
+    "python3.8",
 ];
 
 /// A failed probe is remembered this long: a broken candidate (a pyenv shim
@@ -60,8 +66,14 @@ const FAILED_PROBE_TTL_SECS: u64 = 3600;
 /// resolved to keep their size and mtime.
 #[derive(Serialize, Deserialize)]
 enum ProbeRecord {
-    Ok { exe_stamp: (u64, i64, i64), info: Box<InterpreterInfo> },
-    Failed { at_unix_secs: u64, message: String },
+    Ok {
+        exe_stamp: (u64, i64, i64),
+        info: Box<InterpreterInfo>,
+    },
+    Failed {
+        at_unix_secs: u64,
+        message: String,
+    },
 }
 
 fn stamp(meta: &fs::Metadata) -> (u64, i64, i64) {
@@ -69,19 +81,27 @@ fn stamp(meta: &fs::Metadata) -> (u64, i64, i64) {
 }
 
 fn now_unix_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Probe `candidate` (following symlinks and shims), using the cache when the
 /// files have not changed: a warm call costs two stats and one small read.
 pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> {
-    let meta = fs::metadata(candidate).map_err(|e| Error::io("inspect the interpreter", candidate, e))?;
+    let meta =
+        fs::metadata(candidate).map_err(|e| Error::io("inspect the interpreter", candidate, e))?;
     let mut hasher = Sha256::new();
     hasher.update(candidate.as_os_str().as_encoded_bytes());
     hasher.update(format!("\0{:?}\0{}", stamp(&meta), meta.ino()).as_bytes());
     // pyenv shims pick their version from PYENV_VERSION: a different value is
     // a different interpreter behind the same file.
-    hasher.update(std::env::var_os("PYENV_VERSION").unwrap_or_default().as_encoded_bytes());
+    hasher.update(
+        std::env::var_os("PYENV_VERSION")
+            .unwrap_or_default()
+            .as_encoded_bytes(),
+    );
     let key = hex(&hasher.finalize()[..12]);
     let record_path = cache.interpreters_dir().join(format!("{key}.json"));
     if let Ok(bytes) = fs::read(&record_path) {
@@ -91,7 +111,10 @@ pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> 
                     return Ok(*info);
                 }
             }
-            Ok(ProbeRecord::Failed { at_unix_secs, message }) => {
+            Ok(ProbeRecord::Failed {
+                at_unix_secs,
+                message,
+            }) => {
                 if now_unix_secs().saturating_sub(at_unix_secs) < FAILED_PROBE_TTL_SECS {
                     return Err(Error::msg(message));
                 }
@@ -103,12 +126,27 @@ pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> 
         Ok(info) => {
             let exe_meta = fs::metadata(&info.executable)
                 .map_err(|e| Error::io("inspect the interpreter", &info.executable, e))?;
-            (ProbeRecord::Ok { exe_stamp: stamp(&exe_meta), info: Box::new(info.clone()) }, Ok(info))
+            (
+                ProbeRecord::Ok {
+                    exe_stamp: stamp(&exe_meta),
+                    info: Box::new(info.clone()),
+                },
+                Ok(info),
+            )
         }
-        Err(e) => (ProbeRecord::Failed { at_unix_secs: now_unix_secs(), message: e.to_string() }, Err(e)),
+        Err(e) => (
+            ProbeRecord::Failed {
+                at_unix_secs: now_unix_secs(),
+                message: e.to_string(),
+            },
+            Err(e),
+        ),
     };
     // A cache we cannot write only costs a probe next time.
-    let _ = write_file_atomically(&record_path, serde_json::to_string(&record).unwrap().as_bytes());
+    let _ = write_file_atomically(
+        &record_path,
+        serde_json::to_string(&record).unwrap().as_bytes(),
+    );
     result
 }
 
@@ -131,7 +169,9 @@ pub fn candidate_names(constraints: &[String]) -> Vec<String> {
     let mut names: Vec<String> = if !pinned.is_empty() && pinned.iter().all(Option::is_some) {
         pinned.into_iter().flatten().collect()
     } else {
-        std::iter::once("python3".to_string()).chain(VERSIONED_NAMES.iter().map(|s| s.to_string())).collect()
+        std::iter::once("python3".to_string())
+            .chain(VERSIONED_NAMES.iter().map(|s| s.to_string()))
+            .collect()
     };
     names.extend(["python3".to_string(), "python".to_string()]);
     let mut seen = std::collections::HashSet::new();
@@ -190,14 +230,20 @@ pub fn meets_constraints(info: &InterpreterInfo, constraints: &[String]) -> Resu
         .cloned()
         .unwrap_or_else(|| format!("{}.{}.{}", info.version.0, info.version.1, info.version.2));
     let version = Version::parse_python_full_version(&version_text).map_err(Error::msg)?;
-    let implementation = info.markers.get("platform_python_implementation").map(String::as_str).unwrap_or("");
+    let implementation = info
+        .markers
+        .get("platform_python_implementation")
+        .map(String::as_str)
+        .unwrap_or("");
     for constraint in constraints {
         let (name, specifiers) = split_constraint(constraint);
         if !name.is_empty() && !name.eq_ignore_ascii_case(implementation) {
             continue;
         }
         let specifiers = VersionSpecifiers::parse(specifiers).map_err(|e| {
-            Error::msg(format!("invalid interpreter constraint {constraint:?}: {e}"))
+            Error::msg(format!(
+                "invalid interpreter constraint {constraint:?}: {e}"
+            ))
         })?;
         if specifiers.contains(&version) {
             return Ok(true);
@@ -209,18 +255,28 @@ pub fn meets_constraints(info: &InterpreterInfo, constraints: &[String]) -> Resu
 /// `CPython==3.11.*` -> (`CPython`, `==3.11.*`).
 pub fn split_constraint(constraint: &str) -> (&str, &str) {
     let constraint = constraint.trim();
-    let cut = constraint.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(constraint.len());
+    let cut = constraint
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(constraint.len());
     (&constraint[..cut], constraint[cut..].trim())
 }
 
 /// One line describing an interpreter for messages.
 pub fn describe(path: &Path, info: &InterpreterInfo) -> String {
-    let implementation = info.markers.get("platform_python_implementation").map(String::as_str).unwrap_or("?");
+    let implementation = info
+        .markers
+        .get("platform_python_implementation")
+        .map(String::as_str)
+        .unwrap_or("?");
     let (a, b, c) = info.version;
     if path == info.executable {
         format!("{} ({implementation} {a}.{b}.{c})", path.display())
     } else {
-        format!("{} -> {} ({implementation} {a}.{b}.{c})", path.display(), info.executable.display())
+        format!(
+            "{} -> {} ({implementation} {a}.{b}.{c})",
+            path.display(),
+            info.executable.display()
+        )
     }
 }
 
@@ -229,25 +285,30 @@ pub fn describe(path: &Path, info: &InterpreterInfo) -> String {
 /// on `PEX_PYTHON_PATH` or `PATH` that meets the constraints.
 pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<InterpreterInfo> {
     let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let search_path = env("PEX_PYTHON_PATH").or_else(|| env("PATH")).unwrap_or_default();
+    let search_path = env("PEX_PYTHON_PATH")
+        .or_else(|| env("PATH"))
+        .unwrap_or_default();
     let explicit: Option<(PathBuf, &str)> = if let Some(python) = env("__DPEX_PYTHON") {
-        Some((PathBuf::from(python), "the interpreter that ran `python app.pex`"))
+        Some((
+            PathBuf::from(python),
+            "the interpreter that ran `python app.pex`",
+        ))
     } else if let Some(python) = env("PEX_PYTHON") {
         let python = PathBuf::from(python);
         let resolved = if python.components().count() > 1 {
             Some(python.clone())
         } else {
-            std::env::split_paths(&search_path).map(|dir| dir.join(&python)).find(|p| is_executable(p))
+            std::env::split_paths(&search_path)
+                .map(|dir| dir.join(&python))
+                .find(|p| is_executable(p))
         };
         match resolved {
             Some(path) => Some((path, "PEX_PYTHON")),
-            None => {
-                return Err(Error::msg(format!(
-                    "PEX_PYTHON={} names no executable on PATH; set it to an interpreter's full path \
+            None => return Err(Error::msg(format!(
+                "PEX_PYTHON={} names no executable on PATH; set it to an interpreter's full path \
                      or unset it",
-                    python.display()
-                )))
-            }
+                python.display()
+            ))),
         }
     } else {
         None
@@ -288,7 +349,11 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
             }
         }
     }
-    let found = if seen.is_empty() { "none".to_string() } else { seen.join("; ") };
+    let found = if seen.is_empty() {
+        "none".to_string()
+    } else {
+        seen.join("; ")
+    };
     Err(Error::msg(format!(
         "no Python interpreter on {} meets this app's interpreter constraints ({}). Found: {found}. \
          Install a matching Python, or point PEX_PYTHON at one",
@@ -299,7 +364,9 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -308,7 +375,10 @@ mod tests {
 
     #[test]
     fn names_follow_pinned_constraints() {
-        assert_eq!(candidate_names(&["CPython==3.11.*".into()]), ["python3.11", "python3", "python"]);
+        assert_eq!(
+            candidate_names(&["CPython==3.11.*".into()]),
+            ["python3.11", "python3", "python"]
+        );
         assert_eq!(
             candidate_names(&["CPython==3.11.*".into(), "==3.12".into()]),
             ["python3.11", "python3.12", "python3", "python"]
@@ -338,8 +408,10 @@ mod tests {
             markers: Default::default(),
             purelib_rel: "lib/python3.11/site-packages".into(),
         };
-        info.markers.insert("python_full_version".into(), "3.11.2".into());
-        info.markers.insert("platform_python_implementation".into(), "CPython".into());
+        info.markers
+            .insert("python_full_version".into(), "3.11.2".into());
+        info.markers
+            .insert("platform_python_implementation".into(), "CPython".into());
         assert!(meets_constraints(&info, &[]).unwrap());
         assert!(meets_constraints(&info, &["CPython==3.11.*".into()]).unwrap());
         assert!(meets_constraints(&info, &["PyPy".into(), ">=3.10,<3.12".into()]).unwrap());

@@ -31,7 +31,12 @@ impl Entry {
 
 /// pex's booleans: `1/0/true/false`, any case.
 pub fn env_flag(name: &str) -> bool {
-    matches!(std::env::var(name).map(|v| v.to_ascii_lowercase()).as_deref(), Ok("1") | Ok("true"))
+    matches!(
+        std::env::var(name)
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref(),
+        Ok("1") | Ok("true")
+    )
 }
 
 fn env_value(name: &str) -> Option<String> {
@@ -100,7 +105,10 @@ fn is_flag_cluster(arg: &str) -> bool {
     if arg == "--version" || arg == "--help" {
         return true;
     }
-    arg.len() > 1 && arg.starts_with('-') && !arg.starts_with("--") && arg[1..].chars().all(|c| NO_ARG_FLAGS.contains(c))
+    arg.len() > 1
+        && arg.starts_with('-')
+        && !arg.starts_with("--")
+        && arg[1..].chars().all(|c| NO_ARG_FLAGS.contains(c))
 }
 
 /// `-uc` / `-Bm`: flags joined to a final `-c` or `-m`; split into the flags
@@ -110,7 +118,10 @@ fn split_joined_command(arg: &str) -> Option<(String, String)> {
     let mut chars = body.chars();
     let last = chars.next_back()?;
     let flags = chars.as_str();
-    if matches!(last, 'c' | 'm') && !flags.is_empty() && flags.chars().all(|c| NO_ARG_FLAGS.contains(c)) {
+    if matches!(last, 'c' | 'm')
+        && !flags.is_empty()
+        && flags.chars().all(|c| NO_ARG_FLAGS.contains(c))
+    {
         return Some((format!("-{flags}"), format!("-{last}")));
     }
     None
@@ -138,10 +149,21 @@ pub fn app_path(invoked: &Path) -> PathBuf {
 }
 
 /// Exec the environment's python. Returns only on failure.
-pub fn exec_python(python: &Path, app_dir: &Path, info: &PexInfo, app_path: &Path, user_args: &[OsString]) -> Error {
+pub fn exec_python(
+    python: &Path,
+    app_dir: &Path,
+    info: &PexInfo,
+    app_path: &Path,
+    user_args: &[OsString],
+) -> Error {
     let (entry, with_injected) = choose_entry(info);
     let mut python_args: Vec<OsString> = env_value("__DPEX_PYTHON_ARGS")
-        .map(|a| a.split('\x1f').filter(|s| !s.is_empty()).map(OsString::from).collect())
+        .map(|a| {
+            a.split('\x1f')
+                .filter(|s| !s.is_empty())
+                .map(OsString::from)
+                .collect()
+        })
         .unwrap_or_default();
     let mut rest = user_args.to_vec();
     if entry == Entry::Interpreter {
@@ -168,7 +190,8 @@ pub fn exec_python(python: &Path, app_dir: &Path, info: &PexInfo, app_path: &Pat
     command.args(&rest);
     for (key, _) in std::env::vars_os() {
         let key_str = key.to_string_lossy();
-        let strip = key_str.starts_with("__DPEX_") || (info.strip_pex_env && key_str.starts_with("PEX_"));
+        let strip =
+            key_str.starts_with("__DPEX_") || (info.strip_pex_env && key_str.starts_with("PEX_"));
         if strip {
             command.env_remove(&key);
         }
@@ -198,7 +221,9 @@ mod tests {
 
     #[test]
     fn python_flags_are_split_off() {
-        let (flags, rest) = split_python_flags(&os(&["-u", "-X", "dev", "-Werror", "-OO", "-c", "pass", "-u"]));
+        let (flags, rest) = split_python_flags(&os(&[
+            "-u", "-X", "dev", "-Werror", "-OO", "-c", "pass", "-u",
+        ]));
         assert_eq!(flags, os(&["-u", "-X", "dev", "-Werror", "-OO"]));
         assert_eq!(rest, os(&["-c", "pass", "-u"]));
         let (flags, rest) = split_python_flags(&os(&["script.py", "-u"]));

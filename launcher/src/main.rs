@@ -17,12 +17,19 @@ fn main() {
 
 fn run() -> Result<std::convert::Infallible> {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let exe = std::env::current_exe()
-        .map_err(|e| dpex_launcher::error::Error::msg(format!("cannot find the launcher's own file: {e}")))?;
-    let invoked = launch::invoked_path(args.first().map(OsString::as_os_str).unwrap_or_default(), &exe);
+    let exe = std::env::current_exe().map_err(|e| {
+        dpex_launcher::error::Error::msg(format!("cannot find the launcher's own file: {e}"))
+    })?;
+    let invoked = launch::invoked_path(
+        args.first().map(OsString::as_os_str).unwrap_or_default(),
+        &exe,
+    );
     dpex_launcher::pexrc::apply(&invoked);
     let app_path = launch::app_path(&invoked);
-    let verbose: u32 = std::env::var("PEX_VERBOSE").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let verbose: u32 = std::env::var("PEX_VERBOSE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let mut app = AppZip::open(&exe)?;
     let info = app.read_pex_info()?;
     let cache = Cache::from_env()?;
@@ -34,5 +41,11 @@ fn run() -> Result<std::convert::Infallible> {
     if verbose > 0 {
         eprintln!("dpex: environment {}", env.env_dir.display());
     }
-    Err(launch::exec_python(&venv::python_path(&env.env_dir), &env.app_dir, &info, &app_path, &args[1.min(args.len())..]))
+    Err(launch::exec_python(
+        &venv::python_path(&env.env_dir),
+        &env.app_dir,
+        &info,
+        &app_path,
+        &args[1.min(args.len())..],
+    ))
 }

@@ -54,10 +54,15 @@ mod tests {
 
     #[test]
     fn parses_key_value_lines() {
-        let parsed = parse("PEX_VERBOSE=1\n# comment=x\n\n  PEX_PYTHON = /usr/bin/python3 \nBROKEN\nEMPTY=\n");
+        let parsed = parse(
+            "PEX_VERBOSE=1\n# comment=x\n\n  PEX_PYTHON = /usr/bin/python3 \nBROKEN\nEMPTY=\n",
+        );
         assert_eq!(
             parsed,
-            vec![("PEX_VERBOSE".into(), "1".into()), ("PEX_PYTHON".into(), "/usr/bin/python3".into())]
+            vec![
+                ("PEX_VERBOSE".into(), "1".into()),
+                ("PEX_PYTHON".into(), "/usr/bin/python3".into())
+            ]
         );
     }
 

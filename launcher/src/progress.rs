@@ -47,7 +47,11 @@ impl Progress {
         let mut err = std::io::stderr().lock();
         if self.terminal {
             // Rewrite one line; end it when the last wheel is in.
-            let _ = write!(err, "\r\x1b[K{line}{}", if done == self.total_wheels { "\n" } else { "" });
+            let _ = write!(
+                err,
+                "\r\x1b[K{line}{}",
+                if done == self.total_wheels { "\n" } else { "" }
+            );
         } else {
             let _ = writeln!(err, "{line} ({filename})");
         }

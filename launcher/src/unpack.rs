@@ -27,10 +27,14 @@ pub fn safe_relative_path(name: &str) -> std::result::Result<PathBuf, String> {
         return Err("an entry has an empty name".into());
     }
     if name.chars().any(|c| c.is_control()) {
-        return Err(format!("the entry {name:?} has a control character in its name"));
+        return Err(format!(
+            "the entry {name:?} has a control character in its name"
+        ));
     }
     if name.starts_with('/') || name.starts_with('\\') || name.contains('\\') {
-        return Err(format!("the entry {name:?} has an absolute or backslash path"));
+        return Err(format!(
+            "the entry {name:?} has an absolute or backslash path"
+        ));
     }
     if name.len() >= 2 && name.as_bytes()[1] == b':' {
         return Err(format!("the entry {name:?} has a drive prefix"));
@@ -40,7 +44,11 @@ pub fn safe_relative_path(name: &str) -> std::result::Result<PathBuf, String> {
         match component {
             Component::Normal(part) => out.push(part),
             Component::CurDir => {}
-            _ => return Err(format!("the entry {name:?} points outside the archive (`..` or root)")),
+            _ => {
+                return Err(format!(
+                    "the entry {name:?} points outside the archive (`..` or root)"
+                ))
+            }
         }
     }
     if out.as_os_str().is_empty() {
@@ -50,22 +58,34 @@ pub fn safe_relative_path(name: &str) -> std::result::Result<PathBuf, String> {
 }
 
 fn max_unpacked() -> u64 {
-    std::env::var("DPEX_MAX_UNPACKED_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_UNPACKED)
+    std::env::var("DPEX_MAX_UNPACKED_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_MAX_UNPACKED)
 }
 
 /// Unpack every entry of `archive` into `dest` (an empty staging folder),
 /// mapping each entry's path with `place` (which may refuse it). `what` names
 /// the archive in errors.
-pub fn unpack_zip<R, F>(archive: &mut zip::ZipArchive<R>, dest: &Path, what: &str, mut place: F) -> Result<()>
+pub fn unpack_zip<R, F>(
+    archive: &mut zip::ZipArchive<R>,
+    dest: &Path,
+    what: &str,
+    mut place: F,
+) -> Result<()>
 where
     R: io::Read + io::Seek,
     F: FnMut(&Path) -> std::result::Result<Option<PathBuf>, String>,
 {
-    let bad = |why: String| Error::msg(format!("refusing to unpack {what}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"));
+    let bad = |why: String| {
+        Error::msg(format!("refusing to unpack {what}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"))
+    };
     let limit = max_unpacked();
     let mut total: u64 = 0;
     for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(|e| bad(format!("entry {index} is unreadable ({e})")))?;
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| bad(format!("entry {index} is unreadable ({e})")))?;
         let name = std::str::from_utf8(entry.name_raw())
             .map_err(|_| bad(format!("entry {index} has a name that is not UTF-8")))?
             .to_string();
@@ -74,7 +94,9 @@ where
         if mode & S_IFMT == S_IFLNK {
             return Err(bad(format!("the entry {name:?} is a symbolic link")));
         }
-        let Some(target) = place(&relative).map_err(bad)? else { continue };
+        let Some(target) = place(&relative).map_err(bad)? else {
+            continue;
+        };
         let path = dest.join(&target);
         if entry.is_dir() {
             fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
@@ -82,7 +104,9 @@ where
         }
         total = total.saturating_add(entry.size());
         if total > limit {
-            return Err(bad(format!("it would unpack to more than {limit} bytes (DPEX_MAX_UNPACKED_SIZE)")));
+            return Err(bad(format!(
+                "it would unpack to more than {limit} bytes (DPEX_MAX_UNPACKED_SIZE)"
+            )));
         }
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
@@ -112,7 +136,9 @@ where
             }
         })?;
         if copied != declared {
-            return Err(bad(format!("the entry {name:?} holds {copied} bytes, not the {declared} its header says")));
+            return Err(bad(format!(
+                "the entry {name:?} holds {copied} bytes, not the {declared} its header says"
+            )));
         }
     }
     Ok(())
@@ -124,24 +150,35 @@ where
 pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
     let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
     let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| {
-        Error::msg(format!("{filename} is not a readable zip ({e}); the file is damaged"))
+        Error::msg(format!(
+            "{filename} is not a readable zip ({e}); the file is damaged"
+        ))
     })?;
     let dist_info = check_wheel_metadata(&mut archive, filename)?;
     let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
     unpack_zip(&mut archive, dest, filename, |path| {
         let mut components = path.components();
-        let first = components.next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let first = components
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
         if first.as_deref() != Some(data_dir.as_str()) {
             return Ok(Some(Path::new(SITE_DIR).join(path)));
         }
-        let Some(key) = components.next() else { return Ok(None) };
+        let Some(key) = components.next() else {
+            return Ok(None);
+        };
         let rest: PathBuf = components.collect();
         let under = match key.as_os_str().to_str() {
             Some("purelib") | Some("platlib") => SITE_DIR,
             Some("scripts") => SCRIPTS_DIR,
             Some("data") => DATA_DIR,
             Some("headers") => HEADERS_DIR,
-            other => return Err(format!("unknown .data scheme key {:?}", other.unwrap_or("?"))),
+            other => {
+                return Err(format!(
+                    "unknown .data scheme key {:?}",
+                    other.unwrap_or("?")
+                ))
+            }
         };
         if rest.as_os_str().is_empty() {
             return Ok(None);
@@ -152,12 +189,18 @@ pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
 
 /// Find the one `.dist-info` folder that names this wheel's project and check
 /// its WHEEL file; returns the folder's name.
-fn check_wheel_metadata<R: io::Read + io::Seek>(archive: &mut zip::ZipArchive<R>, filename: &str) -> Result<String> {
+fn check_wheel_metadata<R: io::Read + io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    filename: &str,
+) -> Result<String> {
     let project = filename.split('-').next().unwrap_or("");
     let normalize = |s: &str| s.to_ascii_lowercase().replace(['-', '.'], "_");
     let mut dist_infos: Vec<String> = archive
         .file_names()
-        .filter_map(|n| n.ok().map(|n| n.split('/').next().unwrap_or("").to_string()))
+        .filter_map(|n| {
+            n.ok()
+                .map(|n| n.split('/').next().unwrap_or("").to_string())
+        })
         .filter(|top| top.ends_with(".dist-info"))
         .collect();
     dist_infos.sort();
@@ -179,7 +222,11 @@ fn check_wheel_metadata<R: io::Read + io::Seek>(archive: &mut zip::ZipArchive<R>
     let mut wheel_file = String::new();
     archive
         .by_name(&format!("{dist_info}/WHEEL"))
-        .map_err(|_| Error::msg(format!("{filename} is not a valid wheel: {dist_info}/WHEEL is missing")))?
+        .map_err(|_| {
+            Error::msg(format!(
+                "{filename} is not a valid wheel: {dist_info}/WHEEL is missing"
+            ))
+        })?
         .take(64 * 1024)
         .read_to_string(&mut wheel_file)
         .map_err(|e| Error::msg(format!("{filename}: cannot read {dist_info}/WHEEL ({e})")))?;
@@ -212,18 +259,23 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("demo-1.0-py3-none-any.whl");
         let mut zip = zip::ZipWriter::new(fs::File::create(&path).unwrap());
-        let wheel_file = format!("Wheel-Version: {wheel_version}\nRoot-Is-Purelib: true\nTag: py3-none-any\n");
-        let mut all: Vec<(String, Vec<u8>, u32)> =
-            entries.iter().map(|(n, b, m)| (n.to_string(), b.to_vec(), *m)).collect();
+        let wheel_file =
+            format!("Wheel-Version: {wheel_version}\nRoot-Is-Purelib: true\nTag: py3-none-any\n");
+        let mut all: Vec<(String, Vec<u8>, u32)> = entries
+            .iter()
+            .map(|(n, b, m)| (n.to_string(), b.to_vec(), *m))
+            .collect();
         all.push((format!("{DIST}/WHEEL"), wheel_file.into_bytes(), 0o644));
         all.push((format!("{DIST}/RECORD"), Vec::new(), 0o644));
         for (name, bytes, mode) in all {
             if mode & S_IFMT == S_IFLNK {
                 let target = String::from_utf8(bytes).unwrap();
-                zip.add_symlink(name, target, SimpleFileOptions::default()).unwrap();
+                zip.add_symlink(name, target, SimpleFileOptions::default())
+                    .unwrap();
                 continue;
             }
-            zip.start_file(name, SimpleFileOptions::default().unix_permissions(mode)).unwrap();
+            zip.start_file(name, SimpleFileOptions::default().unix_permissions(mode))
+                .unwrap();
             zip.write_all(&bytes).unwrap();
         }
         zip.finish().unwrap();
@@ -256,9 +308,15 @@ mod tests {
         assert!(dest.join("site/demo-1.0.dist-info/WHEEL").is_file());
         assert!(dest.join("data/share/demo.txt").is_file());
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(dest.join("scripts/demo-tool")).unwrap().permissions().mode();
+        let mode = fs::metadata(dest.join("scripts/demo-tool"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o755);
-        let mode = fs::metadata(dest.join("site/demo/__init__.py")).unwrap().permissions().mode();
+        let mode = fs::metadata(dest.join("site/demo/__init__.py"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o644);
     }
 
@@ -267,7 +325,10 @@ mod tests {
         let (path, dest) = wheel("setuid", &[("demo/tool", b"", 0o4755)], "1.0");
         unpack(&path, &dest).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(dest.join("site/demo/tool")).unwrap().permissions().mode();
+        let mode = fs::metadata(dest.join("site/demo/tool"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o7777, 0o755);
     }
 
@@ -281,7 +342,10 @@ mod tests {
         ] {
             let (path, dest) = wheel(tag, &[(name, b"../../escape.py", mode)], "1.0");
             let err = unpack(&path, &dest).unwrap_err().to_string();
-            assert!(err.contains("refusing to unpack") || err.contains("scheme"), "{tag}: {err}");
+            assert!(
+                err.contains("refusing to unpack") || err.contains("scheme"),
+                "{tag}: {err}"
+            );
             assert!(!dest.parent().unwrap().join("escape.py").exists());
         }
     }
@@ -291,16 +355,32 @@ mod tests {
         let (path, dest) = wheel("v2", &[("demo/a.py", b"", 0o644)], "2.0");
         let err = unpack(&path, &dest).unwrap_err().to_string();
         assert!(err.contains("Wheel-Version"), "{err}");
-        let (path, dest) = wheel("other", &[("other-1.0.dist-info/METADATA", b"", 0o644)], "1.0");
+        let (path, dest) = wheel(
+            "other",
+            &[("other-1.0.dist-info/METADATA", b"", 0o644)],
+            "1.0",
+        );
         let err = unpack(&path, &dest).unwrap_err().to_string();
         assert!(err.contains("exactly one .dist-info"), "{err}");
     }
 
     #[test]
     fn safe_paths() {
-        assert_eq!(safe_relative_path("a/b.py").unwrap(), PathBuf::from("a/b.py"));
+        assert_eq!(
+            safe_relative_path("a/b.py").unwrap(),
+            PathBuf::from("a/b.py")
+        );
         assert_eq!(safe_relative_path("./a").unwrap(), PathBuf::from("a"));
-        for bad in ["/etc/passwd", "../x", "a/../../x", "C:/x", "a\\b", "a\0b", "a\nb", ""] {
+        for bad in [
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "C:/x",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            "",
+        ] {
             assert!(safe_relative_path(bad).is_err(), "{bad:?} must be refused");
         }
     }

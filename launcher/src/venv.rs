@@ -19,7 +19,13 @@ pub fn python_path(env_dir: &Path) -> PathBuf {
 /// Build the venv in `work`, to be published at `final_dir`. `wheels` are the
 /// unpacked wheel entries, in lock order; `app_dir` holds the app's sources.
 /// Returns warnings (file conflicts between wheels).
-pub fn build(work: &Path, final_dir: &Path, info: &InterpreterInfo, wheels: &[PathBuf], app_dir: &Path) -> Result<Vec<String>> {
+pub fn build(
+    work: &Path,
+    final_dir: &Path,
+    info: &InterpreterInfo,
+    wheels: &[PathBuf],
+    app_dir: &Path,
+) -> Result<Vec<String>> {
     let exe = &info.executable;
     let home = exe.parent().unwrap_or(Path::new("/"));
     let (major, minor, micro) = info.version;
@@ -90,20 +96,30 @@ fn conflict(root: &Path, target: &Path) -> String {
     format!(
         "{} is provided by more than one wheel; using the first ({})",
         target.strip_prefix(root).unwrap_or(target).display(),
-        fs::canonicalize(target).unwrap_or(target.to_path_buf()).display()
+        fs::canonicalize(target)
+            .unwrap_or(target.to_path_buf())
+            .display()
     )
 }
 
 /// `.data/scripts`: `#!python` shebangs point at the venv's python; others
 /// are linked as they are.
-fn install_scripts(scripts: &Path, bin: &Path, final_dir: &Path, warnings: &mut Vec<String>) -> Result<()> {
+fn install_scripts(
+    scripts: &Path,
+    bin: &Path,
+    final_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     if !scripts.is_dir() {
         return Ok(());
     }
     for script in read_dir_sorted(scripts)? {
         let target = bin.join(script.file_name().unwrap());
         if target.symlink_metadata().is_ok() {
-            warnings.push(format!("script {} is provided twice; keeping the first", target.display()));
+            warnings.push(format!(
+                "script {} is provided twice; keeping the first",
+                target.display()
+            ));
             continue;
         }
         let mut content = Vec::new();
@@ -126,7 +142,8 @@ fn install_scripts(scripts: &Path, bin: &Path, final_dir: &Path, warnings: &mut 
 /// `console_scripts` entry points become `bin/` scripts, as pip writes them.
 fn write_console_scripts(site: &Path, bin: &Path, final_dir: &Path) -> Result<()> {
     for (name, target) in console_scripts(site) {
-        if name.contains('/') || name.starts_with('.') || bin.join(&name).symlink_metadata().is_ok() {
+        if name.contains('/') || name.starts_with('.') || bin.join(&name).symlink_metadata().is_ok()
+        {
             continue;
         }
         let (module, attr) = target.split_once(':').unwrap_or((&target, ""));
@@ -150,13 +167,17 @@ fn write_console_scripts(site: &Path, bin: &Path, final_dir: &Path) -> Result<()
 /// `(name, module[:attr])` for each console script of the wheels in `site`.
 pub fn console_scripts(site: &Path) -> Vec<(String, String)> {
     let mut scripts = Vec::new();
-    let Ok(entries) = fs::read_dir(site) else { return scripts };
+    let Ok(entries) = fs::read_dir(site) else {
+        return scripts;
+    };
     for entry in entries.flatten() {
         let path = entry.path().join("entry_points.txt");
         if !entry.file_name().to_string_lossy().ends_with(".dist-info") {
             continue;
         }
-        let Ok(file) = fs::File::open(&path) else { continue };
+        let Ok(file) = fs::File::open(&path) else {
+            continue;
+        };
         let mut in_section = false;
         for line in std::io::BufReader::new(file).lines().map_while(|l| l.ok()) {
             let line = line.trim();
@@ -209,5 +230,6 @@ fn link(target: &Path, at: &Path) -> Result<()> {
 }
 
 fn make_executable(path: &Path) -> Result<()> {
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(|e| Error::io("chmod", path, e))
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io("chmod", path, e))
 }

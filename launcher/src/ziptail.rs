@@ -22,7 +22,10 @@ impl AppZip {
                 path.display()
             ))
         })?;
-        Ok(AppZip { path: path.to_path_buf(), archive })
+        Ok(AppZip {
+            path: path.to_path_buf(),
+            archive,
+        })
     }
 
     pub fn read_pex_info(&mut self) -> Result<PexInfo> {
@@ -35,15 +38,23 @@ impl AppZip {
             .by_ref()
             .take(64 << 20)
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::msg(format!("{path}: cannot read PEX-INFO ({e}); the file is damaged")))?;
+            .map_err(|e| {
+                Error::msg(format!(
+                    "{path}: cannot read PEX-INFO ({e}); the file is damaged"
+                ))
+            })?;
         PexInfo::from_slice(&bytes).map_err(|e| {
-            Error::msg(format!("{path}: PEX-INFO is not valid ({e}). Rebuild the app with `dpex build`"))
+            Error::msg(format!(
+                "{path}: PEX-INFO is not valid ({e}). Rebuild the app with `dpex build`"
+            ))
         })
     }
 
     /// Extract every entry into `dest` (a staging folder).
     pub fn extract(&mut self, dest: &Path) -> Result<()> {
         let what = self.path.display().to_string();
-        crate::unpack::unpack_zip(&mut self.archive, dest, &what, |p| Ok(Some(p.to_path_buf())))
+        crate::unpack::unpack_zip(&mut self.archive, dest, &what, |p| {
+            Ok(Some(p.to_path_buf()))
+        })
     }
 }

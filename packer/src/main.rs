@@ -12,8 +12,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "dpex", version, about = "Build dehydrated PEX files: a native launcher and your code; \
-the locked wheels are fetched, verified and cached at first run.")]
+#[command(
+    name = "dpex",
+    version,
+    about = "Build dehydrated PEX files: a native launcher and your code; \
+the locked wheels are fetched, verified and cached at first run."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -87,10 +91,21 @@ struct BuildArgs {
     #[arg(short = 'D', long = "sources-directory", value_name = "DIR")]
     sources_directory: Vec<PathBuf>,
     /// What the app runs: `module` (as __main__) or `module:function`.
-    #[arg(short = 'e', visible_short_alias = 'm', long = "entry-point", value_name = "MOD[:FUNC]", conflicts_with = "script")]
+    #[arg(
+        short = 'e',
+        visible_short_alias = 'm',
+        long = "entry-point",
+        value_name = "MOD[:FUNC]",
+        conflicts_with = "script"
+    )]
     entry_point: Option<String>,
     /// Run a console script of a locked wheel instead of an entry point.
-    #[arg(short = 'c', long = "script", alias = "console-script", value_name = "NAME")]
+    #[arg(
+        short = 'c',
+        long = "script",
+        alias = "console-script",
+        value_name = "NAME"
+    )]
     script: Option<String>,
     /// Where to write the app.
     #[arg(short = 'o', long = "output-file", value_name = "FILE")]
@@ -124,7 +139,13 @@ fn main() -> ExitCode {
         Command::Build(args) => build(args),
         Command::Hydrate { app, python } => ops::hydrate(&app, python.as_deref()),
         Command::Download { app, dest, python } => ops::download(&app, &dest, python.as_deref()),
-        Command::Kernelspec(KernelspecCommand::Install { app, name, display_name, user: _, prefix }) => {
+        Command::Kernelspec(KernelspecCommand::Install {
+            app,
+            name,
+            display_name,
+            user: _,
+            prefix,
+        }) => {
             let location = match prefix {
                 Some(dir) => ops::KernelLocation::Prefix(dir),
                 None => ops::KernelLocation::User,
@@ -155,11 +176,21 @@ fn build(args: BuildArgs) -> Result<(), String> {
     for warning in &lock.warnings {
         eprintln!("dpex: warning: {warning}");
     }
-    let inherit_path = InheritPath::parse(&args.inherit_path)
-        .ok_or_else(|| format!("--inherit-path must be false, prefer or fallback, not {:?}", args.inherit_path))?;
+    let inherit_path = InheritPath::parse(&args.inherit_path).ok_or_else(|| {
+        format!(
+            "--inherit-path must be false, prefer or fallback, not {:?}",
+            args.inherit_path
+        )
+    })?;
     let mut files = pexfile::collect_sources(&args.sources_directory)?;
     if let Some(entry_point) = &args.entry_point {
-        check_entry_point(entry_point, &files, &lock, args.no_validate_entry_point, &args.sources_directory)?;
+        check_entry_point(
+            entry_point,
+            &files,
+            &lock,
+            args.no_validate_entry_point,
+            &args.sources_directory,
+        )?;
     }
     pexfile::add_shim(&mut files);
 
@@ -175,7 +206,10 @@ fn build(args: BuildArgs) -> Result<(), String> {
     }
     let mut inject_args = Vec::new();
     for text in &args.inject_args {
-        inject_args.extend(shell_split(text).ok_or_else(|| format!("--inject-args {text:?} has an unclosed quote"))?);
+        inject_args.extend(
+            shell_split(text)
+                .ok_or_else(|| format!("--inject-args {text:?} has an unclosed quote"))?,
+        );
     }
     let mut inject_env = BTreeMap::new();
     for pair in &args.inject_env {
@@ -186,7 +220,10 @@ fn build(args: BuildArgs) -> Result<(), String> {
         inject_env.insert(key.to_string(), value.to_string());
     }
     let mut build_properties = BTreeMap::new();
-    build_properties.insert("dpex_version".to_string(), serde_json::Value::from(env!("CARGO_PKG_VERSION")));
+    build_properties.insert(
+        "dpex_version".to_string(),
+        serde_json::Value::from(env!("CARGO_PKG_VERSION")),
+    );
     let mut info = PexInfo {
         entry_point: args.entry_point.clone(),
         script: args.script.clone(),
@@ -211,7 +248,8 @@ fn build(args: BuildArgs) -> Result<(), String> {
     info.pex_hash = Some(pexfile::pex_hash(&info));
 
     let stub = match &args.launcher {
-        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read the launcher {}: {e}", path.display()))?,
+        Some(path) => std::fs::read(path)
+            .map_err(|e| format!("cannot read the launcher {}: {e}", path.display()))?,
         None => pexfile::EMBEDDED_STUB.to_vec(),
     };
     let bytes = pexfile::render(&stub, &files, &info)?;
@@ -225,14 +263,29 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 /// The entry point's module must be among the sources (or be a locked
 /// package's top-level name), so a typo fails at build time, not on a host.
-fn check_entry_point(entry_point: &str, files: &pexfile::AppFiles, lock: &lock::LockInput, skip: bool, dirs: &[PathBuf]) -> Result<(), String> {
+fn check_entry_point(
+    entry_point: &str,
+    files: &pexfile::AppFiles,
+    lock: &lock::LockInput,
+    skip: bool,
+    dirs: &[PathBuf],
+) -> Result<(), String> {
     let (module, function) = match entry_point.split_once(':') {
         Some((m, f)) => (m, Some(f)),
         None => (entry_point, None),
     };
-    let is_identifier = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && !p.starts_with(|c: char| c.is_ascii_digit()) && p.chars().all(|c| c.is_alphanumeric() || c == '_'));
+    let is_identifier = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|p| {
+                !p.is_empty()
+                    && !p.starts_with(|c: char| c.is_ascii_digit())
+                    && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+            })
+    };
     if !is_identifier(module) || function.is_some_and(|f| !is_identifier(f)) {
-        return Err(format!("the entry point {entry_point:?} is not of the form module or module:function"));
+        return Err(format!(
+            "the entry point {entry_point:?} is not of the form module or module:function"
+        ));
     }
     if skip {
         return Ok(());
@@ -247,7 +300,11 @@ fn check_entry_point(entry_point: &str, files: &pexfile::AppFiles, lock: &lock::
         return Ok(());
     }
     let top = module.split('.').next().unwrap_or(module);
-    if lock.packages.iter().any(|p| normalize_name(&p.name) == normalize_name(top)) {
+    if lock
+        .packages
+        .iter()
+        .any(|p| normalize_name(&p.name) == normalize_name(top))
+    {
         return Ok(());
     }
     let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
@@ -313,7 +370,10 @@ mod tests {
 
     #[test]
     fn shell_split_quotes() {
-        assert_eq!(shell_split("a 'b c' \"d\\\"e\" f\\ g").unwrap(), vec!["a", "b c", "d\"e", "f g"]);
+        assert_eq!(
+            shell_split("a 'b c' \"d\\\"e\" f\\ g").unwrap(),
+            vec!["a", "b c", "d\"e", "f g"]
+        );
         assert!(shell_split("'open").is_none());
         assert!(shell_split("").unwrap().is_empty());
     }

@@ -16,7 +16,11 @@ fn open_app(app: &Path) -> Result<(AppZip, PexInfo), String> {
 }
 
 /// Choose the interpreter as the launcher would, or use `python`.
-fn choose_interpreter(cache: &Cache, info: &PexInfo, python: Option<&Path>) -> Result<interpreter::InterpreterInfo, String> {
+fn choose_interpreter(
+    cache: &Cache,
+    info: &PexInfo,
+    python: Option<&Path>,
+) -> Result<interpreter::InterpreterInfo, String> {
     if let Some(python) = python {
         // The launcher's own precedence starts with PEX_PYTHON.
         std::env::set_var("PEX_PYTHON", python);
@@ -30,8 +34,14 @@ pub fn hydrate(app: &Path, python: Option<&Path>) -> Result<(), String> {
     let (mut zip, info) = open_app(app)?;
     let cache = Cache::from_env().map_err(|e| e.to_string())?;
     let python = choose_interpreter(&cache, &info, python)?;
-    let env = hydrate::ensure_environment(&cache, &mut zip, &info, &python, 1).map_err(|e| e.to_string())?;
-    eprintln!("dpex: {} is ready for {} in {}", app.display(), python.executable.display(), env.env_dir.display());
+    let env = hydrate::ensure_environment(&cache, &mut zip, &info, &python, 1)
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "dpex: {} is ready for {} in {}",
+        app.display(),
+        python.executable.display(),
+        env.env_dir.display()
+    );
     Ok(())
 }
 
@@ -49,7 +59,11 @@ pub fn download(app: &Path, dest: &Path, python: Option<&Path>) -> Result<(), St
                 .map(|s| (s.package.name.as_str(), s.wheel))
                 .collect()
         }
-        None => info.dehydrated_requirements.iter().flat_map(|p| p.wheels.iter().map(move |w| (p.name.as_str(), w))).collect(),
+        None => info
+            .dehydrated_requirements
+            .iter()
+            .flat_map(|p| p.wheels.iter().map(move |w| (p.name.as_str(), w)))
+            .collect(),
     };
     std::fs::create_dir_all(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
     let sources = Sources::from_env();
@@ -60,11 +74,18 @@ pub fn download(app: &Path, dest: &Path, python: Option<&Path>) -> Result<(), St
             continue;
         }
         let partial = dest.join(format!(".{}.part", wheel.filename));
-        sources.fetch(project, wheel, &partial).map_err(|e| e.to_string())?;
-        std::fs::rename(&partial, &target).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        sources
+            .fetch(project, wheel, &partial)
+            .map_err(|e| e.to_string())?;
+        std::fs::rename(&partial, &target)
+            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
         fetched += 1;
     }
-    eprintln!("dpex: {} wheels in {} ({fetched} fetched)", wanted.len(), dest.display());
+    eprintln!(
+        "dpex: {} wheels in {} ({fetched} fetched)",
+        wanted.len(),
+        dest.display()
+    );
     Ok(())
 }
 
@@ -73,7 +94,13 @@ fn file_sha256(path: &Path) -> Option<String> {
     let mut file = std::fs::File::open(path).ok()?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).ok()?;
-    Some(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 /// Where `dpex kernelspec install` writes.
@@ -84,18 +111,34 @@ pub enum KernelLocation {
 
 /// Write a Jupyter kernelspec that starts `app` as an ipykernel in
 /// interpreter mode. Returns the kernelspec folder.
-pub fn install_kernelspec(app: &Path, name: &str, display_name: Option<&str>, location: KernelLocation) -> Result<PathBuf, String> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
-        return Err(format!("kernel name {name:?} may only hold ASCII letters, digits, '-', '.' and '_'"));
+pub fn install_kernelspec(
+    app: &Path,
+    name: &str,
+    display_name: Option<&str>,
+    location: KernelLocation,
+) -> Result<PathBuf, String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+    {
+        return Err(format!(
+            "kernel name {name:?} may only hold ASCII letters, digits, '-', '.' and '_'"
+        ));
     }
     open_app(app)?;
-    let app = std::fs::canonicalize(app).map_err(|e| format!("cannot resolve {}: {e}", app.display()))?;
+    let app =
+        std::fs::canonicalize(app).map_err(|e| format!("cannot resolve {}: {e}", app.display()))?;
     let base = match location {
         KernelLocation::Prefix(prefix) => prefix.join("share").join("jupyter"),
-        KernelLocation::User => match std::env::var_os("JUPYTER_DATA_DIR").filter(|v| !v.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
-            None => dirs::data_dir().ok_or("cannot find the user data folder: set HOME or JUPYTER_DATA_DIR")?.join("jupyter"),
-        },
+        KernelLocation::User => {
+            match std::env::var_os("JUPYTER_DATA_DIR").filter(|v| !v.is_empty()) {
+                Some(dir) => PathBuf::from(dir),
+                None => dirs::data_dir()
+                    .ok_or("cannot find the user data folder: set HOME or JUPYTER_DATA_DIR")?
+                    .join("jupyter"),
+            }
+        }
     };
     let dir = base.join("kernels").join(name.to_lowercase());
     let spec = serde_json::json!({
@@ -108,6 +151,7 @@ pub fn install_kernelspec(app: &Path, name: &str, display_name: Option<&str>, lo
     });
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let text = serde_json::to_string_pretty(&spec).unwrap() + "\n";
-    std::fs::write(dir.join("kernel.json"), text).map_err(|e| format!("cannot write {}: {e}", dir.join("kernel.json").display()))?;
+    std::fs::write(dir.join("kernel.json"), text)
+        .map_err(|e| format!("cannot write {}: {e}", dir.join("kernel.json").display()))?;
     Ok(dir)
 }

@@ -16,8 +16,14 @@ pub const EMBEDDED_STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dpex-
 /// The python-shim files, at their paths inside the zip.
 pub const SHIM_FILES: &[(&str, &str)] = &[
     ("__main__.py", include_str!("../../python-shim/__main__.py")),
-    ("__dpex__/__init__.py", include_str!("../../python-shim/__dpex__/__init__.py")),
-    ("__dpex__/boot.py", include_str!("../../python-shim/__dpex__/boot.py")),
+    (
+        "__dpex__/__init__.py",
+        include_str!("../../python-shim/__dpex__/__init__.py"),
+    ),
+    (
+        "__dpex__/boot.py",
+        include_str!("../../python-shim/__dpex__/boot.py"),
+    ),
 ];
 
 /// One file of the app zip.
@@ -35,13 +41,19 @@ pub fn collect_sources(dirs: &[PathBuf]) -> Result<AppFiles, String> {
     let mut files = AppFiles::new();
     for dir in dirs {
         if !dir.is_dir() {
-            return Err(format!("the sources directory {} does not exist or is not a directory", dir.display()));
+            return Err(format!(
+                "the sources directory {} does not exist or is not a directory",
+                dir.display()
+            ));
         }
         walk(dir, dir, &mut files)?;
     }
     for (reserved, _) in SHIM_FILES.iter().chain([("PEX-INFO", "")].iter()) {
         let top = reserved.split('/').next().unwrap();
-        if files.keys().any(|k| k == reserved || k.split('/').next() == Some(top) && top.starts_with("__dpex")) {
+        if files
+            .keys()
+            .any(|k| k == reserved || k.split('/').next() == Some(top) && top.starts_with("__dpex"))
+        {
             return Err(format!(
                 "the sources contain {reserved}, which dpex writes itself; rename or remove it \
                  (use -e/--entry-point to say what the app runs)"
@@ -63,7 +75,8 @@ fn walk(root: &Path, dir: &Path, files: &mut AppFiles) -> Result<(), String> {
             continue;
         }
         let path = entry.path();
-        let meta = fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let meta =
+            fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if meta.is_dir() {
             walk(root, &path, files)?;
         } else if meta.is_file() {
@@ -73,10 +86,19 @@ fn walk(root: &Path, dir: &Path, files: &mut AppFiles) -> Result<(), String> {
                 .ok_or_else(|| format!("{} has a name that is not UTF-8", path.display()))?
                 .to_string();
             if files.contains_key(&key) {
-                return Err(format!("{key} is in more than one sources directory; keep one"));
+                return Err(format!(
+                    "{key} is in more than one sources directory; keep one"
+                ));
             }
-            let bytes = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            files.insert(key, ZipFile { bytes, executable: meta.permissions().mode() & 0o111 != 0 });
+            let bytes =
+                fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            files.insert(
+                key,
+                ZipFile {
+                    bytes,
+                    executable: meta.permissions().mode() & 0o111 != 0,
+                },
+            );
         }
     }
     Ok(())
@@ -85,7 +107,13 @@ fn walk(root: &Path, dir: &Path, files: &mut AppFiles) -> Result<(), String> {
 /// Add the python-shim files.
 pub fn add_shim(files: &mut AppFiles) {
     for (path, text) in SHIM_FILES {
-        files.insert(path.to_string(), ZipFile { bytes: text.as_bytes().to_vec(), executable: false });
+        files.insert(
+            path.to_string(),
+            ZipFile {
+                bytes: text.as_bytes().to_vec(),
+                executable: false,
+            },
+        );
     }
 }
 
@@ -126,20 +154,35 @@ pub fn render(stub: &[u8], files: &AppFiles, info: &PexInfo) -> Result<Vec<u8>, 
             .unix_permissions(if executable { 0o755 } else { 0o644 })
     };
     let pex_info = info.to_json();
-    let entries = files.iter().map(|(k, f)| (k.as_str(), f.bytes.as_slice(), f.executable));
+    let entries = files
+        .iter()
+        .map(|(k, f)| (k.as_str(), f.bytes.as_slice(), f.executable));
     for (path, bytes, executable) in entries.chain([("PEX-INFO", pex_info.as_bytes(), false)]) {
-        zip.start_file(path, options(executable)).map_err(|e| format!("cannot write {path} into the zip: {e}"))?;
-        zip.write_all(bytes).map_err(|e| format!("cannot write {path} into the zip: {e}"))?;
+        zip.start_file(path, options(executable))
+            .map_err(|e| format!("cannot write {path} into the zip: {e}"))?;
+        zip.write_all(bytes)
+            .map_err(|e| format!("cannot write {path} into the zip: {e}"))?;
     }
-    let out = zip.finish().map_err(|e| format!("cannot finish the zip: {e}"))?;
+    let out = zip
+        .finish()
+        .map_err(|e| format!("cannot finish the zip: {e}"))?;
     Ok(out.into_inner())
 }
 
 /// Write `bytes` to `path` atomically, with its execute bits.
 pub fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = fs::write(&tmp, bytes)
         .and_then(|()| fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)))
         .and_then(|()| fs::rename(&tmp, path));
