@@ -113,3 +113,25 @@ def test_bad_wheel_on_a_mirror_falls_over_to_the_locked_url(e2e, tmp_path):
     e2e.index.stop()
     r = e2e.run_pex(pex, "-c", "import idna", env={"DPEX_FIND_LINKS": str(mirror), "DPEX_ROOT": str(tmp_path / "r2")})
     assert_clean_error(r, str(mirror / idna.name), e2e.wheels.sha256(idna.name))
+
+
+def _second_interpreter():
+    """A real CPython 3.11 other than /usr/bin/python3.11 (pyenv's, on this kind of machine)."""
+    import glob
+    for cand in sorted(glob.glob("/root/.pyenv/versions/3.11.*/bin/python3.11")) + ["/usr/local/bin/python3.11"]:
+        if os.path.realpath(cand) != "/usr/bin/python3.11" and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+@pytest.mark.skipif(_second_interpreter() is None, reason="needs a second CPython 3.11 besides /usr/bin/python3.11")
+def test_python_app_pex_with_an_unfit_interpreter_finds_a_fit_one(e2e):
+    # The app accepts only Debian's exact 3.11 patch level; `python app.pex` runs under another one.
+    import subprocess as sp
+    debian = sp.run(["/usr/bin/python3.11", "-c", "import platform; print(platform.python_version())"],
+                    capture_output=True, text=True, check=True).stdout.strip()
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None,
+                        extra=["--interpreter-constraint", f"CPython=={debian}"])
+    other = _second_interpreter()
+    r = e2e.run_pex(pex, "-c", "import sys; print('EXE', sys.base_prefix)", python=None, via=other)
+    assert r.returncode == 0 and "EXE /usr" in r.stdout, describe(r)

@@ -116,7 +116,10 @@ pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> 
                 message,
             }) => {
                 if now_unix_secs().saturating_sub(at_unix_secs) < FAILED_PROBE_TTL_SECS {
-                    return Err(Error::msg(message));
+                    return Err(Error::msg(format!(
+                        "{message} (remembered from a probe less than an hour ago; delete {} to probe again now)",
+                        record_path.display()
+                    )));
                 }
             }
             Err(_) => {}
@@ -288,12 +291,7 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
     let search_path = env("PEX_PYTHON_PATH")
         .or_else(|| env("PATH"))
         .unwrap_or_default();
-    let explicit: Option<(PathBuf, &str)> = if let Some(python) = env("__DPEX_PYTHON") {
-        Some((
-            PathBuf::from(python),
-            "the interpreter that ran `python app.pex`",
-        ))
-    } else if let Some(python) = env("PEX_PYTHON") {
+    if let Some(python) = env("PEX_PYTHON") {
         let python = PathBuf::from(python);
         let resolved = if python.components().count() > 1 {
             Some(python.clone())
@@ -302,28 +300,31 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
                 .map(|dir| dir.join(&python))
                 .find(|p| is_executable(p))
         };
-        match resolved {
-            Some(path) => Some((path, "PEX_PYTHON")),
-            None => return Err(Error::msg(format!(
+        let Some(path) = resolved else {
+            return Err(Error::msg(format!(
                 "PEX_PYTHON={} names no executable on PATH; set it to an interpreter's full path \
-                     or unset it",
+                 or unset it",
                 python.display()
-            ))),
-        }
-    } else {
-        None
-    };
-    if let Some((path, origin)) = explicit {
+            )));
+        };
         let info = probe_cached(cache, &path)?;
         if !meets_constraints(&info, constraints)? {
             return Err(Error::msg(format!(
-                "{} chosen by {origin} does not meet this app's interpreter constraints {}; \
+                "{} chosen by PEX_PYTHON does not meet this app's interpreter constraints {}; \
                  pick another interpreter",
                 describe(&path, &info),
                 constraints.join(" or ")
             )));
         }
         return Ok(info);
+    }
+    // `python app.pex`: keep that interpreter when it fits, as pex does;
+    // otherwise look for one that does.
+    if let Some(python) = env("__DPEX_PYTHON") {
+        let info = probe_cached(cache, Path::new(&python))?;
+        if meets_constraints(&info, constraints)? {
+            return Ok(info);
+        }
     }
     let names = candidate_names(constraints);
     let mut seen = Vec::new();
