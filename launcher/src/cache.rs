@@ -14,8 +14,9 @@
 //! so readers never lock and never see half an entry.
 
 use crate::error::{Error, Result};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Bumped when the layout of entries changes incompatibly, so an older dpex
 /// never reads a newer layout (and vice versa).
@@ -24,6 +25,9 @@ pub const LAYOUT_VERSION: &str = "1";
 #[derive(Clone, Debug)]
 pub struct Cache {
     root: PathBuf,
+    /// Read-only caches (`DPEX_CACHE_LAYERS`), searched after `root` and
+    /// never written: images and NFS shares pre-populated with `dpex hydrate`.
+    layers: Vec<PathBuf>,
 }
 
 impl Cache {
@@ -41,13 +45,54 @@ impl Cache {
                  Set DPEX_ROOT to a writable directory and run again",
             ));
         };
-        Ok(Cache::at(base))
+        let mut cache = Cache::at(base);
+        for layer in std::env::var("DPEX_CACHE_LAYERS")
+            .unwrap_or_default()
+            .split(':')
+        {
+            if !layer.trim().is_empty() {
+                cache
+                    .layers
+                    .push(absolute(layer.trim())?.join(LAYOUT_VERSION));
+            }
+        }
+        Ok(cache)
     }
 
     pub fn at(base: impl Into<PathBuf>) -> Cache {
         Cache {
             root: base.into().join(LAYOUT_VERSION),
+            layers: Vec::new(),
         }
+    }
+
+    /// A per-user temporary cache for when the real one cannot be written: the
+    /// real one becomes a read-only layer, so what it has is still used.
+    pub fn fallback(&self) -> Cache {
+        let uid = fs::metadata("/proc/self").map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid()
+        });
+        let base = std::env::temp_dir().join(format!("dpex-{}", uid.unwrap_or(0)));
+        let mut layers = vec![self.root.clone()];
+        layers.extend(self.layers.iter().cloned());
+        Cache {
+            root: base.join(LAYOUT_VERSION),
+            layers,
+        }
+    }
+
+    /// An existing entry (`wheels/<sha256>`, `apps/<hash>`, `envs/<key>`), in
+    /// the cache or else in its first read-only layer that has it.
+    pub fn find(&self, entry: &Path) -> Option<PathBuf> {
+        std::iter::once(&self.root)
+            .chain(&self.layers)
+            .map(|root| root.join(entry))
+            .find(|path| path.exists())
+    }
+
+    pub fn layers(&self) -> &[PathBuf] {
+        &self.layers
     }
 
     pub fn root(&self) -> &Path {
@@ -111,38 +156,107 @@ where
         .to_string_lossy();
     fs::create_dir_all(parent).map_err(|e| Error::io("create the cache directory", parent, e))?;
     let lock_path = parent.join(format!(".{name}.lck"));
-    let lock = lock_exclusive(&lock_path)?;
+    let lock = lock_exclusive(&lock_path, &name)?;
     if target.exists() {
         return Ok(false);
     }
-    let work = parent.join(format!(".{name}.work"));
+    // With the lock, the work dir's name is ours alone, and a stale one is a
+    // crashed builder's. Without working locks, builders race: each gets its
+    // own work dir and the first rename wins.
+    let work = match lock {
+        Some(_) => parent.join(format!(".{name}.work")),
+        None => parent.join(format!(".{name}.work.{}.{}", std::process::id(), unique())),
+    };
     if work.symlink_metadata().is_ok() {
         remove_any(&work).map_err(|e| Error::io("remove the stale work directory", &work, e))?;
     }
     fs::create_dir(&work).map_err(|e| Error::io("create the work directory", &work, e))?;
-    let built = populate(&work).and_then(|()| {
-        fs::rename(&work, target).map_err(|e| Error::io("publish the cache entry", target, e))
+    let built = populate(&work).and_then(|()| match fs::rename(&work, target) {
+        Ok(()) => Ok(true),
+        // Lost a race with a builder that had no lock either: theirs is as good.
+        Err(_) if lock.is_none() && target.exists() => Ok(false),
+        Err(e) => Err(Error::io("publish the cache entry", target, e)),
     });
-    if built.is_err() {
+    if !matches!(built, Ok(true)) {
         // Leave nothing behind that looks like an entry; ignore errors (the
         // next builder removes a stale work dir anyway).
         let _ = fs::remove_dir_all(&work);
     }
     drop(lock);
-    built.map(|()| true)
+    built
 }
 
-/// Take an exclusive advisory lock (flock) on `path`, creating it. The lock is
-/// released when the returned file is dropped or the process dies.
-pub fn lock_exclusive(path: &Path) -> Result<File> {
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// How long to wait for another process's lock: `DPEX_LOCK_TIMEOUT` seconds
+/// (default 600: a big wheel on a slow link takes minutes).
+pub fn lock_timeout() -> Duration {
+    std::env::var("DPEX_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(600))
+}
+
+/// Take an exclusive advisory lock (flock) on `path`, creating it, waiting at
+/// most [`lock_timeout`]. `None` when the filesystem has no working locks
+/// (then publishing by rename still keeps readers safe). The lock is released
+/// when the returned file is dropped or the process dies.
+pub fn lock_exclusive(path: &Path, what: &str) -> Result<Option<File>> {
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
         .map_err(|e| Error::io("open the lock file", path, e))?;
-    file.lock().map_err(|e| Error::io("lock", path, e))?;
-    Ok(file)
+    let deadline = Instant::now() + lock_timeout();
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) if locks_unsupported(&e) => {
+                warn_once(&format!(
+                    "the filesystem of {} does not support file locks ({e}); going on without \
+                     them (entries are still published atomically)",
+                    path.display()
+                ));
+                return Ok(None);
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::msg(format!(
+                "gave up after {:.0} s waiting for the lock {}: another dpex process is still \
+                 building the cache entry {what} (downloading or unpacking it). If no such process \
+                 is running, the lock is stale only in its holder's mind: check for a hung process; \
+                 raise DPEX_LOCK_TIMEOUT to wait longer",
+                lock_timeout().as_secs_f64(),
+                path.display()
+            )));
+        }
+        if !told && crate::progress::wanted() {
+            eprintln!("dpex: waiting for another process to finish {what}");
+            told = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn locks_unsupported(e: &std::io::Error) -> bool {
+    // ENOLCK (37), EOPNOTSUPP/ENOTSUP (95), ENOSYS (38) on Linux.
+    e.kind() == std::io::ErrorKind::Unsupported || matches!(e.raw_os_error(), Some(37 | 38 | 95))
+}
+
+fn warn_once(message: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| eprintln!("dpex: warning: {message}"));
 }
 
 /// Remove a file, symlink or directory tree.

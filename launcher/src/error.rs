@@ -22,6 +22,13 @@ impl Error {
     pub fn msg(s: impl Into<String>) -> Error {
         Error::Msg(s.into())
     }
+    /// A cache that cannot be written (permissions, read-only filesystem).
+    pub fn is_unwritable(&self) -> bool {
+        matches!(self, Error::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied
+                || source.kind() == std::io::ErrorKind::ReadOnlyFilesystem)
+    }
+
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             action,

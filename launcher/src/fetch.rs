@@ -46,6 +46,8 @@ pub struct Sources {
     indices: Vec<String>,
     agent: ureq::Agent,
     pages: Mutex<HashMap<String, std::result::Result<Vec<IndexFile>, String>>>,
+    /// `DPEX_OFFLINE=1`: local files only, never the network.
+    offline: bool,
 }
 
 fn split_list(value: Option<String>) -> Vec<String> {
@@ -71,7 +73,22 @@ impl Sources {
             indices,
             agent: crate::http::agent(),
             pages: Mutex::new(HashMap::new()),
+            offline: crate::launch::env_flag("DPEX_OFFLINE"),
         }
+    }
+
+    pub fn offline(&self) -> bool {
+        self.offline
+    }
+
+    /// Offline: whether some local source (a find-links folder, or a
+    /// `file://` URL recorded in PEX-INFO) has this wheel.
+    pub fn has_local_copy(&self, wheel: &LockedWheel) -> bool {
+        self.find_links
+            .iter()
+            .filter_map(|link| local_path(link))
+            .any(|dir| dir.join(&wheel.filename).is_file())
+            || local_path(&wheel.url).is_some_and(|p| p.is_file())
     }
 
     /// Fetch the page once per process (several wheels share a project or a
@@ -95,6 +112,9 @@ impl Sources {
         let mut found = Vec::new();
         let mut skipped = Vec::new();
         for link in &self.find_links {
+            if self.offline && local_path(link).is_none() {
+                continue;
+            }
             if let Some(dir) = local_path(link) {
                 let path = dir.join(&wheel.filename);
                 if path.is_file() {
@@ -119,7 +139,7 @@ impl Sources {
                 Err(e) => skipped.push(e),
             }
         }
-        for index_url in &self.indices {
+        for index_url in self.indices.iter().filter(|_| !self.offline) {
             let listing = self.page(format!("index:{index_url}:{project}"), || {
                 index::fetch_project_page(&self.agent, index_url, project)
             });
@@ -137,7 +157,7 @@ impl Sources {
         }
         if let Some(dir) = local_path(&wheel.url) {
             found.push(Location::File(dir));
-        } else {
+        } else if !self.offline {
             found.push(Location::Url(wheel.url.clone()));
         }
         (found, skipped)
@@ -214,14 +234,9 @@ impl Sources {
                 redact_url(url)
             )));
         }
-        // An idle timeout per read, not a deadline for the whole body: a big
-        // wheel may take long, a stalled server must not.
         let response = self
             .agent
             .get(url)
-            .config()
-            .timeout_per_read(Some(crate::http::READ_TIMEOUT))
-            .build()
             .call()
             .map_err(|e| FetchError::Transient(e.to_string()))?;
         let status = response.status().as_u16();

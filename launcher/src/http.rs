@@ -8,14 +8,31 @@ use std::time::Duration;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `DPEX_CONNECT_TIMEOUT` (seconds), else [`CONNECT_TIMEOUT`].
+pub fn connect_timeout() -> Duration {
+    seconds_from_env("DPEX_CONNECT_TIMEOUT").unwrap_or(CONNECT_TIMEOUT)
+}
+
+/// `DPEX_READ_TIMEOUT` (seconds without a byte, per read), else [`READ_TIMEOUT`].
+pub fn read_timeout() -> Duration {
+    seconds_from_env("DPEX_READ_TIMEOUT").unwrap_or(READ_TIMEOUT)
+}
+
+fn seconds_from_env(name: &str) -> Option<Duration> {
+    let value: f64 = std::env::var(name).ok()?.trim().parse().ok()?;
+    (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value))
+}
+
 /// A blocking agent with rustls and sane timeouts. Non-2xx statuses are
 /// returned as responses (not errors) so callers can report them.
 pub fn agent() -> ureq::Agent {
     let config = ureq::Agent::config_builder()
-        .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_recv_response(Some(READ_TIMEOUT))
+        .timeout_connect(Some(connect_timeout()))
+        .timeout_recv_response(Some(read_timeout()))
         .timeout_recv_body(None)
-        .timeout_per_read(Some(READ_TIMEOUT))
+        // An idle timeout per read, not a deadline for the whole body: a big
+        // wheel may take long, a stalled server must not.
+        .timeout_per_read(Some(read_timeout()))
         .timeout_per_call(None)
         .http_status_as_error(false)
         // Keep credentials on redirects within the same https host (private

@@ -137,14 +137,30 @@ pub fn ensure_environment(
     verbose: u32,
 ) -> Result<Environment> {
     let pex_hash = app_key(info)?;
-    let env_dir = cache.env_dir(&env_key(pex_hash, interpreter));
-    let app_dir = cache.app_dir(pex_hash);
-    // Warm: two stats. An app entry removed by hand (or a pruner) is rebuilt.
-    if env_dir.exists() && app_dir.join("__main__.py").exists() {
-        return Ok(Environment { env_dir, app_dir });
+    let key = env_key(pex_hash, interpreter);
+    // Warm: a few stats. An environment is used with the app entry of its own
+    // cache (or layer); one whose app entry was removed is rebuilt.
+    let env_entry = Path::new("envs").join(&key);
+    let app_entry = Path::new("apps").join(pex_hash);
+    for root in std::iter::once(cache.root()).chain(cache.layers().iter().map(PathBuf::as_path)) {
+        let (env_dir, app_dir) = (root.join(&env_entry), root.join(&app_entry));
+        if env_dir.exists() && app_dir.join("__main__.py").exists() {
+            return Ok(Environment { env_dir, app_dir });
+        }
     }
+    let env_dir = cache.env_dir(&key);
     let selected = select_wheels(info, interpreter)?;
-    atomic_dir(&app_dir, |work| app.extract(work))?;
+    let app_dir = match cache
+        .find(&app_entry)
+        .filter(|d| d.join("__main__.py").exists())
+    {
+        Some(existing) => existing,
+        None => {
+            let app_dir = cache.app_dir(pex_hash);
+            atomic_dir(&app_dir, |work| app.extract(work))?;
+            app_dir
+        }
+    };
     let wheel_dirs = hydrate_wheels(cache, &selected, verbose)?;
     atomic_dir(&env_dir, |work| {
         let warnings = crate::venv::build(work, &env_dir, interpreter, &wheel_dirs, &app_dir)?;
@@ -163,13 +179,41 @@ pub fn ensure_environment(
 pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Result<Vec<PathBuf>> {
     let dirs: Vec<PathBuf> = selected
         .iter()
-        .map(|s| cache.wheel_dir(&s.wheel.sha256))
+        .map(|s| {
+            let entry = Path::new("wheels").join(&s.wheel.sha256);
+            cache
+                .find(&entry)
+                .unwrap_or_else(|| cache.wheel_dir(&s.wheel.sha256))
+        })
         .collect();
     let missing: Vec<usize> = (0..selected.len()).filter(|&i| !dirs[i].exists()).collect();
     if missing.is_empty() {
         return Ok(dirs);
     }
     let sources = Sources::from_env();
+    if sources.offline() {
+        let unavailable: Vec<String> = missing
+            .iter()
+            .map(|&i| &selected[i])
+            .filter(|s| !sources.has_local_copy(s.wheel))
+            .map(|s| {
+                format!(
+                    "{} {} ({}, sha256 {})",
+                    s.package.name, s.package.version, s.wheel.filename, s.wheel.sha256
+                )
+            })
+            .collect();
+        if !unavailable.is_empty() {
+            return Err(Error::msg(format!(
+                "DPEX_OFFLINE is set and {} wheel(s) this app needs are neither in the cache nor in a \
+                 DPEX_FIND_LINKS folder:\n  - {}\nPre-seed them: run `dpex hydrate app.pex` where the \
+                 network is reachable (same DPEX_ROOT), or `dpex download app.pex -d DIR` there and set \
+                 DPEX_FIND_LINKS=DIR here",
+                unavailable.len(),
+                unavailable.join("\n  - ")
+            )));
+        }
+    }
     let total_bytes = missing.iter().filter_map(|&i| selected[i].wheel.size).sum();
     let progress = Progress::new(missing.len(), total_bytes, verbose);
     let next = AtomicUsize::new(0);

@@ -37,7 +37,20 @@ fn run() -> Result<std::convert::Infallible> {
     if verbose > 0 {
         eprintln!("dpex: interpreter {}", python.executable.display());
     }
-    let env = hydrate::ensure_environment(&cache, &mut app, &info, &python, verbose)?;
+    let env = match hydrate::ensure_environment(&cache, &mut app, &info, &python, verbose) {
+        // An unwritable cache (a read-only home, a locked-down host): warn in
+        // one line, run from a per-user temporary cache, as pex does.
+        Err(e) if e.is_unwritable() => {
+            let fallback = cache.fallback();
+            eprintln!(
+                "dpex: warning: cannot write the cache {} ({e}); using {} for this run",
+                cache.root().display(),
+                fallback.root().display()
+            );
+            hydrate::ensure_environment(&fallback, &mut app, &info, &python, verbose)?
+        }
+        other => other?,
+    };
     if verbose > 0 {
         eprintln!("dpex: environment {}", env.env_dir.display());
     }

@@ -5,6 +5,16 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// Whether to tell the user about slow steps: stderr is a terminal, or
+/// PEX_VERBOSE is set above 0.
+pub fn wanted() -> bool {
+    let verbose: u32 = std::env::var("PEX_VERBOSE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    verbose > 0 || std::io::stderr().is_terminal()
+}
+
 pub struct Progress {
     enabled: bool,
     terminal: bool,

@@ -1,0 +1,78 @@
+"""Operating the cache: offline mode, lock timeouts, an unwritable cache,
+read-only cache layers."""
+
+import fcntl
+import os
+
+from support.apps import REQUESTS_PROJECTS
+from support.harness import PY311, assert_clean_error, assert_ok, describe
+
+
+def tree(root):
+    """Every path under root, but Python's own bytecode caches: on a writable
+    mount Python may add those; a real layer is mounted read-only."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if "__pycache__" not in p.parts)
+
+
+def test_offline_uses_cache_and_local_wheels_only(e2e, tmp_path):
+    files = e2e.files(*REQUESTS_PROJECTS)
+    pex = e2e.build_app(files, entry_point=None)
+    # Nothing cached, nothing local: every missing wheel is listed, nothing is fetched.
+    r = e2e.run_pex(pex, "-c", "import requests", env={"DPEX_OFFLINE": "1"})
+    assert_clean_error(r, "DPEX_OFFLINE", "dpex hydrate", "DPEX_FIND_LINKS",
+                       *[f.name for f in files], *[e2e.wheels.sha256(f.name) for f in files])
+    assert e2e.index.file_gets() == {}
+    # Local wheels are fine offline.
+    local = tmp_path / "local"
+    local.mkdir()
+    for f in files:
+        (local / f.name).write_bytes(f.read_bytes())
+    r = assert_ok(e2e.run_pex(pex, "-c", "import requests; print('OK')",
+                              env={"DPEX_OFFLINE": "1", "DPEX_FIND_LINKS": str(local)}))
+    assert "OK" in r.stdout and e2e.index.file_gets() == {}
+    # And so is the cache, with no local wheels at all.
+    assert_ok(e2e.run_pex(pex, "-c", "import requests", env={"DPEX_OFFLINE": "1"}))
+
+
+def test_lock_held_too_long_names_the_lock(e2e):
+    idna = e2e.files("idna")
+    pex = e2e.build_app(idna, entry_point=None)
+    sha = e2e.wheels.sha256(idna[0].name)
+    lock_path = e2e.root / "1" / "wheels" / f".{sha}.lck"
+    lock_path.parent.mkdir(parents=True)
+    with open(lock_path, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = e2e.run_pex(pex, "-c", "import idna", env={"DPEX_LOCK_TIMEOUT": "1"})
+        assert_clean_error(r, str(lock_path), "DPEX_LOCK_TIMEOUT", "waiting")
+        assert r.elapsed < 30, r.elapsed
+    # Released: the next run builds the entry.
+    assert_ok(e2e.run_pex(pex, "-c", "import idna"))
+
+
+def test_unwritable_cache_warns_and_runs_from_a_temporary_one(e2e):
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None)
+    # /sys refuses mkdir even to root (EPERM): a cache nobody can write.
+    r = assert_ok(e2e.run_pex(pex, "-c", "import idna, sys; print('OK', sys.prefix)",
+                              env={"DPEX_ROOT": "/sys/dpex-test-cache"}))
+    warnings = [l for l in r.stderr.splitlines() if "warning" in l]
+    assert len(warnings) == 1 and "/sys/dpex-test-cache" in warnings[0], r.stderr
+    assert "OK" in r.stdout and "/sys/" not in r.stdout.split("OK", 1)[1], describe(r)
+
+
+def test_read_only_layers_are_used_first_and_never_written(e2e, tmp_path):
+    files = e2e.files(*REQUESTS_PROJECTS)
+    pex = e2e.build_app(files, entry_point=None)
+    layer = tmp_path / "image-cache"
+    assert_ok(e2e.dpex_cmd("hydrate", pex, "--python", PY311, env=e2e.env({"DPEX_ROOT": str(layer)}, python=None)))
+    before = tree(layer)
+    e2e.index.stop()
+    env = {"DPEX_ROOT": str(tmp_path / "fresh"), "DPEX_CACHE_LAYERS": str(layer)}
+    r = assert_ok(e2e.run_pex(pex, "-c", "import requests, sys; print('PREFIX', sys.prefix)", env=env))
+    assert str(layer) in r.stdout, describe(r)
+    assert tree(layer) == before
+    # Another app with the same wheels builds its environment in the writable
+    # cache, linking the layer's wheels: still no download, layer untouched.
+    other = e2e.build_app(files, entry_point=None, extra=["--inject-env", "X=1"], out="other.pex")
+    r = assert_ok(e2e.run_pex(other, "-c", "import requests, sys; print('PREFIX', sys.prefix)", env=env))
+    assert str(tmp_path / "fresh") in r.stdout, describe(r)
+    assert tree(layer) == before
