@@ -1,0 +1,488 @@
+"""Hydration under faults (issue 4, "Faults"): a fault-injecting HTTP server on
+127.0.0.1 (support/fault_server.py) answers 503 then succeeds, resets the
+connection mid-body, cuts bodies short, trickles slower than the read timeout,
+sends wrong bytes, or has no file on one index but on the next. dpex must retry
+with backoff, fail over to the next source, and when it gives up print one clear
+error naming the wheel, each URL tried (credentials masked) and why each failed.
+
+Then `kill -9` of the launcher at random moments of cold hydrations: the next
+normal run works, and no half-written cache entry is ever published or used.
+
+Sources are tried in this order (docs/environment.md): DPEX_FIND_LINKS, then
+PEX_BOOTSTRAP_HYDRATION_INDICES, then the URL recorded in PEX-INFO.
+"""
+
+import csv
+import hashlib
+import io
+import os
+import random
+import signal
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from support import apps
+from support.apps import FULL_IMPORTS, FULL_PROJECTS
+from support.fault_server import OK, RESET, SLOW, STALL, STATUS, TRUNCATE, WRONG, FaultServer
+from support.harness import (assert_clean_error, assert_ok, describe, names_in_tree, tagged_json,
+                             under)
+from support.index_server import corrupt_bytes
+
+# The read timeout the tests ask for (seconds without a byte); the default is 60 s.
+READ_TIMEOUT = 2
+
+
+@pytest.fixture
+def faults(tmp_path, served_dir, synth):
+    """faults(name, **kw) -> a running FaultServer over the served wheels, logging to tmp/<name>.log."""
+    started = []
+
+    def make(name="faults", **kw):
+        srv = FaultServer(served_dir, tmp_path / f"{name}.log", **kw).start()
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+def app_json(r):
+    return tagged_json(r.stdout, "APP")
+
+
+def idna_app(e2e, base_url, imports=("idna",), projects=("idna",), out="app.pex"):
+    """A small app locking idna (about 70 kB), built with PEX-INFO URLs under base_url."""
+    return e2e.build_app(e2e.files(*projects), imports=list(imports), base_url=base_url, out=out,
+                         lock_name=out + ".pylock.toml")
+
+
+def idna_file(e2e):
+    return e2e.wheels.one("idna")
+
+
+def assert_runs_from_cache(e2e, r, root=None):
+    out = app_json(assert_ok(r))
+    for name, m in out["modules"].items():
+        assert m["file"] and under(m["file"], root or e2e.root), f"{name} from {m['file']}" + describe(r)
+    return out
+
+
+def actions(srv, filename):
+    return [a for _t, a in srv.file_events(filename)]
+
+
+def lines_with(text, needle):
+    return [line for line in text.splitlines() if needle in line]
+
+
+def assert_nothing_cached_for(root, r, *hashes):
+    """No directory and no non-empty file under root is named after any of these hashes.
+
+    Empty `.<entry>.lck` files are not entries (docs/cache.md keeps them by design).
+    """
+    if not Path(root).exists():
+        return
+    for path in names_in_tree(root):
+        base = os.path.basename(path)
+        if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == 0:
+            continue
+        for h in hashes:
+            for frag in (h[:12], h[12:24], h[-12:]):
+                assert frag not in base, f"{path} left in the cache" + describe(r)
+
+
+# -- retries -------------------------------------------------------------------
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_transient_status_then_success_is_retried_with_backoff(e2e, faults, status):
+    srv = faults()
+    whl = idna_file(e2e)
+    srv.plan_file(whl.name, STATUS(status))
+    pex = idna_app(e2e, srv.files_url)
+
+    assert_runs_from_cache(e2e, e2e.run_pex(pex))
+    events = srv.file_events(whl.name)
+    assert [a for _t, a in events] == [f"status({status})", "ok"], events
+    gap = events[1][0] - events[0][0]
+    assert gap >= 0.3, f"retried {gap:.3f}s after HTTP {status}: no backoff"
+    assert gap < 10, f"waited {gap:.1f}s before retrying"
+
+
+def test_verbose_log_reports_the_retry(e2e, faults):
+    """With PEX_VERBOSE, a retried download says so (URL and reason), so a slow start can be explained."""
+    srv = faults()
+    whl = idna_file(e2e)
+    srv.plan_file(whl.name, STATUS(503))
+    pex = idna_app(e2e, srv.files_url)
+
+    r = e2e.run_pex(pex, env={"PEX_VERBOSE": "1"})
+    assert_runs_from_cache(e2e, r)
+    assert actions(srv, whl.name) == ["status(503)", "ok"]
+    said = [line for line in r.stderr.splitlines() if "503" in line and whl.name in line or
+            "503" in line and srv.file_url(whl.name) in line]
+    assert said, "PEX_VERBOSE=1 stderr does not mention the retried HTTP 503 of " + whl.name + describe(r)
+    assert "APP " not in r.stderr and "dpex" not in r.stdout
+
+
+def test_connection_reset_mid_body_then_success(e2e, faults):
+    srv = faults()
+    whl = idna_file(e2e)
+    srv.plan_file(whl.name, RESET(0.5))
+    pex = idna_app(e2e, srv.files_url)
+
+    assert_runs_from_cache(e2e, e2e.run_pex(pex))
+    assert actions(srv, whl.name) == ["reset(after=0.5)", "ok"]
+
+
+@pytest.mark.parametrize("honest", [True, False], ids=["content-length-honest", "content-length-dishonest"])
+def test_truncated_body_then_success(e2e, faults, honest):
+    """Content-Length honest: a complete short response (only the locked size tells). Dishonest: the
+    connection closes before Content-Length bytes. Either way the bytes are not used; the retry works."""
+    srv = faults()
+    whl = idna_file(e2e)
+    srv.plan_file(whl.name, TRUNCATE(0.6, honest=honest))
+    pex = idna_app(e2e, srv.files_url)
+
+    assert_runs_from_cache(e2e, e2e.run_pex(pex))
+    assert actions(srv, whl.name) == [f"truncate(after=0.6, honest={honest})", "ok"]
+
+
+@pytest.mark.parametrize("honest", [True, False], ids=["content-length-honest", "content-length-dishonest"])
+def test_truncated_body_every_time_is_a_clear_error(e2e, faults, honest):
+    srv = faults()
+    whl = idna_file(e2e)
+    srv.always(whl.name, TRUNCATE(0.6, honest=honest))
+    pex = idna_app(e2e, srv.files_url)
+
+    r = e2e.run_pex(pex)
+    assert_clean_error(r, whl.name, srv.file_url(whl.name))
+    assert "APP " not in r.stdout
+    n = len(actions(srv, whl.name))
+    assert 2 <= n <= 5, f"{n} attempts at a URL whose body is always cut short" + describe(r)
+    assert_nothing_cached_for(e2e.root, r, e2e.wheels.sha256(whl.name))
+    # A complete run afterwards.
+    srv.clear()
+    assert_runs_from_cache(e2e, e2e.run_pex(pex))
+
+
+# -- a server slower than the read timeout ---------------------------------------
+
+def test_trickle_slower_than_read_timeout_fails_over_to_next_source(e2e, faults):
+    """The first source (a hydration index) sends part of the body, then a chunk every 3 s with
+    DPEX_READ_TIMEOUT=2: dpex gives up on it and takes the wheel from the URL in PEX-INFO."""
+    slow, good = faults("slow"), faults("good")
+    whl = idna_file(e2e)
+    slow.always(whl.name, SLOW(chunk=1024, delay=READ_TIMEOUT + 1.0, burst=0.3))
+    pex = idna_app(e2e, good.files_url)
+
+    t0 = time.monotonic()
+    r = e2e.run_pex(pex, env={"PEX_BOOTSTRAP_HYDRATION_INDICES": slow.simple_url,
+                              "DPEX_READ_TIMEOUT": str(READ_TIMEOUT)}, timeout=60)
+    elapsed = time.monotonic() - t0
+    assert_runs_from_cache(e2e, r)
+    assert actions(slow, whl.name), "the slow index was never tried"
+    assert actions(good, whl.name) == ["ok"]
+    assert elapsed < 30, f"failing over from a trickling source took {elapsed:.1f}s"
+
+
+@pytest.mark.parametrize("where", ["body", "headers"])
+def test_trickle_with_no_other_source_names_url_and_timeout(e2e, faults, where):
+    srv = faults()
+    whl = idna_file(e2e)
+    if where == "body":
+        srv.always(whl.name, SLOW(chunk=1024, delay=READ_TIMEOUT + 1.0, burst=0.3))
+    else:
+        srv.always(whl.name, STALL(READ_TIMEOUT * 4))
+    pex = idna_app(e2e, srv.files_url)
+
+    t0 = time.monotonic()
+    r = e2e.run_pex(pex, env={"DPEX_READ_TIMEOUT": str(READ_TIMEOUT)}, timeout=60)
+    elapsed = time.monotonic() - t0
+    assert_clean_error(r, whl.name, srv.file_url(whl.name))
+    assert [line for line in lines_with(r.stderr, srv.file_url(whl.name)) if "time" in line.lower()], \
+        "the error does not say the URL timed out" + describe(r)
+    assert elapsed < 30, f"gave up after {elapsed:.1f}s with a {READ_TIMEOUT}s read timeout"
+    assert_nothing_cached_for(e2e.root, r, e2e.wheels.sha256(whl.name))
+
+
+# -- wrong bytes ---------------------------------------------------------------
+
+def test_wrong_bytes_fail_over_to_next_source(e2e, faults):
+    """A find-links page whose server sends other bytes: rejected once, not retried, and the
+    URL recorded in PEX-INFO serves the right ones."""
+    bad, good = faults("bad"), faults("good")
+    whl = idna_file(e2e)
+    bad.always(whl.name, WRONG())
+    pex = idna_app(e2e, good.files_url)
+
+    r = e2e.run_pex(pex, env={"DPEX_FIND_LINKS": bad.files_url})
+    assert_runs_from_cache(e2e, r)
+    assert actions(bad, whl.name) == ["wrong"], "bad bytes must fail the source at once (no retry)"
+    assert actions(good, whl.name) == ["ok"]
+
+
+def test_wrong_bytes_with_no_other_source_is_a_clear_error(e2e, faults):
+    srv = faults()
+    whl = idna_file(e2e)
+    expected = e2e.wheels.sha256(whl.name)
+    actual = hashlib.sha256(corrupt_bytes(whl.read_bytes())).hexdigest()
+    srv.always(whl.name, WRONG())
+    pex = idna_app(e2e, srv.files_url, imports=["idna", "yaml"], projects=["idna", "pyyaml"])
+
+    r = e2e.run_pex(pex)
+    assert_clean_error(r, whl.name, srv.file_url(whl.name), expected, actual)
+    assert "APP " not in r.stdout
+    assert_nothing_cached_for(e2e.root, r, expected, actual)
+    assert actions(srv, whl.name) == ["wrong"]
+
+
+# -- several indexes -------------------------------------------------------------
+
+@pytest.mark.parametrize("missing", ["project-page", "file"])
+def test_404_on_first_index_file_on_second(e2e, faults, tripwire, missing):
+    first, second = faults("first"), faults("second")
+    whl = idna_file(e2e)
+    if missing == "project-page":
+        first.always_page("idna", STATUS(404))
+    else:
+        first.always(whl.name, STATUS(404))
+    pex = idna_app(e2e, tripwire.url + "/files/")
+
+    r = e2e.run_pex(pex, env={"PEX_BOOTSTRAP_HYDRATION_INDICES": f"{first.simple_url},{second.simple_url}"})
+    assert_runs_from_cache(e2e, r)
+    assert actions(second, whl.name) == ["ok"]
+    if missing == "file":
+        assert actions(first, whl.name) == ["status(404)"], "a 404 is not worth a retry"
+    assert first.simple_gets().get("/simple/idna/") == 1
+    assert tripwire.hits == 0, "the URL in PEX-INFO was used although the second index had the file"
+
+
+def test_all_sources_failing_is_one_clear_error(e2e, faults, tripwire, tmp_path):
+    """Every kind of source fails in its own way; the one error names the wheel and each source
+    with its reason, once."""
+    flat, noproj, badidx = faults("flat"), faults("noproj"), faults("badidx")
+    whl = idna_file(e2e)
+    empty = tmp_path / "empty-wheelhouse"
+    empty.mkdir()
+    flat.always(whl.name, STATUS(503))
+    noproj.always_page("idna", STATUS(404))
+    badidx.always(whl.name, WRONG())
+    pex = idna_app(e2e, tripwire.url + "/files/", imports=["idna", "certifi"], projects=["idna", "certifi"])
+
+    r = e2e.run_pex(pex, env={
+        "DPEX_FIND_LINKS": f"{empty} {flat.files_url}",
+        "PEX_BOOTSTRAP_HYDRATION_INDICES": f"{noproj.simple_url},{badidx.simple_url}",
+    })
+    assert_clean_error(r, whl.name)
+    assert "APP " not in r.stdout and r.stdout == "", "stdout must stay empty" + describe(r)
+    expect = {  # a string that names the source -> words of which one must be on its line
+        str(empty): ["no such file", "not found", "missing", "does not"],
+        flat.file_url(whl.name): ["503"],
+        noproj.page_url("idna"): ["404", "no project", "not found"],
+        badidx.file_url(whl.name): ["sha256", "hash"],
+        tripwire.url + "/files/" + whl.name: ["connect", "closed", "reset", "eof", "refused", "io"],
+    }
+    for source, reasons in expect.items():
+        found = lines_with(r.stderr, source)
+        assert found, f"the error does not name {source}" + describe(r)
+        assert len(found) == 1, f"{source} is named on {len(found)} lines: one error, once each" + describe(r)
+        assert any(w in found[0].lower() for w in reasons), \
+            f"no reason ({' / '.join(reasons)}) given for {source}: {found[0]!r}" + describe(r)
+    errors = [line for line in r.stderr.splitlines() if line.lower().startswith("dpex: error")]
+    assert len(errors) == 1 and whl.name in errors[0], "expected one error, naming the wheel" + describe(r)
+    assert actions(flat, whl.name) and actions(badidx, whl.name) == ["wrong"]
+    assert tripwire.hits >= 1
+    assert_nothing_cached_for(e2e.root, r, e2e.wheels.sha256(whl.name))
+
+
+# -- credentials ----------------------------------------------------------------
+
+def _creds_index(faults, links="relative"):
+    return faults("private", auth=("user", "secret"), relative_links=(links == "relative"))
+
+
+@pytest.mark.parametrize("links", ["relative", "absolute"])
+def test_credentials_in_index_url_are_used_and_never_shown(e2e, faults, tripwire, links):
+    """A private index (Basic auth on pages and files, as Artifactory, Nexus, GitLab or devpi do):
+    the index URL's credentials go with the downloads from the same host, whether the page links
+    files relatively or by absolute URL (pip does the same), and even with PEX_VERBOSE=2 the
+    password never reaches stdout or stderr."""
+    srv = _creds_index(faults, links)
+    whl = idna_file(e2e)
+    pex = idna_app(e2e, tripwire.url + "/files/")
+    index = srv.url_with_credentials("user", "secret") + "/simple"
+
+    r = e2e.run_pex(pex, env={"PEX_BOOTSTRAP_HYDRATION_INDICES": index, "PEX_VERBOSE": "2"})
+    assert "secret" not in r.stdout + r.stderr, "the index password was printed" + describe(r)
+    assert_runs_from_cache(e2e, r)
+    assert actions(srv, whl.name) == ["ok"]
+    assert tripwire.hits == 0
+
+
+@pytest.mark.parametrize("fault", ["page-500", "file-503", "file-wrong-bytes"])
+def test_credentials_in_index_url_are_masked_in_errors(e2e, faults, tripwire, fault):
+    srv = _creds_index(faults)
+    whl = idna_file(e2e)
+    if fault == "page-500":
+        srv.always_page("idna", STATUS(500))
+    elif fault == "file-503":
+        srv.always(whl.name, STATUS(503))
+    else:
+        srv.always(whl.name, WRONG())
+    pex = idna_app(e2e, tripwire.url + "/files/")
+    index = srv.url_with_credentials("user", "secret") + "/simple"
+
+    r = e2e.run_pex(pex, env={"PEX_BOOTSTRAP_HYDRATION_INDICES": index, "PEX_VERBOSE": "2"})
+    assert "secret" not in r.stdout + r.stderr, "the index password was printed" + describe(r)
+    masked = f"http://user:****@127.0.0.1:{srv.port}/"
+    assert_clean_error(r, whl.name, masked)
+    reason = {"page-500": "500", "file-503": "503", "file-wrong-bytes": "sha256"}[fault]
+    assert [line for line in lines_with(r.stderr, masked) if reason in line], \
+        f"no line names the failing index URL (as {masked}...) with its reason {reason!r}" + describe(r)
+
+
+# -- kill -9 during cold hydration -------------------------------------------------
+
+def _record_files(wheel_path):
+    """[(relative path in the cache entry, size or None)] for every file in the wheel's RECORD,
+    mapped to the entry layout of docs/cache.md (site/, scripts/, data/, headers/)."""
+    with zipfile.ZipFile(wheel_path) as zf:
+        record = next(n for n in zf.namelist() if n.endswith(".dist-info/RECORD") and n.count("/") == 1)
+        data_dir = record.split("/")[0][:-len(".dist-info")] + ".data"
+        rows = list(csv.reader(io.StringIO(zf.read(record).decode("utf-8"))))
+    out = []
+    for row in rows:
+        if not row or not row[0]:
+            continue
+        path = row[0]
+        size = int(row[2]) if len(row) > 2 and row[2].strip() else None
+        parts = path.split("/")
+        if parts[0] == data_dir:
+            where = {"purelib": "site", "platlib": "site", "scripts": "scripts", "data": "data",
+                     "headers": "headers"}[parts[1]]
+            out.append((where + "/" + "/".join(parts[2:]), size))
+        else:
+            out.append(("site/" + path, size))
+    return out
+
+
+class CacheChecker:
+    """Checks that every published entry under <root>/1 is whole."""
+
+    def __init__(self, wheel_files):
+        self.by_sha = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in wheel_files}
+        self._records = {}
+
+    def record(self, sha):
+        if sha not in self._records:
+            self._records[sha] = _record_files(self.by_sha[sha])
+        return self._records[sha]
+
+    def check(self, root, context=""):
+        """Returns the names of stale work folders; fails on any incomplete published entry."""
+        base = Path(root) / "1"
+        stale = []
+        wheels = base / "wheels"
+        if wheels.is_dir():
+            for entry in wheels.iterdir():
+                if entry.name.startswith("."):
+                    if entry.name.endswith(".work"):
+                        stale.append("wheels/" + entry.name)
+                    else:
+                        assert entry.name.endswith(".lck"), f"unexpected {entry}{context}"
+                    continue
+                assert entry.name in self.by_sha, f"published wheel entry {entry.name} matches no locked wheel{context}"
+                for rel, size in self.record(entry.name):
+                    p = entry / rel
+                    assert p.is_file(), f"published {entry} lacks {rel} (from RECORD){context}"
+                    if size is not None:
+                        assert p.stat().st_size == size, f"published {p} has {p.stat().st_size} bytes, RECORD says {size}{context}"
+                leftovers = [n for n in os.listdir(entry) if n.endswith(".whl")]
+                assert not leftovers, f"published {entry} holds download leftovers {leftovers}{context}"
+        apps_dir = base / "apps"
+        if apps_dir.is_dir():
+            for entry in apps_dir.iterdir():
+                if entry.name.startswith("."):
+                    if entry.name.endswith(".work"):
+                        stale.append("apps/" + entry.name)
+                    continue
+                for name in ("__main__.py", "PEX-INFO"):
+                    assert (entry / name).is_file(), f"published app {entry} lacks {name}{context}"
+        envs = base / "envs"
+        if envs.is_dir():
+            for entry in envs.iterdir():
+                if entry.name.startswith("."):
+                    if entry.name.endswith(".work"):
+                        stale.append("envs/" + entry.name)
+                    continue
+                assert (entry / "pyvenv.cfg").is_file(), f"published env {entry} lacks pyvenv.cfg{context}"
+                assert os.path.exists(entry / "bin" / "python"), f"published env {entry} lacks bin/python{context}"
+                dangling = []
+                for dirpath, dirnames, filenames in os.walk(entry):
+                    for n in filenames + dirnames:
+                        p = os.path.join(dirpath, n)
+                        if os.path.islink(p) and not os.path.exists(p):
+                            dangling.append(p)
+                assert not dangling, f"published env {entry} has dangling links {dangling[:5]}{context}"
+        return stale
+
+
+def test_kill_9_during_cold_hydration_then_normal_run(e2e, faults):
+    """At least 20 trials: a cold start against a server that slows the body down (a different pace
+    each trial) is killed with SIGKILL at a random moment; every published entry must be whole; then
+    a normal run must succeed, import everything from the cache, and leave no stale work folder."""
+    srv = faults("slow")
+    files = e2e.files(*FULL_PROJECTS)
+    pex = e2e.build_app(files, imports=FULL_IMPORTS, base_url=srv.files_url)
+    checker = CacheChecker(files)
+    rng = random.Random(int(os.environ.get("DPEX_FAULT_SEED", "0")) or time.time_ns())
+    seed_note = f" (trials drawn with a time-based seed; DPEX_FAULT_SEED=<n> to repeat one)"
+
+    # One throttled cold start, to see how long the window is.
+    srv.default = SLOW(chunk=256 * 1024, delay=0.02)
+    r0 = e2e.run_pex(pex, env={"DPEX_ROOT": e2e.tmp / "probe-root"})
+    cold = r0.elapsed
+    assert_runs_from_cache(e2e, r0, root=e2e.tmp / "probe-root")
+
+    want, max_trials = 20, 32
+    landed = []  # (delay, kill time, stale folders) of kills that hit a running launcher
+    trial = 0
+    deadline = time.monotonic() + 100
+    while len(landed) < want and trial < max_trials:
+        trial += 1
+        assert time.monotonic() < deadline, f"only {len(landed)} kills in the time budget{seed_note}"
+        root = e2e.tmp / f"kill-{trial}"
+        delay = rng.choice([0.0, 0.005, 0.01, 0.02, 0.04])
+        srv.default = SLOW(chunk=256 * 1024, delay=delay) if delay else OK()
+        at = rng.uniform(0.0, cold * (0.5 + 2 * delay / 0.02 if delay else 0.6))
+        proc = subprocess.Popen([str(pex)], env=e2e.env({"DPEX_ROOT": root}), cwd=e2e.tmp,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(at)
+        alive = proc.poll() is None
+        if alive:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+        ctx = f"\ntrial {trial}: body delay {delay}s per 256 kB, SIGKILL at {at:.3f}s{seed_note}"
+        stale = checker.check(root, ctx)
+        if alive:
+            landed.append((delay, at, stale))
+
+        srv.default = OK()
+        r = e2e.run_pex(pex, env={"DPEX_ROOT": root})
+        assert r.returncode == 0, "the run after a kill failed" + ctx + describe(r)
+        out = assert_runs_from_cache(e2e, r, root=root)
+        assert out["numpy"] == {"sum": 45, "matmul": 64.0 ** 3}, out["numpy"]
+        assert out["yaml"]["roundtrip"] and out["requests"]["cacert_exists"], out
+        left = checker.check(root, ctx + " (after the normal run)")
+        assert not left, f"stale work folders {left} remain after a successful run" + ctx
+
+    assert len(landed) >= want, f"only {len(landed)} of {trial} kills hit a running launcher"
+    mid_build = [x for x in landed if x[2]]
+    assert len(mid_build) >= 3, (
+        f"only {len(mid_build)} of {len(landed)} kills landed while an entry was being built: "
+        f"the trials do not exercise hydration{seed_note}")
