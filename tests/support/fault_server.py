@@ -197,6 +197,11 @@ class _FaultHandler(_Handler):
         self.wfile.flush()
 
 
+class _QuietServer(_Server):
+    def handle_error(self, request, client_address):
+        pass  # clients that reset or are killed mid-request are the point of these tests
+
+
 class FaultServer(IndexServer):
     """An IndexServer over `wheel_dir` whose answers follow per-file and per-page plans."""
 
@@ -214,7 +219,7 @@ class FaultServer(IndexServer):
     def start(self):
         if self._httpd is not None:
             raise RuntimeError("fault server already running")
-        self._httpd = _Server((self.host, self._port), _FaultHandler)
+        self._httpd = _QuietServer((self.host, self._port), _FaultHandler)
         self._httpd.index = self
         self._port = self._httpd.server_address[1]
         if self.log_path:
