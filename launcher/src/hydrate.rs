@@ -6,6 +6,7 @@ use crate::cache::{atomic_dir, Cache};
 use crate::error::{Error, Result};
 use crate::fetch::Sources;
 use crate::interpreter::{hex, InterpreterInfo};
+use crate::maintenance;
 use crate::pexinfo::{DehydratedRequirement, LockedWheel, PexInfo};
 use crate::progress::Progress;
 use crate::tags::{self, TagRanks};
@@ -142,12 +143,21 @@ pub fn ensure_environment(
     // cache (or layer); one whose app entry was removed is rebuilt.
     let env_entry = Path::new("envs").join(&key);
     let app_entry = Path::new("apps").join(pex_hash);
-    for root in std::iter::once(cache.root()).chain(cache.layers().iter().map(PathBuf::as_path)) {
+    for (i, root) in std::iter::once(cache.root())
+        .chain(cache.layers().iter().map(PathBuf::as_path))
+        .enumerate()
+    {
         let (env_dir, app_dir) = (root.join(&env_entry), root.join(&app_entry));
         if env_dir.exists() && app_dir.join("__main__.py").exists() {
-            return Ok(Environment { env_dir, app_dir });
+            // Layers are never written (nor pruned): only the cache's own
+            // environments are marked in use.
+            if i > 0 || maintenance::hold_in_use(&env_dir) {
+                return Ok(Environment { env_dir, app_dir });
+            }
         }
     }
+    // Cold: keep `dpex cache prune` out until the environment is built.
+    let _gc = maintenance::gc_lock_shared(cache);
     let env_dir = cache.env_dir(&key);
     let selected = select_wheels(info, interpreter)?;
     let app_dir = match cache
@@ -164,6 +174,15 @@ pub fn ensure_environment(
     let wheel_dirs = hydrate_wheels(cache, &selected, verbose)?;
     atomic_dir(&env_dir, |work| {
         let warnings = crate::venv::build(work, &env_dir, interpreter, &wheel_dirs, &app_dir)?;
+        let record = maintenance::EnvRecord {
+            pex_hash: pex_hash.to_string(),
+            app_dir: app_dir.clone(),
+            interpreter: interpreter.executable.clone(),
+            wheel_dirs: wheel_dirs.clone(),
+        };
+        let record_path = work.join(maintenance::ENV_RECORD);
+        std::fs::write(&record_path, serde_json::to_vec(&record).unwrap())
+            .map_err(|e| Error::io("write", record_path, e))?;
         if verbose > 0 {
             for warning in warnings {
                 eprintln!("dpex: warning: {warning}");
@@ -171,6 +190,7 @@ pub fn ensure_environment(
         }
         Ok(())
     })?;
+    maintenance::hold_in_use(&env_dir);
     Ok(Environment { env_dir, app_dir })
 }
 
@@ -258,7 +278,17 @@ fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> 
             eprintln!("dpex: fetching {}", wheel.filename);
         }
         sources.fetch(&item.package.name, wheel, &download)?;
-        let unpacked = crate::unpack::unpack_wheel(&download, &wheel.filename, work);
+        let unpacked =
+            crate::unpack::unpack_wheel(&download, &wheel.filename, work).and_then(|()| {
+                let record = maintenance::WheelRecord {
+                    project: item.package.name.clone(),
+                    version: item.package.version.clone(),
+                    filename: wheel.filename.clone(),
+                };
+                let path = work.join(maintenance::WHEEL_RECORD);
+                std::fs::write(&path, serde_json::to_vec(&record).unwrap())
+                    .map_err(|e| Error::io("write", path, e))
+            });
         let _ = std::fs::remove_file(&download);
         unpacked
     })?;

@@ -10,6 +10,7 @@ pub mod hydrate;
 pub mod index;
 pub mod interpreter;
 pub mod launch;
+pub mod maintenance;
 pub mod marker;
 pub mod pexinfo;
 pub mod pexrc;

@@ -51,6 +51,28 @@ enum Command {
     /// Jupyter kernelspecs that start an app as an ipykernel.
     #[command(subcommand)]
     Kernelspec(KernelspecCommand),
+    /// Inspect, prune and verify the cache (DPEX_ROOT).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Sizes per app environment and per wheel, and which apps use each wheel.
+    Info,
+    /// Remove environments not used for a while (and not running now), then
+    /// the apps and wheels no remaining environment needs.
+    Prune {
+        /// Only environments unused for this long: 30d, 12h, 90m, 2w, 0 (all unused).
+        #[arg(long = "older-than", value_name = "AGE", default_value = "30d")]
+        older_than: String,
+    },
+    /// Re-check every unpacked wheel against its RECORD.
+    Verify {
+        /// Remove damaged wheels and the environments using them (the next run fetches them again).
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +161,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build(args),
         Command::Hydrate { app, python } => ops::hydrate(&app, python.as_deref()),
         Command::Download { app, dest, python } => ops::download(&app, &dest, python.as_deref()),
+        Command::Cache(command) => ops::cache(command_to_op(command)),
         Command::Kernelspec(KernelspecCommand::Install {
             app,
             name,
@@ -161,6 +184,14 @@ fn main() -> ExitCode {
             eprintln!("dpex: error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn command_to_op(command: CacheCommand) -> ops::CacheOp {
+    match command {
+        CacheCommand::Info => ops::CacheOp::Info,
+        CacheCommand::Prune { older_than } => ops::CacheOp::Prune(older_than),
+        CacheCommand::Verify { repair } => ops::CacheOp::Verify { repair },
     }
 }
 

@@ -155,3 +155,54 @@ pub fn install_kernelspec(
         .map_err(|e| format!("cannot write {}: {e}", dir.join("kernel.json").display()))?;
     Ok(dir)
 }
+
+/// `dpex cache ...`.
+pub enum CacheOp {
+    Info,
+    Prune(String),
+    Verify { repair: bool },
+}
+
+pub fn cache(op: CacheOp) -> Result<(), String> {
+    use dpex_launcher::maintenance;
+    let cache = Cache::from_env().map_err(|e| e.to_string())?;
+    match op {
+        CacheOp::Info => print!("{}", maintenance::info(&cache)),
+        CacheOp::Prune(age) => {
+            let older_than = maintenance::parse_age(&age).map_err(|e| e.to_string())?;
+            let report = maintenance::prune(&cache, older_than).map_err(|e| e.to_string())?;
+            println!(
+                "removed {} environments, {} apps, {} wheels ({:.1} MB); {} unused environments are in use now and were kept",
+                report.envs,
+                report.apps,
+                report.wheels,
+                report.freed as f64 / 1e6,
+                report.busy
+            );
+        }
+        CacheOp::Verify { repair } => {
+            let damaged = maintenance::verify(&cache, repair).map_err(|e| e.to_string())?;
+            for damage in &damaged {
+                println!("damaged: {}", damage.entry.display());
+                for problem in damage.problems.iter().take(10) {
+                    println!("  {problem}");
+                }
+            }
+            if damaged.is_empty() {
+                println!("all wheel entries match their RECORD");
+            } else if repair {
+                println!(
+                    "removed {} damaged wheel entries and the environments using them",
+                    damaged.len()
+                );
+            } else {
+                return Err(format!(
+                    "{} wheel entries are damaged; run `dpex cache verify --repair` to remove them \
+                     (the next run fetches them again)",
+                    damaged.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,456 @@
+//! Taking care of the cache: which entries are in use, `dpex cache info`,
+//! `dpex cache prune` and `dpex cache verify`.
+//!
+//! Every launch holds a shared `flock` on its environment's lock file
+//! (`envs/.<key>.lck`) for its whole life (the descriptor survives `execve`)
+//! and sets that file's mtime: its last use. Cold starts also hold the cache's
+//! `.gc.lck` shared while they build. `prune` takes `.gc.lck` exclusively (so
+//! no cold start is half-way), removes environments whose lock it can take
+//! exclusively and that were last used before the cut-off, then the apps and
+//! wheels no remaining environment needs.
+
+use crate::cache::{remove_any, Cache};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// What an environment was built from, written as `dpex-env.json` inside it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct EnvRecord {
+    pub pex_hash: String,
+    pub app_dir: PathBuf,
+    pub interpreter: PathBuf,
+    pub wheel_dirs: Vec<PathBuf>,
+}
+
+pub const ENV_RECORD: &str = "dpex-env.json";
+
+/// What a wheel entry holds, written as `wheel.json` inside it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct WheelRecord {
+    pub project: String,
+    pub version: String,
+    pub filename: String,
+}
+
+pub const WHEEL_RECORD: &str = "wheel.json";
+
+fn lock_file_of(entry: &Path) -> PathBuf {
+    let name = entry.file_name().unwrap_or_default().to_string_lossy();
+    entry.with_file_name(format!(".{name}.lck"))
+}
+
+fn open_lock(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+/// Mark `env_dir` in use for this process's lifetime, and as used now.
+/// Returns false if the environment vanished (pruned) meanwhile.
+pub fn hold_in_use(env_dir: &Path) -> bool {
+    let Ok(file) = open_lock(&lock_file_of(env_dir)) else {
+        // A read-only layer: nothing to mark, nothing can prune it.
+        return env_dir.exists();
+    };
+    if file.lock_shared().is_err() {
+        return env_dir.exists();
+    }
+    let _ = file.set_modified(SystemTime::now());
+    // Keep the lock across execve: the app's process holds it until it exits.
+    unsafe {
+        let fd = file.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+        }
+    }
+    std::mem::forget(file);
+    env_dir.exists()
+}
+
+/// Held (shared) by cold starts while they build, so prune never removes a
+/// wheel between a builder finding it and linking it.
+pub fn gc_lock_shared(cache: &Cache) -> Option<File> {
+    fs::create_dir_all(cache.root()).ok()?;
+    let file = open_lock(&cache.root().join(".gc.lck")).ok()?;
+    file.lock_shared().ok()?;
+    Some(file)
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    fs::read_dir(path)
+        .map(|entries| entries.flatten().map(|e| dir_size(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    !p.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .starts_with('.')
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&fs::read(path).ok()?).ok()
+}
+
+fn last_used(env_dir: &Path) -> SystemTime {
+    fs::metadata(lock_file_of(env_dir))
+        .or_else(|_| fs::metadata(env_dir))
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// `30d`, `12h`, `90m`, `2w`, `45s`, or plain seconds.
+pub fn parse_age(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| Error::msg(format!("{text:?} is not an age like 30d, 12h, 90m or 2w")))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        "w" => 7 * 86400,
+        _ => {
+            return Err(Error::msg(format!(
+                "{text:?} is not an age like 30d, 12h, 90m or 2w"
+            )))
+        }
+    };
+    Ok(Duration::from_secs(n * seconds))
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn age(t: SystemTime) -> String {
+    let secs = SystemTime::now()
+        .duration_since(t)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    match secs {
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 86400 => format!("{} h ago", s / 3600),
+        s => format!("{} d ago", s / 86400),
+    }
+}
+
+/// `dpex cache info`: what the cache holds, and who uses what.
+pub fn info(cache: &Cache) -> String {
+    let root = cache.root();
+    let mut out = format!("cache {}\n", root.display());
+    let mut users: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+    out.push_str("\nenvironments (app, interpreter, last used, size of the app's code + links):\n");
+    for env in entries(&root.join("envs")) {
+        let record: Option<EnvRecord> = read_json(&env.join(ENV_RECORD));
+        let key = env
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let (app, interp) = match &record {
+            Some(r) => (r.pex_hash.clone(), r.interpreter.display().to_string()),
+            None => ("?".into(), "?".into()),
+        };
+        let size = dir_size(&env) + record.as_ref().map(|r| dir_size(&r.app_dir)).unwrap_or(0);
+        out.push_str(&format!(
+            "  {key}  app {app}  {interp}  {}  {}\n",
+            age(last_used(&env)),
+            mb(size)
+        ));
+        for wheel in record.map(|r| r.wheel_dirs).unwrap_or_default() {
+            users
+                .entry(wheel)
+                .or_default()
+                .push(app.chars().take(12).collect());
+        }
+    }
+    out.push_str("\nwheels (size unpacked, used by apps):\n");
+    let mut total = 0;
+    for wheel in entries(&root.join("wheels")) {
+        let size = dir_size(&wheel);
+        total += size;
+        let name = read_json::<WheelRecord>(&wheel.join(WHEEL_RECORD))
+            .map(|r| r.filename)
+            .unwrap_or_else(|| {
+                wheel
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            });
+        let apps = users
+            .get(&wheel)
+            .map(|a| a.join(", "))
+            .unwrap_or_else(|| "none".into());
+        out.push_str(&format!("  {name}  {}  used by: {apps}\n", mb(size)));
+    }
+    out.push_str(&format!(
+        "\ntotal: {} (wheels {})\n",
+        mb(dir_size(root)),
+        mb(total)
+    ));
+    out
+}
+
+/// What prune did.
+#[derive(Default, Debug)]
+pub struct PruneReport {
+    pub envs: usize,
+    pub apps: usize,
+    pub wheels: usize,
+    pub busy: usize,
+    pub freed: u64,
+}
+
+/// `dpex cache prune`: remove environments unused for `older_than` (and not
+/// in use now), then apps and wheels no remaining environment needs.
+pub fn prune(cache: &Cache, older_than: Duration) -> Result<PruneReport> {
+    let root = cache.root();
+    let gc =
+        open_lock(&root.join(".gc.lck")).map_err(|e| Error::io("open", root.join(".gc.lck"), e))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match gc.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(_) => {
+                return Err(Error::msg(format!(
+                    "a cold start is still building in {} after 30 s; run prune again later",
+                    root.display()
+                )))
+            }
+        }
+    }
+    let mut report = PruneReport::default();
+    let cutoff = SystemTime::now()
+        .checked_sub(older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut kept_apps = BTreeSet::new();
+    let mut kept_wheels = BTreeSet::new();
+    for env in entries(&root.join("envs")) {
+        let record: Option<EnvRecord> = read_json(&env.join(ENV_RECORD));
+        let lock =
+            open_lock(&lock_file_of(&env)).map_err(|e| Error::io("open", lock_file_of(&env), e))?;
+        let stale = last_used(&env) < cutoff;
+        if stale && lock.try_lock().is_ok() {
+            report.freed += dir_size(&env);
+            remove_entry(&env)?;
+            report.envs += 1;
+            continue;
+        }
+        if stale {
+            report.busy += 1;
+        }
+        if let Some(record) = record {
+            kept_apps.insert(record.app_dir);
+            kept_wheels.extend(record.wheel_dirs);
+        }
+    }
+    for app in entries(&root.join("apps")) {
+        if !kept_apps.contains(&app) {
+            report.freed += dir_size(&app);
+            remove_entry(&app)?;
+            report.apps += 1;
+        }
+    }
+    for wheel in entries(&root.join("wheels")) {
+        if !kept_wheels.contains(&wheel) {
+            report.freed += dir_size(&wheel);
+            remove_entry(&wheel)?;
+            report.wheels += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Remove an entry so no reader ever sees it half-deleted: rename it aside
+/// first (a reader sees it whole or not at all), then delete.
+fn remove_entry(entry: &Path) -> Result<()> {
+    let name = entry.file_name().unwrap_or_default().to_string_lossy();
+    let trash = entry.with_file_name(format!(".{name}.trash.{}", std::process::id()));
+    fs::rename(entry, &trash).map_err(|e| Error::io("move aside", entry, e))?;
+    remove_any(&trash).map_err(|e| Error::io("remove", &trash, e))
+}
+
+/// One damaged wheel entry.
+#[derive(Debug)]
+pub struct Damage {
+    pub entry: PathBuf,
+    pub problems: Vec<String>,
+}
+
+/// `dpex cache verify`: re-check every unpacked wheel against its RECORD;
+/// with `repair`, remove damaged wheels and the environments using them (the
+/// next run fetches them again).
+pub fn verify(cache: &Cache, repair: bool) -> Result<Vec<Damage>> {
+    let root = cache.root();
+    let _gc = if repair {
+        let gc = open_lock(&root.join(".gc.lck"))
+            .map_err(|e| Error::io("open", root.join(".gc.lck"), e))?;
+        gc.lock()
+            .map_err(|e| Error::io("lock", root.join(".gc.lck"), e))?;
+        Some(gc)
+    } else {
+        None
+    };
+    let mut damaged = Vec::new();
+    for wheel in entries(&root.join("wheels")) {
+        let problems = check_wheel(&wheel);
+        if !problems.is_empty() {
+            damaged.push(Damage {
+                entry: wheel,
+                problems,
+            });
+        }
+    }
+    if repair && !damaged.is_empty() {
+        let bad: BTreeSet<&PathBuf> = damaged.iter().map(|d| &d.entry).collect();
+        for env in entries(&root.join("envs")) {
+            let uses_bad = read_json::<EnvRecord>(&env.join(ENV_RECORD))
+                .map(|r| r.wheel_dirs.iter().any(|w| bad.contains(w)))
+                .unwrap_or(false);
+            if uses_bad {
+                remove_entry(&env)?;
+            }
+        }
+        for entry in bad {
+            remove_entry(entry)?;
+        }
+    }
+    Ok(damaged)
+}
+
+/// Problems of one unpacked wheel against its RECORD (missing files, wrong
+/// hashes or sizes).
+fn check_wheel(wheel: &Path) -> Vec<String> {
+    let site = wheel.join(crate::unpack::SITE_DIR);
+    let Some(dist_info) = entries(&site)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with(".dist-info"))
+    else {
+        return vec!["no .dist-info folder".into()];
+    };
+    let data_prefix = format!(
+        "{}.data/",
+        dist_info
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .trim_end_matches(".dist-info")
+    );
+    let Ok(record) = File::open(dist_info.join("RECORD")) else {
+        return vec!["RECORD is missing".into()];
+    };
+    let mut problems = Vec::new();
+    for line in BufReader::new(record).lines().map_while(|l| l.ok()) {
+        let mut fields = line.rsplitn(3, ',');
+        let (size, hash, path) = (
+            fields.next().unwrap_or(""),
+            fields.next().unwrap_or(""),
+            fields.next().unwrap_or(""),
+        );
+        let path = path.trim_matches('"');
+        let Some(digest) = hash.strip_prefix("sha256=") else {
+            continue;
+        };
+        let on_disk = match path.strip_prefix(&data_prefix) {
+            Some(rest) => match rest.split_once('/') {
+                Some(("purelib" | "platlib", p)) => site.join(p),
+                Some(("scripts", p)) => wheel.join(crate::unpack::SCRIPTS_DIR).join(p),
+                Some(("data", p)) => wheel.join(crate::unpack::DATA_DIR).join(p),
+                Some(("headers", p)) => wheel.join(crate::unpack::HEADERS_DIR).join(p),
+                _ => continue,
+            },
+            None => site.join(path),
+        };
+        match fs::read(&on_disk) {
+            Err(_) => problems.push(format!("{path}: missing")),
+            Ok(bytes) => {
+                if !size.is_empty() && size.parse::<usize>().ok() != Some(bytes.len()) {
+                    problems.push(format!("{path}: {} bytes, RECORD says {size}", bytes.len()));
+                } else if urlsafe_b64_nopad(&Sha256::digest(&bytes)) != digest {
+                    problems.push(format!("{path}: content differs from RECORD's sha256"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn urlsafe_b64_nopad(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_parse() {
+        assert_eq!(parse_age("30d").unwrap(), Duration::from_secs(30 * 86400));
+        assert_eq!(parse_age("90m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_age("0").unwrap(), Duration::ZERO);
+        assert!(parse_age("3 days").is_err());
+        assert!(parse_age("d").is_err());
+    }
+
+    #[test]
+    fn base64_matches_record_encoding() {
+        // sha256("") in RECORD form.
+        assert_eq!(
+            urlsafe_b64_nopad(&Sha256::digest(b"")),
+            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
+        assert_eq!(urlsafe_b64_nopad(b"a"), "YQ");
+        assert_eq!(urlsafe_b64_nopad(b"ab"), "YWI");
+    }
+}
