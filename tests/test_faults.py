@@ -25,7 +25,6 @@ from pathlib import Path
 
 import pytest
 
-from support import apps
 from support.apps import FULL_IMPORTS, FULL_PROJECTS
 from support.fault_server import OK, RESET, SLOW, STALL, STATUS, TRUNCATE, WRONG, FaultServer
 from support.harness import (assert_clean_error, assert_ok, describe, names_in_tree, tagged_json,
