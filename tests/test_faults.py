@@ -125,7 +125,7 @@ def test_verbose_log_reports_the_retry(e2e, faults):
     said = [line for line in r.stderr.splitlines() if "503" in line and whl.name in line or
             "503" in line and srv.file_url(whl.name) in line]
     assert said, "PEX_VERBOSE=1 stderr does not mention the retried HTTP 503 of " + whl.name + describe(r)
-    assert "APP " not in r.stderr and "dpex" not in r.stdout
+    assert "APP " not in r.stderr and not any(l.startswith("dpex:") for l in r.stdout.splitlines())
 
 
 def test_connection_reset_mid_body_then_success(e2e, faults):

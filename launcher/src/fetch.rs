@@ -204,12 +204,23 @@ impl Sources {
                 copy_verified(file, wheel, dest, &path.display().to_string())
             }
             Location::Url(url) => {
+                let url = self.with_index_credentials(url);
                 let mut last = String::new();
                 for attempt in 0..ATTEMPTS {
                     if attempt > 0 {
-                        std::thread::sleep(Duration::from_millis(250 << attempt));
+                        let pause = Duration::from_millis(250 << attempt);
+                        if crate::progress::verbose() > 0 {
+                            eprintln!(
+                                "dpex: retrying {} from {}: {last} (attempt {} of {ATTEMPTS}, in {:.1} s)",
+                                wheel.filename,
+                                redact_url(&url),
+                                attempt + 1,
+                                pause.as_secs_f64()
+                            );
+                        }
+                        std::thread::sleep(pause);
                     }
-                    match self.download(url, wheel, dest) {
+                    match self.download(&url, wheel, dest) {
                         Ok(()) => return Ok(()),
                         Err(FetchError::Transient(why)) => last = why,
                         Err(other) => return Err(other),
@@ -220,6 +231,29 @@ impl Sources {
                 )))
             }
         }
+    }
+
+    /// A URL without credentials on the host of a configured index or
+    /// find-links URL that has some gets that URL's credentials (private
+    /// indexes link their files by absolute URL), as pip does; no other host
+    /// ever gets them.
+    fn with_index_credentials(&self, url: &str) -> String {
+        let Some((scheme, authority, rest)) = split_url(url) else {
+            return url.to_string();
+        };
+        if authority.contains('@') {
+            return url.to_string();
+        }
+        for configured in self.indices.iter().chain(&self.find_links) {
+            if let Some((c_scheme, c_authority, _)) = split_url(configured) {
+                if let Some((userinfo, host)) = c_authority.rsplit_once('@') {
+                    if c_scheme == scheme && host.eq_ignore_ascii_case(authority) {
+                        return format!("{scheme}://{userinfo}@{authority}{rest}");
+                    }
+                }
+            }
+        }
+        url.to_string()
     }
 
     fn download(
@@ -329,6 +363,13 @@ fn copy_verified(
     }
     out.sync_data().ok();
     Ok(())
+}
+
+/// `scheme://authority/rest` -> (`scheme`, `authority`, `/rest`).
+fn split_url(url: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some((scheme, &rest[..end], &rest[end..]))
 }
 
 /// A find-links entry or URL that names a local folder or file.
