@@ -172,6 +172,7 @@ pub fn ensure_environment(
         }
     };
     let wheel_dirs = hydrate_wheels(cache, &selected, verbose)?;
+    let venv_started = std::time::Instant::now();
     atomic_dir(&env_dir, |work| {
         let warnings = crate::venv::build(work, &env_dir, interpreter, &wheel_dirs, &app_dir)?;
         let record = maintenance::EnvRecord {
@@ -190,6 +191,12 @@ pub fn ensure_environment(
         }
         Ok(())
     })?;
+    if verbose > 1 {
+        eprintln!(
+            "dpex: environment built in {} ms",
+            venv_started.elapsed().as_millis()
+        );
+    }
     maintenance::hold_in_use(&env_dir);
     Ok(Environment { env_dir, app_dir })
 }
@@ -206,7 +213,10 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
                 .unwrap_or_else(|| cache.wheel_dir(&s.wheel.sha256))
         })
         .collect();
-    let missing: Vec<usize> = (0..selected.len()).filter(|&i| !dirs[i].exists()).collect();
+    let mut missing: Vec<usize> = (0..selected.len()).filter(|&i| !dirs[i].exists()).collect();
+    // Largest first: the biggest wheel is the tail of a cold start, so start it
+    // while the small ones fill the other workers.
+    missing.sort_by_key(|&i| std::cmp::Reverse(selected[i].wheel.size.unwrap_or(0)));
     if missing.is_empty() {
         return Ok(dirs);
     }
@@ -277,7 +287,9 @@ fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> 
         if verbose > 1 {
             eprintln!("dpex: fetching {}", wheel.filename);
         }
+        let started = std::time::Instant::now();
         sources.fetch(&item.package.name, wheel, &download)?;
+        let fetched = started.elapsed();
         let unpacked =
             crate::unpack::unpack_wheel(&download, &wheel.filename, work).and_then(|()| {
                 let record = maintenance::WheelRecord {
@@ -290,6 +302,14 @@ fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> 
                     .map_err(|e| Error::io("write", path, e))
             });
         let _ = std::fs::remove_file(&download);
+        if verbose > 1 {
+            eprintln!(
+                "dpex: {}: fetched in {} ms, unpacked in {} ms",
+                wheel.filename,
+                fetched.as_millis(),
+                (started.elapsed() - fetched).as_millis()
+            );
+        }
         unpacked
     })?;
     Ok(())

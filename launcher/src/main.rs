@@ -33,7 +33,14 @@ fn run() -> Result<std::convert::Infallible> {
     let mut app = AppZip::open(&exe)?;
     let info = app.read_pex_info()?;
     let cache = Cache::from_env()?;
+    let started = std::time::Instant::now();
     let python = interpreter::find_interpreter(&cache, &info.interpreter_constraints)?;
+    if verbose > 1 {
+        eprintln!(
+            "dpex: interpreter chosen in {} ms",
+            started.elapsed().as_millis()
+        );
+    }
     if verbose > 0 {
         eprintln!("dpex: interpreter {}", python.executable.display());
     }

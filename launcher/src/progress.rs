@@ -7,7 +7,10 @@ use std::time::Instant;
 
 /// `PEX_VERBOSE` as a level (0 when unset or not a number).
 pub fn verbose() -> u32 {
-    std::env::var("PEX_VERBOSE").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+    std::env::var("PEX_VERBOSE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Whether to tell the user about slow steps: stderr is a terminal, or

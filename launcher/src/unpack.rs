@@ -6,6 +6,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Cap on the bytes one archive may unpack to (a zip bomb guard). Override
 /// with `DPEX_MAX_UNPACKED_SIZE` (bytes).
@@ -71,18 +72,35 @@ pub fn unpack_zip<R, F>(
     archive: &mut zip::ZipArchive<R>,
     dest: &Path,
     what: &str,
-    mut place: F,
+    place: F,
 ) -> Result<()>
 where
     R: io::Read + io::Seek,
-    F: FnMut(&Path) -> std::result::Result<Option<PathBuf>, String>,
+    F: Fn(&Path) -> std::result::Result<Option<PathBuf>, String>,
+{
+    let indices = 0..archive.len();
+    unpack_entries(archive, indices, dest, what, &place, &AtomicU64::new(0))
+}
+
+/// Unpack the entries at `indices`; `total` counts the bytes written by every
+/// thread unpacking the same archive, against the size cap.
+fn unpack_entries<R, F>(
+    archive: &mut zip::ZipArchive<R>,
+    indices: impl Iterator<Item = usize>,
+    dest: &Path,
+    what: &str,
+    place: &F,
+    total: &AtomicU64,
+) -> Result<()>
+where
+    R: io::Read + io::Seek,
+    F: Fn(&Path) -> std::result::Result<Option<PathBuf>, String>,
 {
     let bad = |why: String| {
         Error::msg(format!("refusing to unpack {what}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"))
     };
     let limit = max_unpacked();
-    let mut total: u64 = 0;
-    for index in 0..archive.len() {
+    for index in indices {
         let mut entry = archive
             .by_index(index)
             .map_err(|e| bad(format!("entry {index} is unreadable ({e})")))?;
@@ -102,8 +120,10 @@ where
             fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
             continue;
         }
-        total = total.saturating_add(entry.size());
-        if total > limit {
+        let so_far = total
+            .fetch_add(entry.size(), Ordering::Relaxed)
+            .saturating_add(entry.size());
+        if so_far > limit {
             return Err(bad(format!(
                 "it would unpack to more than {limit} bytes (DPEX_MAX_UNPACKED_SIZE)"
             )));
@@ -156,7 +176,7 @@ pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
     })?;
     let dist_info = check_wheel_metadata(&mut archive, filename)?;
     let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
-    unpack_zip(&mut archive, dest, filename, |path| {
+    let place = |path: &Path| {
         let mut components = path.components();
         let first = components
             .next()
@@ -184,8 +204,69 @@ pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
             return Ok(None);
         }
         Ok(Some(Path::new(under).join(rest)))
+    };
+    // Big wheels (numpy, torch) are the tail of a cold start: spread their
+    // entries over the cores, each thread with its own reader.
+    let size = fs::metadata(wheel).map(|m| m.len()).unwrap_or(0);
+    let threads = if size >= PARALLEL_UNPACK_BYTES {
+        unpack_threads()
+    } else {
+        1
+    };
+    let entries = archive.len();
+    let total = AtomicU64::new(0);
+    if threads == 1 {
+        return unpack_entries(&mut archive, 0..entries, dest, filename, &place, &total);
+    }
+    drop(archive);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (place, total) = (&place, &total);
+                scope.spawn(move || {
+                    let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
+                    let mut archive =
+                        zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| {
+                            Error::msg(format!("{filename} is not a readable zip ({e})"))
+                        })?;
+                    unpack_entries(
+                        &mut archive,
+                        (t..entries).step_by(threads),
+                        dest,
+                        filename,
+                        place,
+                        total,
+                    )
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(Error::msg("an unpacking thread failed")))
+            })
+            .collect::<Result<Vec<()>>>()
+            .map(|_| ())
     })
 }
+
+/// Threads for one big wheel: `DPEX_UNPACK_THREADS`, else the cores (at most 4).
+fn unpack_threads() -> usize {
+    std::env::var("DPEX_UNPACK_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(4)
+        })
+}
+
+/// Wheels at least this big are unpacked by several threads.
+const PARALLEL_UNPACK_BYTES: u64 = 4 << 20;
 
 /// Find the one `.dist-info` folder that names this wheel's project and check
 /// its WHEEL file; returns the folder's name.
