@@ -19,4 +19,5 @@ pub mod tags;
 pub mod unpack;
 pub mod venv;
 pub mod version;
+pub mod zipcheck;
 pub mod ziptail;

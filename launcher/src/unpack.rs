@@ -168,6 +168,11 @@ where
 /// `.data/platlib`) under `site/`, `.data/scripts` under `scripts/`,
 /// `.data/data` under `data/`, `.data/headers` under `headers/`.
 pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
+    crate::zipcheck::check_structure(wheel).map_err(|why| {
+        Error::msg(format!(
+            "refusing to unpack {filename}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"
+        ))
+    })?;
     let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
     let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| {
         Error::msg(format!(

@@ -1,0 +1,128 @@
+//! A structural check of a zip before anything is unpacked from it: every
+//! central-directory entry must be unique and agree with its local header.
+//! (The zip reader keys entries by name, so it would silently keep one of two
+//! entries with the same name, and it trusts the central directory's names.)
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+const EOCD_SIG: u32 = 0x0605_4b50;
+const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
+const CENTRAL_SIG: u32 = 0x0201_4b50;
+const LOCAL_SIG: u32 = 0x0403_4b50;
+/// Entries one archive may hold: far above any real wheel.
+const MAX_ENTRIES: u64 = 1 << 20;
+
+fn u16_at(b: &[u8], at: usize) -> u64 {
+    u64::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+fn u32_at(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn read_at(file: &mut File, offset: u64, len: usize) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; len];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(|_| format!("it is cut short (no {len} bytes at offset {offset})"))?;
+    Ok(buf)
+}
+
+/// Check `path`; the error says what is wrong, for "refusing to unpack X: ...".
+pub fn check_structure(path: &Path) -> Result<(), String> {
+    let mut file = File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let tail_len = len.min(22 + 65535) as usize;
+    let tail = read_at(&mut file, len - tail_len as u64, tail_len)?;
+    let eocd = (0..tail_len.saturating_sub(21))
+        .rev()
+        .find(|&i| u32_at(&tail, i) == u64::from(EOCD_SIG))
+        .ok_or("it has no end-of-central-directory record")?;
+    let eocd_pos = len - tail_len as u64 + eocd as u64;
+    let mut entries = u16_at(&tail, eocd + 10);
+    let mut cd_size = u32_at(&tail, eocd + 12);
+    let mut cd_offset = u32_at(&tail, eocd + 16);
+    let mut cd_end = eocd_pos;
+    if entries == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF {
+        if eocd_pos < 20 {
+            return Err("its zip64 locator is missing".into());
+        }
+        let locator = read_at(&mut file, eocd_pos - 20, 20)?;
+        if u32_at(&locator, 0) != u64::from(ZIP64_LOCATOR_SIG) {
+            return Err("its zip64 locator is missing".into());
+        }
+        let record_pos = u64_at(&locator, 8);
+        let record = read_at(&mut file, record_pos, 56)?;
+        if u32_at(&record, 0) != u64::from(ZIP64_EOCD_SIG) {
+            return Err("its zip64 end record is damaged".into());
+        }
+        entries = u64_at(&record, 32);
+        cd_size = u64_at(&record, 40);
+        cd_offset = u64_at(&record, 48);
+        cd_end = record_pos;
+    }
+    if entries > MAX_ENTRIES {
+        return Err(format!("it claims {entries} entries"));
+    }
+    // Bytes before the zip (a launcher in front of an app zip) shift every offset.
+    let base = cd_end
+        .checked_sub(cd_size)
+        .and_then(|start| start.checked_sub(cd_offset))
+        .ok_or("its central directory does not fit in the file")?;
+    let cd = read_at(
+        &mut file,
+        base + cd_offset,
+        usize::try_from(cd_size).map_err(|_| "huge central directory")?,
+    )?;
+    let mut seen = HashSet::new();
+    let mut at = 0usize;
+    for index in 0..entries {
+        if at + 46 > cd.len() || u32_at(&cd, at) != u64::from(CENTRAL_SIG) {
+            return Err(format!("its central directory is damaged at entry {index}"));
+        }
+        let name_len = u16_at(&cd, at + 28) as usize;
+        let extra_len = u16_at(&cd, at + 30) as usize;
+        let comment_len = u16_at(&cd, at + 32) as usize;
+        let local_offset = u32_at(&cd, at + 42);
+        let name_end = at + 46 + name_len;
+        if name_end > cd.len() {
+            return Err(format!("its central directory is damaged at entry {index}"));
+        }
+        let name = &cd[at + 46..name_end];
+        if !seen.insert(name.to_vec()) {
+            return Err(format!(
+                "the entry {:?} appears twice",
+                String::from_utf8_lossy(name)
+            ));
+        }
+        if local_offset != 0xFFFF_FFFF {
+            let header = read_at(&mut file, base + local_offset, 30)?;
+            if u32_at(&header, 0) != u64::from(LOCAL_SIG) {
+                return Err(format!(
+                    "the local header of {:?} is missing",
+                    String::from_utf8_lossy(name)
+                ));
+            }
+            let local_name = read_at(
+                &mut file,
+                base + local_offset + 30,
+                u16_at(&header, 26) as usize,
+            )?;
+            if local_name != name {
+                return Err(format!(
+                    "the local header names {:?} where the central directory says {:?}",
+                    String::from_utf8_lossy(&local_name),
+                    String::from_utf8_lossy(name)
+                ));
+            }
+        }
+        at = name_end + extra_len + comment_len;
+    }
+    Ok(())
+}

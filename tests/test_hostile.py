@@ -1,0 +1,223 @@
+"""Hostile input: wheels that try to escape or lie (with correct hashes, so the
+hash check passes) and damaged or forged app files. Each is refused with a
+clear error, never a panic, and leaves no cache entry."""
+
+import io
+import json
+import os
+import stat
+import struct
+import zipfile
+import zlib
+
+import pytest
+
+from support.harness import assert_clean_error, assert_no_panic, assert_ok, describe, pex_info
+from support.pylock import write_pylock
+
+WHEEL_META = "Wheel-Version: {v}\nGenerator: dpex-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+
+
+def wheel_bytes(entries, *, project="evil", version="1.0", wheel_version="1.0", dist_name=None):
+    """A wheel of `project` with `entries` [(ZipInfo or name, bytes)], plus its metadata."""
+    buf = io.BytesIO()
+    dist = f"{dist_name or project}-{version}.dist-info"
+    with zipfile.ZipFile(buf, "w") as z:
+        for info, data in entries:
+            z.writestr(info, data)
+        z.writestr(f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n")
+        z.writestr(f"{dist}/WHEEL", WHEEL_META.format(v=wheel_version))
+        z.writestr(f"{dist}/RECORD", "")
+    return buf.getvalue()
+
+
+def patch_name(data, old, new):
+    """Rename an entry in both its local header and the central directory."""
+    assert len(old) == len(new) and data.count(old) == 2, (old, data.count(old))
+    return data.replace(old, new)
+
+
+def run_wheel(e2e, tripwire, tmp_path, data, *, env=None, project="evil", version="1.0"):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir(exist_ok=True)
+    whl = wheels / f"{project}-{version}-py3-none-any.whl"
+    whl.write_bytes(data)
+    lock = write_pylock(tmp_path / f"{whl.name}.toml", [whl], tripwire.url + "/files")
+    pex, _ = e2e.build("--lock", lock, out=f"{whl.name}.pex")
+    r = e2e.run_pex(pex, "-c", "import evil", env={"DPEX_FIND_LINKS": str(wheels), **(env or {})})
+    return r, whl
+
+
+def assert_refused(e2e, r, whl, *needles):
+    import hashlib
+    assert_clean_error(r, whl.name, *needles)
+    sha = hashlib.sha256(whl.read_bytes()).hexdigest()
+    wheels = e2e.root / "1" / "wheels"
+    if wheels.exists():
+        assert sha not in os.listdir(wheels), "a refused wheel was published"
+        assert not [p for p in os.listdir(wheels) if ".work" in p], os.listdir(wheels)
+
+
+def symlink_info(name):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+CASES = {
+    "absolute path": lambda: wheel_bytes([("/tmp/dpex-escape-abs.py", b"x")]),
+    "dot-dot": lambda: wheel_bytes([("evil/../../dpex-escape-dd.py", b"x")]),
+    "drive prefix": lambda: wheel_bytes([("C:/dpex-escape.py", b"x")]),
+    "NUL in a name": lambda: patch_name(wheel_bytes([("evil/aXb.py", b"x")]), b"evil/aXb.py", b"evil/a\0b.py"),
+    "control char in a name": lambda: patch_name(wheel_bytes([("evil/aXb.py", b"x")]), b"evil/aXb.py", b"evil/a\nb.py"),
+    "duplicate names": lambda: wheel_bytes([("evil/__init__.py", b"A = 1"), ("evil/__init__.py", b"A = 2")]),
+    "symlink out of the tree": lambda: wheel_bytes([(symlink_info("evil/link"), b"../../../../etc/passwd")]),
+    "symlink inside the tree": lambda: wheel_bytes([("evil/__init__.py", b""), (symlink_info("evil/link.py"), b"__init__.py")]),
+    "dist-info of another project": lambda: wheel_bytes([("evil/__init__.py", b"")], dist_name="other"),
+    "unknown Wheel-Version": lambda: wheel_bytes([("evil/__init__.py", b"")], wheel_version="2.0"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hostile_wheel_is_refused(e2e, tripwire, tmp_path, case):
+    with pytest.warns(UserWarning) if case == "duplicate names" else _nothing():
+        data = CASES[case]()
+    r, whl = run_wheel(e2e, tripwire, tmp_path, data)
+    assert_refused(e2e, r, whl)
+    for escaped in ("/tmp/dpex-escape-abs.py", str(tmp_path.parent / "dpex-escape-dd.py")):
+        assert not os.path.exists(escaped), escaped
+    assert tripwire.hits == 0
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def test_wrong_crc_is_refused(e2e, tripwire, tmp_path):
+    data = bytearray(wheel_bytes([("evil/__init__.py", b"print('hello world')\n" * 20)]))
+    # Flip the stored CRC-32 of the first entry in its local header and in the central directory.
+    crc = struct.pack("<I", zlib.crc32(b"print('hello world')\n" * 20))
+    assert data.count(crc) == 2
+    data = bytes(data).replace(crc, struct.pack("<I", zlib.crc32(b"other")))
+    r, whl = run_wheel(e2e, tripwire, tmp_path, data)
+    assert_refused(e2e, r, whl, "corrupt")
+
+
+def test_local_header_disagreeing_with_central_directory_is_refused(e2e, tripwire, tmp_path):
+    data = wheel_bytes([("evil/aaaa.py", b"x = 1\n")])
+    first = data.index(b"evil/aaaa.py")  # the local header's copy comes first
+    data = data[:first] + b"evil/bbbb.py" + data[first + len(b"evil/aaaa.py"):]
+    r, whl = run_wheel(e2e, tripwire, tmp_path, data)
+    assert_refused(e2e, r, whl)
+
+
+def test_zip_bomb_is_capped(e2e, tripwire, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("evil/__init__.py", b"")
+        z.writestr("evil/bomb.bin", b"\0" * (64 << 20))
+        z.writestr("evil-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
+        z.writestr("evil-1.0.dist-info/WHEEL", WHEEL_META.format(v="1.0"))
+        z.writestr("evil-1.0.dist-info/RECORD", "")
+    r, whl = run_wheel(e2e, tripwire, tmp_path, buf.getvalue(), env={"DPEX_MAX_UNPACKED_SIZE": str(16 << 20)})
+    assert_refused(e2e, r, whl, "DPEX_MAX_UNPACKED_SIZE")
+
+
+def test_declared_size_that_lies_is_refused(e2e, tripwire, tmp_path):
+    payload = b"x = 1\n" * 100
+    data = bytearray(wheel_bytes([("evil/__init__.py", payload)]))
+    size = struct.pack("<I", len(payload))
+    # Stored entries carry the size twice per header (compressed, uncompressed): claim 4 GiB - 1.
+    data = bytes(data).replace(size + size, size + struct.pack("<I", 0xFFFFFFFF))
+    r, whl = run_wheel(e2e, tripwire, tmp_path, data)
+    assert_refused(e2e, r, whl)
+
+
+def test_setuid_bits_are_dropped(e2e, tripwire, tmp_path):
+    info = zipfile.ZipInfo("evil/tool")
+    info.external_attr = (stat.S_IFREG | 0o6755) << 16
+    data = wheel_bytes([("evil/__init__.py", b""), (info, b"#!/bin/sh\n")])
+    r, whl = run_wheel(e2e, tripwire, tmp_path, data)
+    assert_ok(r)
+    tool = next((e2e.root / "1" / "wheels").glob("*/site/evil/tool"))
+    mode = tool.stat().st_mode
+    assert mode & (stat.S_ISUID | stat.S_ISGID) == 0 and mode & 0o111, oct(mode)
+
+
+# -- the app file ------------------------------------------------------------
+
+@pytest.fixture
+def good_app(e2e):
+    return e2e.build_app(e2e.files("idna"), entry_point=None)
+
+
+def forge(good, tmp_path, name, mutate_info=None, drop_info=False, raw=None):
+    """A copy of `good` whose zip is rewritten (PEX-INFO changed or dropped)."""
+    data = good.read_bytes()
+    stub_len = zipfile.ZipFile(good).infolist()[0].header_offset
+    out = tmp_path / name
+    if raw is not None:
+        out.write_bytes(raw(data))
+    else:
+        zin = zipfile.ZipFile(good)
+        buf = io.BytesIO()
+        buf.write(data[:stub_len])
+        with zipfile.ZipFile(buf, "a") as zout:
+            for item in zin.infolist():
+                body = zin.read(item)
+                if item.filename == "PEX-INFO":
+                    if drop_info:
+                        continue
+                    body = mutate_info(body) if mutate_info else body
+                zout.writestr(item.filename, body)
+        out.write_bytes(buf.getvalue())
+    out.chmod(0o755)
+    return out
+
+
+def edit_info(change):
+    def mutate(body):
+        info = json.loads(body)
+        change(info)
+        return json.dumps(info).encode()
+    return mutate
+
+
+def first_wheel(info):
+    return info["dehydrated_requirements"][0]["wheels"][0]
+
+
+APP_CASES = {
+    "truncated": dict(raw=lambda d: d[:-100]),
+    "PEX-INFO missing": dict(drop_info=True),
+    "PEX-INFO not JSON": dict(mutate_info=lambda b: b"{not json"),
+    "inherit_path of a wrong type": dict(mutate_info=edit_info(lambda i: i.update(inherit_path=5))),
+    "requirements of a wrong type": dict(mutate_info=edit_info(lambda i: i.update(dehydrated_requirements="idna"))),
+    "a pin without a hash": dict(mutate_info=edit_info(lambda i: first_wheel(i).pop("sha256"))),
+    "a hash that is not sha256 hex": dict(mutate_info=edit_info(lambda i: first_wheel(i).update(sha256="zz" * 32))),
+    "a file name that is not a wheel name": dict(mutate_info=edit_info(lambda i: first_wheel(i).update(filename="idna.tar.gz"))),
+    "a URL with an unsupported scheme": dict(mutate_info=edit_info(lambda i: first_wheel(i).update(url="ftp://index.example.com/idna.whl"))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(APP_CASES))
+def test_damaged_or_forged_app_file(e2e, good_app, tmp_path, case):
+    bad = forge(good_app, tmp_path, "bad.pex", **APP_CASES[case])
+    r = e2e.run_pex(bad, "-c", "import idna")
+    assert r.returncode != 0, describe(r)
+    assert_no_panic(r)
+    err = r.stderr.strip()
+    assert err.startswith("dpex: error:") and len(err.splitlines()) <= 6, describe(r)
+
+
+def test_zip_appended_twice_is_read_consistently(e2e, good_app, tmp_path):
+    data = good_app.read_bytes()
+    stub_len = zipfile.ZipFile(good_app).infolist()[0].header_offset
+    twice = forge(good_app, tmp_path, "twice.pex", raw=lambda d: d + d[stub_len:])
+    r = e2e.run_pex(twice, "-c", "import idna; print('OK')")
+    assert_no_panic(r)
+    assert r.returncode == 0 and "OK" in r.stdout or r.stderr.startswith("dpex: error:"), describe(r)
