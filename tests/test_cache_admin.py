@@ -65,3 +65,17 @@ def test_verify_finds_and_repairs_damage(e2e):
     r = assert_ok(e2e.run_pex(pex, "-c", "import idna.core, inspect; print('TAMPERED' in inspect.getsource(idna.core))"))
     assert r.stdout.strip() == "False"
     assert e2e.index.file_gets()[e2e.files("idna")[0].name] == 2
+
+
+def test_verify_finds_environments_whose_entries_were_removed(e2e):
+    import shutil
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None)
+    assert_ok(e2e.run_pex(pex, "-c", "import idna"))
+    shutil.rmtree(e2e.root / "1" / "wheels" / e2e.wheels.sha256(e2e.files("idna")[0].name))
+    r = e2e.dpex_cmd("cache", "verify", env=e2e.env())
+    assert_clean_error(r, "--repair")
+    assert "is gone" in r.stdout, describe(r)
+    assert_ok(e2e.dpex_cmd("cache", "verify", "--repair", env=e2e.env()))
+    assert entries(e2e.root, "envs") == []
+    r = assert_ok(e2e.run_pex(pex, "-c", "import idna; print('BACK')"))
+    assert "BACK" in r.stdout

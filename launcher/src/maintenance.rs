@@ -339,13 +339,31 @@ pub fn verify(cache: &Cache, repair: bool) -> Result<Vec<Damage>> {
             });
         }
     }
+    // Environments whose app or wheel entries are gone (removed by hand) are
+    // damaged too: their links dangle.
+    for env in entries(&root.join("envs")) {
+        let Some(record) = read_json::<EnvRecord>(&env.join(ENV_RECORD)) else {
+            continue;
+        };
+        let missing: Vec<String> = std::iter::once(&record.app_dir)
+            .chain(&record.wheel_dirs)
+            .filter(|dir| !dir.exists())
+            .map(|dir| format!("{} is gone", dir.display()))
+            .collect();
+        if !missing.is_empty() {
+            damaged.push(Damage {
+                entry: env,
+                problems: missing,
+            });
+        }
+    }
     if repair && !damaged.is_empty() {
         let bad: BTreeSet<&PathBuf> = damaged.iter().map(|d| &d.entry).collect();
         for env in entries(&root.join("envs")) {
             let uses_bad = read_json::<EnvRecord>(&env.join(ENV_RECORD))
                 .map(|r| r.wheel_dirs.iter().any(|w| bad.contains(w)))
                 .unwrap_or(false);
-            if uses_bad {
+            if uses_bad && !bad.contains(&env) {
                 remove_entry(&env)?;
             }
         }
