@@ -77,3 +77,17 @@ def test_kernelspec_rejects_a_bad_name_and_a_non_app(e2e, tmp_path):
     not_app = tmp_path / "x.pex"
     not_app.write_bytes(b"#!/bin/sh\n")
     assert_clean_error(e2e.dpex_cmd("kernelspec", "install", not_app, "--name", "x"), "x.pex")
+
+
+def test_hydrate_compile_writes_bytecode_into_the_environment(e2e):
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None)
+    assert_ok(e2e.dpex_cmd("hydrate", pex, "--python", PY311, "--compile", env=e2e.env(python=None)))
+    pycs = list(e2e.root.glob("1/envs/*/lib/python3.11/site-packages/idna/__pycache__/*.cpython-311.pyc"))
+    assert len(pycs) >= 5, pycs
+    # The shared wheel entry stays untouched; the bytecode is the environment's.
+    assert not list((e2e.root / "1" / "wheels").rglob("__pycache__"))
+    # The app imports from it without compiling again (no new .pyc appears).
+    before = sorted(p.name for p in pycs)
+    assert_ok(e2e.run_pex(pex, "-c", "import idna.core, idna.codec"))
+    after = sorted(p.name for p in e2e.root.glob("1/envs/*/lib/python3.11/site-packages/idna/__pycache__/*.pyc"))
+    assert after == before

@@ -35,6 +35,10 @@ enum Command {
         /// Prepare it for this interpreter (default: the one the app would choose).
         #[arg(long, value_name = "PATH")]
         python: Option<PathBuf>,
+        /// Also write the bytecode of every module (in parallel), so that even the
+        /// first import of each is warm: for images, where the time is free.
+        #[arg(long)]
+        compile: bool,
     },
     /// Fetch the wheels an app needs into a folder, verified (for air-gapped
     /// hosts: point DPEX_FIND_LINKS at it).
@@ -159,7 +163,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(args) => build(args),
-        Command::Hydrate { app, python } => ops::hydrate(&app, python.as_deref()),
+        Command::Hydrate {
+            app,
+            python,
+            compile,
+        } => ops::hydrate(&app, python.as_deref(), compile),
         Command::Download { app, dest, python } => ops::download(&app, &dest, python.as_deref()),
         Command::Cache(command) => ops::cache(command_to_op(command)),
         Command::Kernelspec(KernelspecCommand::Install {

@@ -30,12 +30,31 @@ fn choose_interpreter(
 
 /// Fill the cache for `app` ahead of time: the same steps as a first run,
 /// without running the app.
-pub fn hydrate(app: &Path, python: Option<&Path>) -> Result<(), String> {
+pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), String> {
     let (mut zip, info) = open_app(app)?;
     let cache = Cache::from_env().map_err(|e| e.to_string())?;
     let python = choose_interpreter(&cache, &info, python)?;
     let env = hydrate::ensure_environment(&cache, &mut zip, &info, &python, 1)
         .map_err(|e| e.to_string())?;
+    if compile {
+        // The venv's folders are its own (files are links into the cache), so
+        // the bytecode lands in this environment, next to what imports it.
+        let python_path = dpex_launcher::venv::python_path(&env.env_dir);
+        let site = env.env_dir.join(&python.purelib_rel);
+        let status = std::process::Command::new(&python_path)
+            .args(["-m", "compileall", "-q", "-j", "0"])
+            .arg(&site)
+            .arg(&env.app_dir)
+            .env_remove("PYTHONDONTWRITEBYTECODE")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", python_path.display()))?;
+        if !status.success() {
+            eprintln!(
+                "dpex: warning: compileall reported errors ({status}); modules that failed will compile on import"
+            );
+        }
+    }
     eprintln!(
         "dpex: {} is ready for {} in {}",
         app.display(),
