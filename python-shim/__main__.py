@@ -34,7 +34,10 @@ def _hand_over_to_launcher(pex):
 
 
 def _main():
-    here = os.path.dirname(os.path.abspath(__file__))
+    # Not normalized: `python ./app.pex` gives the app sys.argv[0] `/cwd/./app.pex`,
+    # as pex does (Python made __file__ absolute that way).
+    main_file = __file__ if os.path.isabs(__file__) else os.path.join(os.getcwd(), __file__)
+    here = os.path.dirname(main_file)
     if os.path.isfile(here):
         _hand_over_to_launcher(here)
     if "__DPEX_ENTRY" not in os.environ:

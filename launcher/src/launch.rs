@@ -31,16 +31,93 @@ impl Entry {
 
 /// pex's booleans: `1/0/true/false`, any case.
 pub fn env_flag(name: &str) -> bool {
-    matches!(
-        std::env::var(name)
-            .map(|v| v.to_ascii_lowercase())
-            .as_deref(),
-        Ok("1") | Ok("true")
-    )
+    env_value(name).and_then(|v| parse_bool(&v)) == Some(true)
+}
+
+/// `1/0/true/false` in any case, else `None`.
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" => Some(true),
+        "0" | "false" => Some(false),
+        _ => None,
+    }
 }
 
 fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// pex's boolean variables. pex fails on any other value (`PEX_INTERPRETER=yes`),
+/// so a script that sets one so never worked with pex; dpex fails the same way
+/// instead of guessing. An empty value counts as unset (pex fails on it too).
+const BOOL_VARS: &[&str] = &[
+    "PEX_INTERPRETER",
+    "PEX_IGNORE_RCFILES",
+    "PEX_DISABLE_VARIABLES",
+    "PEX_TOOLS",
+    "PEX_VENV",
+    "PEX_COVERAGE",
+    "PEX_PROFILE",
+    "PEX_IGNORE_ERRORS",
+    "PEX_EMIT_WARNINGS",
+];
+
+/// pex's integer variables.
+const INT_VARS: &[&str] = &["PEX_VERBOSE", "PEX_MAX_INSTALL_JOBS"];
+
+/// `PEX_INHERIT_PATH` from the environment: pex takes exactly `false`,
+/// `prefer` or `fallback` there (PEX-INFO also takes booleans).
+pub fn env_inherit_path() -> Result<Option<InheritPath>, Error> {
+    match env_value("PEX_INHERIT_PATH").as_deref() {
+        None => Ok(None),
+        Some("false") => Ok(Some(InheritPath::False)),
+        Some("prefer") => Ok(Some(InheritPath::Prefer)),
+        Some("fallback") => Ok(Some(InheritPath::Fallback)),
+        Some(other) => Err(Error::msg(format!(
+            "Invalid value for PEX_INHERIT_PATH: '{other}' must be one of 'false', 'prefer', 'fallback'"
+        ))),
+    }
+}
+
+/// Refuse what pex refuses before the app runs: malformed `PEX_*` values,
+/// `PEX_SCRIPT` together with `PEX_MODULE`, and `PEX_TOOLS` (dpex apps carry
+/// no pex tools; pex refuses it too unless built with `--include-tools`).
+/// Messages are pex's, so they read the same in logs.
+pub fn check_env() -> Result<(), Error> {
+    for name in BOOL_VARS {
+        if let Some(value) = env_value(name) {
+            if parse_bool(&value).is_none() {
+                return Err(Error::msg(format!(
+                    "Invalid bool value for {name}, must be 0/1/false/true, got '{value}'"
+                )));
+            }
+        }
+    }
+    for name in INT_VARS {
+        if let Some(value) = env_value(name) {
+            if value.trim().parse::<i64>().is_err() {
+                return Err(Error::msg(format!(
+                    "Invalid value for {name}, must be an integer, got '{value}'"
+                )));
+            }
+        }
+    }
+    env_inherit_path()?;
+    if env_flag("PEX_TOOLS") {
+        return Err(Error::msg(
+            "The PEX_TOOLS environment variable was set, but this PEX was not built with tools: \
+             dpex apps carry no pex tools (use `dpex` commands, or unset PEX_TOOLS)",
+        ));
+    }
+    if !env_flag("PEX_INTERPRETER") {
+        if let (Some(script), Some(module)) = (env_value("PEX_SCRIPT"), env_value("PEX_MODULE")) {
+            return Err(Error::msg(format!(
+                "Cannot specify both script and entry_point for a PEX! \
+                 (PEX_SCRIPT={script} and PEX_MODULE={module} are both set)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Choose the entry, pex's precedence: PEX_INTERPRETER, PEX_SCRIPT,
@@ -127,25 +204,90 @@ fn split_joined_command(arg: &str) -> Option<(String, String)> {
     None
 }
 
-/// The path the app was started by, absolute (`./app.pex` -> `/x/app.pex`):
-/// where pexrc files beside the app are looked for.
+/// The path the app was started by, made absolute the way Python makes
+/// `sys.argv[0]` of `python app.pex` absolute (joined to the working directory,
+/// not normalized, symlinks kept: `./app.pex` -> `/x/./app.pex`), which is the
+/// `sys.argv[0]` pex gives the app. A bare name (found on `PATH` by the shell)
+/// is looked up on `PATH` as the shell did; pexrc files beside the app are
+/// looked for in this path's folder.
 pub fn invoked_path(argv0: &OsStr, current_exe: &Path) -> PathBuf {
     let named = Path::new(argv0);
-    if named.components().count() > 1 {
+    if argv0.as_encoded_bytes().contains(&b'/') {
         if named.is_absolute() {
             return named.to_path_buf();
         }
         if let Ok(cwd) = std::env::current_dir() {
-            // Drop `.` components; symlinks stay as the user named them.
-            return cwd.join(named).components().collect();
+            return cwd.join(named);
+        }
+    } else if !argv0.is_empty() {
+        if let Some(found) = find_on_path(argv0, current_exe) {
+            return found;
         }
     }
     current_exe.to_path_buf()
 }
 
+/// The first `PATH` entry holding `name` that is this very launcher.
+fn find_on_path(name: &OsStr, current_exe: &Path) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let me = std::fs::canonicalize(current_exe).ok()?;
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let candidate = dir.join(name);
+        if std::fs::canonicalize(&candidate).ok().as_deref() == Some(me.as_path()) {
+            if candidate.is_absolute() {
+                return Some(candidate);
+            }
+            return std::env::current_dir().ok().map(|cwd| cwd.join(candidate));
+        }
+    }
+    None
+}
+
 /// The app's real path (symlinks resolved), as pex sets `PEX` and `sys.argv[0]`.
 pub fn app_path(invoked: &Path) -> PathBuf {
     std::fs::canonicalize(invoked).unwrap_or_else(|_| invoked.to_path_buf())
+}
+
+/// Replace `{pex.env.NAME}` (and `{pex.env[NAME]}`) in an `inject_args` entry
+/// with the variable's value in the app's environment, or nothing when unset,
+/// as pex does (`str.format` with a lenient namespace): `{{` and `}}` are
+/// literal braces; other `{...}` fields are kept as written.
+pub fn substitute_env(arg: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(arg.len());
+    let mut rest = arg;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if tail.starts_with('{') {
+            if let Some(close) = tail.find('}') {
+                let field = &tail[1..close];
+                let name = field.strip_prefix("pex.env.").or_else(|| {
+                    field
+                        .strip_prefix("pex.env[")
+                        .and_then(|f| f.strip_suffix(']'))
+                });
+                if let Some(name) = name.filter(|n| !n.is_empty()) {
+                    out.push_str(&lookup(name).unwrap_or_default());
+                    rest = &tail[close + 1..];
+                    continue;
+                }
+            }
+        }
+        out.push_str(&tail[..1]);
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Exec the environment's python. Returns only on failure.
@@ -156,6 +298,9 @@ pub fn exec_python(
     app_path: &Path,
     user_args: &[OsString],
 ) -> Error {
+    if let Err(e) = check_env() {
+        return e;
+    }
     let (entry, with_injected) = choose_entry(info);
     let mut python_args: Vec<OsString> = env_value("__DPEX_PYTHON_ARGS")
         .map(|a| {
@@ -173,11 +318,25 @@ pub fn exec_python(
     }
     let mut inherit = info.inherit_path;
     // As in pex, the variable can only turn inheritance on.
-    if let Some(value) = env_value("PEX_INHERIT_PATH").and_then(|v| InheritPath::parse(&v)) {
+    if let Ok(Some(value)) = env_inherit_path() {
         if value != InheritPath::False {
             inherit = value;
         }
     }
+    // The app's environment, in pex's order: strip PEX_* (when asked), add
+    // inject_env where unset, set PEX; `{pex.env.X}` in inject_args reads it.
+    let mut app_env: std::collections::BTreeMap<OsString, OsString> = std::env::vars_os()
+        .filter(|(key, _)| {
+            let key = key.to_string_lossy();
+            !(key.starts_with("__DPEX_") || (info.strip_pex_env && key.starts_with("PEX_")))
+        })
+        .collect();
+    for (key, value) in &info.inject_env {
+        app_env
+            .entry(OsString::from(key))
+            .or_insert_with(|| OsString::from(value));
+    }
+    app_env.insert("PEX".into(), app_path.into());
     let mut command = std::process::Command::new(python);
     command.arg0(python);
     // Run the shim's `__main__.py` as a script, not the folder: Python puts
@@ -185,25 +344,22 @@ pub fn exec_python(
     // (about 4 ms of imports on every start).
     command.args(&python_args).arg(app_dir.join("__main__.py"));
     if with_injected {
-        command.args(&info.inject_args);
+        let lookup = |name: &str| {
+            app_env
+                .get(OsStr::new(name))
+                .map(|v| v.to_string_lossy().into_owned())
+        };
+        command.args(info.inject_args.iter().map(|a| substitute_env(a, lookup)));
     }
     command.args(&rest);
-    for (key, _) in std::env::vars_os() {
-        let key_str = key.to_string_lossy();
-        let strip =
-            key_str.starts_with("__DPEX_") || (info.strip_pex_env && key_str.starts_with("PEX_"));
-        if strip {
-            command.env_remove(&key);
-        }
-    }
-    for (key, value) in &info.inject_env {
-        if std::env::var_os(key).is_none() {
-            command.env(key, value);
-        }
-    }
-    command.env("PEX", app_path);
+    command.env_clear().envs(&app_env);
     if let Some(extra) = env_value("PEX_EXTRA_SYS_PATH") {
         command.env("__DPEX_EXTRA_SYS_PATH", extra);
+    }
+    // sys.argv[0], as pex sets it: the path the app was started by.
+    if let Some(argv0) = std::env::args_os().next() {
+        let exe = std::env::current_exe().unwrap_or_else(|_| app_path.to_path_buf());
+        command.env("__DPEX_ARGV0", invoked_path(&argv0, &exe));
     }
     command.env("__DPEX_ENTRY", entry.encode());
     command.env("__DPEX_INHERIT_PATH", inherit.as_str());
@@ -217,6 +373,34 @@ mod tests {
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn inject_args_placeholders() {
+        let env = |name: &str| match name {
+            "HOME" => Some("/home/me".to_string()),
+            "PEX_X" => Some("x".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            substitute_env("--home={pex.env.HOME}", env),
+            "--home=/home/me"
+        );
+        assert_eq!(substitute_env("{pex.env.UNSET}", env), "");
+        assert_eq!(substitute_env("{pex.env[PEX_X]}{pex.env.PEX_X}", env), "xx");
+        assert_eq!(
+            substitute_env("{{literal}} {other} {", env),
+            "{literal} {other} {"
+        );
+        assert_eq!(substitute_env("plain", env), "plain");
+        assert_eq!(substitute_env("a}b", env), "a}b");
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("0"), Some(false));
+        assert_eq!(parse_bool("yes"), None);
     }
 
     #[test]

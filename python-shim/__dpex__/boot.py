@@ -10,14 +10,16 @@
 import os
 import sys
 
+# sys.argv[0] of the app (its path), for messages in interpreter mode.
+app_argv0 = ""
+
 
 def main(app_dir):
     entry = os.environ.pop("__DPEX_ENTRY", "interpreter")
     inherit_path = os.environ.pop("__DPEX_INHERIT_PATH", "false")
     _put_app_first(app_dir)
-    _arrange_sys_path(inherit_path)
-    _add_extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", ""))
-    sys.argv[0] = os.environ.get("PEX", app_dir)
+    _arrange_sys_path(app_dir, inherit_path, _extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", "")))
+    sys.argv[0] = os.environ.pop("__DPEX_ARGV0", "") or os.environ.get("PEX", app_dir)
     kind, _, value = entry.partition(":")
     if kind == "entry_point":
         run_entry_point(value)
@@ -44,28 +46,66 @@ def _pythonpath_entries():
     return {os.path.abspath(p) for p in value.split(os.pathsep) if p}
 
 
-def _arrange_sys_path(inherit_path):
-    """PYTHONPATH entries: dropped (false), first (prefer) or last (fallback)."""
-    inherited = _pythonpath_entries()
-    if not inherited or inherit_path == "prefer":
-        return
-    from_env = [p for p in sys.path[1:] if p and os.path.abspath(p) in inherited]
-    if not from_env:
-        return
-    sys.path[1:] = [p for p in sys.path[1:] if p not in from_env]
-    if inherit_path == "fallback":
-        sys.path.extend(from_env)
+def _under(path, root):
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _add_extra_sys_path(value):
-    """PEX_EXTRA_SYS_PATH: appended to sys.path, and exported in PYTHONPATH so
-    Python subprocesses see the same paths (pex does both)."""
-    extra = [p for p in value.split(os.pathsep) if p]
-    if not extra:
-        return
-    sys.path.extend(extra)
-    current = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(([current] if current else []) + extra)
+def _base_site_dirs():
+    """The base interpreter's site-packages, as a plain `python` has them on
+    sys.path (user site first, then the system's), with their .pth files run.
+    The app's venv leaves them out; inherit_path prefer/fallback let them in."""
+    import site
+
+    dirs = []
+    if not sys.flags.no_user_site:
+        dirs.append(site.getusersitepackages())
+    dirs.extend(site.getsitepackages([sys.base_prefix]))
+    before = set(sys.path)
+    for d in dirs:
+        if os.path.isdir(d):
+            site.addsitedir(d)
+    return [p for p in sys.path if p not in before]
+
+
+def _arrange_sys_path(app_dir, inherit_path, extra):
+    """sys.path in pex's order. `false`: the app, the stdlib, the app's
+    packages (PYTHONPATH and site-packages dropped). `prefer`: PYTHONPATH, the
+    app, the stdlib, the interpreter's site-packages, the app's packages.
+    `fallback`: the app, the stdlib, the app's packages, the interpreter's
+    site-packages, PYTHONPATH. PEX_EXTRA_SYS_PATH comes last. (pex puts the
+    app's packages before the app's own code in fallback mode, and after
+    PEX_EXTRA_SYS_PATH in the other modes; see docs/compat.md.)"""
+    inherited_set = _pythonpath_entries()
+    rest = sys.path[1:]
+    inherited = [p for p in rest if p and os.path.abspath(p) in inherited_set]
+    rest = [p for p in rest if p not in inherited]
+    at = next((i for i, p in enumerate(rest) if _under(p, sys.prefix)), len(rest))
+    stdlib, packages = rest[:at], rest[at:]
+    if inherit_path == "prefer":
+        path = inherited + [app_dir] + stdlib + _base_site_dirs() + packages
+    elif inherit_path == "fallback":
+        path = [app_dir] + stdlib + packages + _base_site_dirs() + inherited
+    else:
+        path = [app_dir] + stdlib + packages
+    path += extra
+    seen = set()
+    sys.path[:] = [p for p in path if not (p in seen or seen.add(p))]
+    if extra:
+        # Python subprocesses see the same additions (pex does this too; with
+        # inherit_path false the user's PYTHONPATH is replaced, as in pex).
+        current = os.environ.get("PYTHONPATH")
+        keep = current.split(os.pathsep) if current and inherit_path != "false" else []
+        os.environ["PYTHONPATH"] = os.pathsep.join(keep + extra)
+
+
+def _extra_sys_path(value):
+    """PEX_EXTRA_SYS_PATH entries as pex reads them: `~` expanded, normalized, deduplicated."""
+    out = []
+    for p in value.split(os.pathsep) if value else ():
+        p = os.path.normpath(os.path.expanduser(p))
+        if p not in out:
+            out.append(p)
+    return out
 
 
 def run_entry_point(entry_point):
@@ -127,14 +167,19 @@ def _exec_source(source, filename, file=None):
 
 
 def run_interpreter(args):
+    global app_argv0
+    app_argv0 = sys.argv[0]
     if not args:
+        sys.path.insert(0, "")
         if sys.stdin.isatty():
             import code
 
-            sys.path.insert(0, "")
             code.interact(local=_fresh_main_module(), exitmsg="")
             return
-        args = ["-"]
+        # Not a terminal: run what comes in as a script, as python does (no
+        # banner, no prompts); sys.argv stays [app], as in pex's REPL.
+        _exec_source(sys.stdin.read(), "<stdin>")
+        return
     first, rest = args[0], args[1:]
     if first == "-c":
         if not rest:
@@ -153,7 +198,7 @@ def run_interpreter(args):
         import runpy
 
         sys.argv = [module] + (rest[1:] if first == "-m" else rest)
-        sys.path.insert(0, os.getcwd())
+        sys.path.insert(0, "")
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     elif first == "-":
         sys.argv = ["-"] + rest
@@ -170,11 +215,11 @@ def run_interpreter(args):
             return
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
         try:
-            with open(path, "rb") as f:
+            with open(path if os.path.isfile(path) else os.path.join(path, "__main__.py"), "rb") as f:
                 source = f.read()
         except OSError as e:
-            sys.stderr.write("%s: can't open file %r: [Errno %d] %s\n" % (sys.executable, path, e.errno, e.strerror))
-            sys.exit(2)
+            # pex's message and exit status (python's would be 2).
+            sys.exit("Could not open %s in the environment [%s]: %s" % (path, app_argv0, e))
         _exec_source(source, path, os.path.abspath(path))
 
 

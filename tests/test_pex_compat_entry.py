@@ -1,0 +1,165 @@
+"""pex and dpex side by side: entry points, exit codes, argv, the PEX variable,
+PEX_* stripping, inject_args/inject_env, PEX_MODULE/PEX_SCRIPT overrides.
+
+Every test builds (once per module) the same app with real pex and with dpex,
+runs both the same way and compares stdout, exit status and stderr's last line.
+See tests/support/pexcompat.py and docs/compat.md.
+"""
+
+import pytest
+
+from support.pexcompat import lab, pex_build_root, real_pex  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(scope="module")
+def idna(lab):
+    return lab.files("idna")
+
+
+@pytest.fixture(scope="module")
+def ret_int(lab, idna):
+    return lab.build("ret-int", idna, entry_point="myapp.main:ret_int")
+
+
+@pytest.fixture(scope="module")
+def tool(lab):
+    files = lab.files("toolpkg", "pyyaml", "idna")
+    return lab.build("tool", files, script="toolcli")
+
+
+@pytest.fixture(scope="module")
+def injected(lab, idna):
+    return lab.build("inject", idna, entry_point="myapp.main:ret_int",
+                     opts=["--inject-args=--from-inject {pex.env.GREETING} x", "--inject-args=last",
+                           "--inject-env", "INJECTED=from-build", "--no-strip-pex-env"])
+
+
+# -- module:func ------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [(), ("7", "x y", "--flag"), ("0",), ("300",)])
+def test_function_returning_int(ret_int, args):
+    pair = ret_int.run(*args).assert_same(stderr="empty")
+    pair.both(lambda r: r.tagged("APP"))
+
+
+@pytest.mark.parametrize("func,code", [("ret_str", 1), ("ret_none", 0), ("exit_n", 3), ("boom", 1)])
+def test_function_result_and_exceptions(lab, idna, func, code):
+    app = lab.build(func, idna, entry_point="myapp.main:" + func)
+    pair = app.run().assert_same()
+    assert pair.pex.returncode == code, pair.describe()
+    pair = app.run("9").assert_same()
+    if func == "exit_n":
+        assert pair.pex.returncode == 9, pair.describe()
+    if func == "boom":
+        assert pair.dpex.exception == "RuntimeError: boom from the app", pair.describe()
+        pair.both(lambda r: r.stderr.index("Traceback (most recent call last):"))
+    if func == "ret_str":
+        assert pair.dpex.exception == "a message from the app", pair.describe()
+
+
+def test_module_entry_point_runs_as_main(lab, idna):
+    app = lab.build("module", idna, entry_point="myapp.modmain")
+    pair = app.run("a", "b c").assert_same(stderr="empty")
+    out = pair.dpex.tagged("MODMAIN")
+    assert out["name"] == "__main__" and out["argv"][1:] == ["a", "b c"], pair.describe()
+    app.run("4").assert_same()
+
+
+def test_console_script(tool):
+    pair = tool.run("a", "--b").assert_same()
+    assert pair.pex.returncode == 7, pair.describe()
+    assert pair.dpex.tagged("TOOL")["argv"][1:] == ["a", "--b"]
+
+
+# -- argv[0], PEX, PEX_* stripping ----------------------------------------------------
+
+def test_argv0_and_pex_variable(ret_int):
+    pair = ret_int.run("1").assert_same()
+    out = pair.dpex.tagged("APP")
+    assert out["argv"][0] == "<DIR>/app.pex" and out["PEX"] == "<DIR>/app.pex", pair.describe()
+
+
+def test_pex_variables_are_stripped(ret_int):
+    pair = ret_int.run(env={"PEX_COMPAT_SETTING": "x", "PEX_INHERIT_PATH": "false"}).assert_same()
+    assert pair.dpex.tagged("APP")["pex_env"] == {}, pair.describe()
+
+
+def test_pex_variables_are_kept_without_strip(injected):
+    pair = injected.run(env={"PEX_COMPAT_SETTING": "x", "PEX_INHERIT_PATH": "false"}).assert_same()
+    env = pair.dpex.tagged("APP")["pex_env"]
+    assert env.get("PEX_COMPAT_SETTING") == "x", pair.describe()
+
+
+# -- inject_args / inject_env ---------------------------------------------------------
+
+def test_inject_args_and_env(injected):
+    pair = injected.run("user", "9", env={"GREETING": "hello"}).assert_same()
+    out = pair.dpex.tagged("APP")
+    assert out["argv"][1:] == ["--from-inject", "hello", "x", "last", "user", "9"], pair.describe()
+    assert out["injected"] == "from-build"
+
+
+def test_inject_args_placeholder_of_an_unset_variable_is_empty(injected):
+    pair = injected.run().assert_same()
+    assert pair.dpex.tagged("APP")["argv"][1:] == ["--from-inject", "", "x", "last"], pair.describe()
+
+
+def test_inject_env_does_not_override_the_environment(injected):
+    pair = injected.run(env={"INJECTED": "from-env"}).assert_same()
+    assert pair.dpex.tagged("APP")["injected"] == "from-env"
+
+
+def test_inject_args_placeholder_sees_pex_variables(injected):
+    # Substitution happens before PEX_* are stripped (here they are kept anyway).
+    pair = injected.run(env={"GREETING": "{pex.env.PEX_COMPAT_SETTING}", "PEX_COMPAT_SETTING": "v"}).assert_same()
+    pair.both(lambda r: r.tagged("APP"))
+
+
+# -- overrides --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", ["myapp.main:show", "myapp.main:ret_str", "myapp.modmain", "myapp.main:exit_n"])
+def test_pex_module_overrides_without_inject_args(injected, module):
+    pair = injected.run("z", env={"PEX_MODULE": module}).assert_same()
+    assert "--from-inject" not in pair.dpex.stdout, pair.describe()
+
+
+def test_pex_script_overrides_the_entry_point(lab):
+    app = lab.build("script-override", lab.files("toolpkg", "pyyaml", "idna"), entry_point="myapp.main:ret_int",
+                    opts=["--inject-args=injected"])
+    pair = app.run("q", env={"PEX_SCRIPT": "toolcli"}).assert_same()
+    assert pair.pex.returncode == 7 and "injected" not in pair.dpex.stdout, pair.describe()
+
+
+def test_pex_script_and_pex_module_together_are_an_error(tool):
+    pair = tool.run(env={"PEX_SCRIPT": "toolcli", "PEX_MODULE": "myapp.main:show"})
+    assert pair.pex.returncode == pair.dpex.returncode == 1, pair.describe()
+    assert not pair.pex.stdout and not pair.dpex.stdout, pair.describe()
+    # pex's message, with dpex's prefix and the values that clash.
+    assert pair.pex.exception in pair.dpex.exception, pair.describe()
+    # In interpreter mode pex ignores both, and so does dpex.
+    tool.run("-c", "print(1)", env={"PEX_SCRIPT": "toolcli", "PEX_MODULE": "x", "PEX_INTERPRETER": "1"}).assert_same()
+
+
+def test_pex_module_overrides_a_console_script(tool):
+    tool.run("m", env={"PEX_MODULE": "myapp.modmain"}).assert_same()
+
+
+def test_unknown_pex_script(tool):
+    pair = tool.run(env={"PEX_SCRIPT": "no-such-script"})
+    assert pair.pex.returncode == pair.dpex.returncode == 1, pair.describe()
+
+
+def test_empty_overrides_are_ignored(ret_int):
+    ret_int.run("2", env={"PEX_MODULE": "", "PEX_SCRIPT": ""}).assert_same()
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "0", "false", "False"])
+def test_pex_interpreter_booleans(ret_int, value):
+    ret_int.run("-c", "import sys; print(sys.argv)", "a", env={"PEX_INTERPRETER": value}).assert_same()
+
+
+def test_pex_interpreter_invalid_boolean(ret_int):
+    pair = ret_int.run("-c", "print('ran')", env={"PEX_INTERPRETER": "yes"})
+    assert pair.pex.returncode != 0 and pair.dpex.returncode != 0, pair.describe()
+    assert "ran" not in pair.pex.stdout and "ran" not in pair.dpex.stdout, pair.describe()
+    assert "PEX_INTERPRETER" in pair.dpex.stderr and "yes" in pair.dpex.stderr, pair.describe()
