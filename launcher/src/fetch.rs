@@ -44,7 +44,7 @@ impl Location {
 pub struct Sources {
     find_links: Vec<String>,
     indices: Vec<String>,
-    agent: ureq::Agent,
+    agent: crate::http::Agent,
     pages: Mutex<HashMap<String, std::result::Result<Vec<IndexFile>, String>>>,
     /// `DPEX_OFFLINE=1`: local files only, never the network.
     offline: bool,
@@ -272,10 +272,19 @@ impl Sources {
             .agent
             .get(url)
             .call()
-            .map_err(|e| FetchError::Transient(e.to_string()))?;
+            .map_err(|e| match e.is_transient() {
+                true => FetchError::Transient(e.to_string()),
+                false => FetchError::Failed(e.to_string()),
+            })?;
         let status = response.status().as_u16();
         if status == 429 || status >= 500 {
             return Err(FetchError::Transient(format!("HTTP {status}")));
+        }
+        if status == 401 || status == 403 {
+            return Err(FetchError::Failed(format!(
+                "HTTP {status}: the server wants credentials (put them in ~/.netrc, or in the URL of \
+                 an index named by PEX_BOOTSTRAP_HYDRATION_INDICES)"
+            )));
         }
         if status != 200 {
             return Err(FetchError::Failed(format!("HTTP {status}")));
@@ -383,7 +392,10 @@ fn local_path(link: &str) -> Option<PathBuf> {
     Some(PathBuf::from(link))
 }
 
-fn fetch_flat_page(agent: &ureq::Agent, url: &str) -> std::result::Result<Vec<IndexFile>, String> {
+fn fetch_flat_page(
+    agent: &crate::http::Agent,
+    url: &str,
+) -> std::result::Result<Vec<IndexFile>, String> {
     let shown = redact_url(url);
     let response = agent.get(url).call().map_err(|e| format!("{shown}: {e}"))?;
     let status = response.status().as_u16();

@@ -9,9 +9,9 @@ use crate::version::normalize_name;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// The agent type the fetch functions take (re-exported so crates without
-/// their own `ureq` dependency can name it).
-pub use ureq::Agent;
+/// The agent type the fetch functions take (re-exported so the packer can
+/// name it).
+pub use crate::http::Agent;
 
 /// The PEP 691 `Accept` header: JSON preferred, HTML accepted.
 pub const ACCEPT: &str =
@@ -568,7 +568,7 @@ pub fn parse_project_page(
 /// Like [`fetch_project_page`], but `Ok(None)` when the index does not have
 /// the project (404 or 410), so callers can try the next index.
 pub fn fetch_project_page_opt(
-    agent: &ureq::Agent,
+    agent: &Agent,
     index_url: &str,
     project: &str,
 ) -> Result<Option<Vec<IndexFile>>, String> {
@@ -584,7 +584,7 @@ pub fn fetch_project_page_opt(
     }
     if !(200..300).contains(&status) {
         let hint = match status {
-            401 | 403 => "the index wants credentials: put them in the index URL (https://user:token@host/simple) or use an index you can read",
+            401 | 403 => "the index wants credentials: put them in the index URL (https://user:token@host/simple) or in ~/.netrc, or use an index you can read",
             _ => "check the index URL, or try again later",
         };
         return Err(format!(
@@ -616,7 +616,7 @@ pub fn fetch_project_page_opt(
 
 /// `Content-Length` from a HEAD request, when the server answers 2xx and
 /// tells; `None` on any failure.
-pub fn head_content_length(agent: &ureq::Agent, url: &str) -> Option<u64> {
+pub fn head_content_length(agent: &Agent, url: &str) -> Option<u64> {
     let response = agent.head(url).call().ok()?;
     if !response.status().is_success() {
         return None;
@@ -635,7 +635,7 @@ pub fn head_content_length(agent: &ureq::Agent, url: &str) -> Option<u64> {
 /// and parse it by its `Content-Type`. Errors name the (redacted) URL and
 /// the HTTP status.
 pub fn fetch_project_page(
-    agent: &ureq::Agent,
+    agent: &Agent,
     index_url: &str,
     project: &str,
 ) -> Result<Vec<IndexFile>, String> {

@@ -1,0 +1,403 @@
+"""Network policy (issue 5): TLS, proxies, credentials, http and https.
+
+- TLS is verified against the platform's trust store, or SSL_CERT_FILE /
+  SSL_CERT_DIR (which replace it), plus DPEX_CA_BUNDLE (which adds to it): an
+  HTTPS index on 127.0.0.1 whose certificate a test CA signed is refused
+  without that CA, with a message naming the URL and how to add a CA; accepted
+  with it; refused when the certificate is for another host name.
+- Proxies are read as curl reads them (HTTPS_PROXY / https_proxy, lowercase
+  http_proxy only, ALL_PROXY / all_proxy, NO_PROXY / no_proxy) and tested with a
+  proxy on 127.0.0.1 that counts the CONNECT tunnels (https) and absolute-form
+  requests (http) passing through it.
+- Credentials from an index URL or from ~/.netrc (or $NETRC) go only to their own
+  origin: a redirect to another port or host gets none (two servers, each
+  recording the Authorization headers it saw).
+- A redirect from https to http is refused.
+- `dpex build` records no credentials in the app (the bytes of app.pex are
+  searched), and neither dpex nor the launcher prints them.
+
+The servers are in support/netlab.py.
+"""
+
+import base64
+from urllib.parse import quote
+
+import pytest
+
+from support.fault_server import STATUS
+from support.harness import assert_clean_error, assert_ok, describe, pex_info_bytes, tagged_json, under
+from support.netlab import CountingProxy, LabServer, Pki
+
+PASSWORD = "s3cret-Pw"
+# Percent-encoded in URLs: `%21` is `!`. Neither form may appear anywhere.
+ODD_PASSWORD = "p%21ss-9z7"
+ODD_DECODED = "p!ss-9z7"
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A test CA, a second unrelated CA, and server certificates."""
+    d = tmp_path_factory.mktemp("pki")
+
+    class P:
+        ca = Pki(d / "ca")
+        other = Pki(d / "other", name="another test CA")
+        ip = ca.server_cert("ip-only", ips=["127.0.0.1"])
+        localhost = ca.server_cert("localhost-only", dns=["localhost"])
+
+    return P
+
+
+@pytest.fixture
+def lab(tmp_path, served_dir, synth):
+    """lab(label, **kw) -> a running LabServer over the served wheels, logging to tmp/<label>.log."""
+    started = []
+
+    def make(label="lab", **kw):
+        srv = LabServer(served_dir, tmp_path / f"{label}.log", **kw).start()
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture
+def proxy():
+    p = CountingProxy().start()
+    yield p
+    p.stop()
+
+
+def idna_app(e2e, base_url, out="app.pex"):
+    """A small app locking idna (about 70 kB), its PEX-INFO URLs under base_url."""
+    return e2e.build_app(e2e.files("idna"), imports=["idna"], base_url=base_url, out=out,
+                         lock_name=out + ".pylock.toml")
+
+
+def idna_name(e2e):
+    return e2e.wheels.one("idna").name
+
+
+def assert_ran(e2e, r):
+    out = tagged_json(assert_ok(r).stdout, "APP")
+    f = out["modules"]["idna"]["file"]
+    assert f and under(f, e2e.root), f"idna imported from {f}, not the cache" + describe(r)
+
+
+def assert_not_shown(r, *secrets):
+    print("\n=== STDERR ===\n" + r.stderr)
+    for s in secrets:
+        assert s not in r.stdout + r.stderr, f"{s!r} was printed" + describe(r)
+
+
+# -- TLS -------------------------------------------------------------------------
+
+def test_https_with_an_unknown_ca_is_refused_with_a_hint(e2e, pki, lab):
+    srv = lab("tls", tls=pki.ip)
+    pex = idna_app(e2e, srv.files_url)
+    url = srv.file_url(idna_name(e2e))
+
+    r = e2e.run_pex(pex)
+    assert_clean_error(r, url, "DPEX_CA_BUNDLE", "SSL_CERT_FILE", "not signed by a CA")
+    assert srv.handshake_failures >= 1, "the server saw no refused handshake"
+    assert srv.seen == [], "a request was sent over a connection that was not verified"
+    # Refused once: a certificate error is not retried.
+    assert r.stderr.count("not signed by a CA") == 1, describe(r)
+
+
+@pytest.mark.parametrize("how", ["SSL_CERT_FILE", "DPEX_CA_BUNDLE", "SSL_CERT_DIR", "DPEX_CA_BUNDLE-dir"])
+def test_https_with_the_ca_configured_is_accepted(e2e, pki, lab, how):
+    srv = lab("tls", tls=pki.ip)
+    pex = idna_app(e2e, srv.files_url)
+    ca = pki.ca.ca_cert
+    var, value = {"SSL_CERT_FILE": ("SSL_CERT_FILE", ca), "DPEX_CA_BUNDLE": ("DPEX_CA_BUNDLE", ca),
+                  "SSL_CERT_DIR": ("SSL_CERT_DIR", ca.parent),
+                  "DPEX_CA_BUNDLE-dir": ("DPEX_CA_BUNDLE", ca.parent)}[how]
+
+    r = e2e.run_pex(pex, env={var: value})
+    assert_ran(e2e, r)
+    assert srv.file_gets() == {idna_name(e2e): 1}
+
+
+def test_ssl_cert_file_replaces_the_store_and_dpex_ca_bundle_adds_to_it(e2e, pki, lab):
+    """Checked with `dpex build -r` (the packer reads the index through the same client)."""
+    srv = lab("tls", tls=pki.ip)
+    req = e2e.requirements(e2e.files("idna"))
+    src = e2e.app_sources(["idna"])
+    args = ["-r", req, "--index-url", srv.simple_url, "-D", src, "-e", "myapp.main:run", "-o", e2e.tmp / "b.pex"]
+
+    r = e2e.dpex_cmd("build", *args, env=e2e.env({"SSL_CERT_FILE": pki.other.ca_cert}))
+    assert_clean_error(r, srv.simple_url + "/idna/", f"SSL_CERT_FILE={pki.other.ca_cert}", "not signed by a CA")
+
+    r = e2e.dpex_cmd("build", *args, env=e2e.env({"SSL_CERT_FILE": pki.other.ca_cert,
+                                                   "DPEX_CA_BUNDLE": pki.ca.ca_cert}))
+    assert_ok(r)
+
+
+@pytest.mark.parametrize("cert,name", [("localhost", "127.0.0.1"), ("ip", "localhost")],
+                         ids=["localhost-cert-as-ip", "ip-cert-as-localhost"])
+def test_https_with_a_wrong_host_name_is_refused(e2e, pki, lab, cert, name):
+    srv = lab("tls", tls=getattr(pki, cert), name=name)
+    pex = idna_app(e2e, srv.files_url)
+
+    r = e2e.run_pex(pex, env={"DPEX_CA_BUNDLE": pki.ca.ca_cert})
+    assert_clean_error(r, srv.file_url(idna_name(e2e)), f"not valid for the host name {name}")
+    assert srv.seen == []
+
+    # The same certificate, asked for by the name it was issued for, is fine.
+    good = lab("tls-good", tls=getattr(pki, cert), name={"localhost": "localhost", "ip": "127.0.0.1"}[cert])
+    pex = idna_app(e2e, good.files_url, out="good.pex")
+    assert_ran(e2e, e2e.run_pex(pex, env={"DPEX_CA_BUNDLE": pki.ca.ca_cert}))
+
+
+@pytest.mark.parametrize("var", ["SSL_CERT_FILE", "DPEX_CA_BUNDLE"])
+def test_a_trust_store_variable_naming_nothing_is_a_clear_error(e2e, pki, lab, var):
+    srv = lab("tls", tls=pki.ip)
+    pex = idna_app(e2e, srv.files_url)
+    missing = e2e.tmp / "no-such-ca.pem"
+    r = e2e.run_pex(pex, env={var: missing})
+    assert_clean_error(r, f"{var}={missing}", srv.file_url(idna_name(e2e)))
+
+
+# -- proxies -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("var", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
+def test_https_goes_through_a_connect_tunnel(e2e, pki, lab, proxy, var):
+    srv = lab("tls", tls=pki.ip)
+    pex = idna_app(e2e, srv.files_url)
+
+    r = e2e.run_pex(pex, env={var: proxy.url, "DPEX_CA_BUNDLE": pki.ca.ca_cert})
+    assert_ran(e2e, r)
+    tunnels = proxy.targets("CONNECT")
+    assert tunnels and set(tunnels) == {f"127.0.0.1:{srv.port}"}, proxy.events
+    assert set(proxy.kinds()) == {"CONNECT"}, proxy.events
+    assert srv.file_gets() == {idna_name(e2e): 1}
+
+
+@pytest.mark.parametrize("var", ["http_proxy", "ALL_PROXY", "all_proxy"])
+def test_plain_http_goes_through_the_proxy_in_absolute_form(e2e, proxy, var):
+    pex = idna_app(e2e, e2e.index.files_url)
+
+    r = e2e.run_pex(pex, env={var: proxy.url})
+    assert_ran(e2e, r)
+    assert proxy.kinds() == ["GET"], proxy.events
+    assert proxy.targets("GET") == [e2e.index.file_url(idna_name(e2e))]
+
+
+def test_uppercase_http_proxy_is_not_read_for_http_and_https_proxy_not_for_http(e2e, proxy):
+    """curl reads only lowercase http_proxy (HTTP_PROXY may come from a request's `Proxy:`
+    header in CGI programs), and https_proxy applies to https URLs only."""
+    pex = idna_app(e2e, e2e.index.files_url)
+    r = e2e.run_pex(pex, env={"HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url, "https_proxy": proxy.url})
+    assert_ran(e2e, r)
+    assert proxy.events == []
+
+
+@pytest.mark.parametrize("no_proxy", ["NO_PROXY=127.0.0.1", "no_proxy=example.com,127.0.0.0/8",
+                                      "NO_PROXY=*"])
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_no_proxy_bypasses_the_proxy(e2e, pki, lab, proxy, no_proxy, scheme):
+    srv = lab("srv", tls=pki.ip if scheme == "https" else None)
+    pex = idna_app(e2e, srv.files_url)
+    var, value = no_proxy.split("=", 1)
+    env = {"HTTPS_PROXY": proxy.url, "http_proxy": proxy.url, "ALL_PROXY": proxy.url, var: value,
+           "DPEX_CA_BUNDLE": pki.ca.ca_cert}
+
+    r = e2e.run_pex(pex, env=env)
+    assert_ran(e2e, r)
+    assert proxy.events == []
+    assert srv.file_gets() == {idna_name(e2e): 1}
+
+
+def test_no_proxy_matches_names_as_written(e2e, proxy):
+    """`localhost` in NO_PROXY is not 127.0.0.1: the proxy is used."""
+    pex = idna_app(e2e, e2e.index.files_url)
+    r = e2e.run_pex(pex, env={"http_proxy": proxy.url, "NO_PROXY": "localhost,.example.com"})
+    assert_ran(e2e, r)
+    assert proxy.kinds() == ["GET"]
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_proxy_credentials_are_sent_to_the_proxy_and_never_shown(e2e, pki, lab, scheme):
+    p = CountingProxy(auth=("puser", PASSWORD)).start()
+    try:
+        srv = lab("srv", tls=pki.ip if scheme == "https" else None)
+        pex = idna_app(e2e, srv.files_url)
+        var = "HTTPS_PROXY" if scheme == "https" else "http_proxy"
+        env = {"DPEX_CA_BUNDLE": pki.ca.ca_cert, "PEX_VERBOSE": "2"}
+
+        r = e2e.run_pex(pex, env={**env, var: p.url_with_credentials("puser", PASSWORD)})
+        assert_ran(e2e, r)
+        assert_not_shown(r, PASSWORD)
+        assert p.proxy_auth_seen and set(p.proxy_auth_seen) == {basic("puser", PASSWORD)}
+        assert set(p.kinds()) == ({"CONNECT"} if scheme == "https" else {"GET"}), p.events
+        # The server behind the proxy never sees the proxy's credentials.
+        assert all(a is None for a in srv.authorizations())
+
+        # Wrong password: the proxy refuses (407), the error shows the proxy masked.
+        bad = e2e.run_pex(pex, env={**env, var: p.url_with_credentials("puser", "wr0ng-pass"),
+                                    "DPEX_ROOT": e2e.tmp / "root2"})
+        assert_clean_error(bad, "407")
+        assert_not_shown(bad, "wr0ng-pass", PASSWORD)
+    finally:
+        p.stop()
+
+
+@pytest.mark.parametrize("scheme", ["http://", ""], ids=["url", "no-scheme"])
+def test_a_dead_proxy_is_named_in_the_error(e2e, pki, lab, tripwire, scheme):
+    srv = lab("tls", tls=pki.ip)
+    pex = idna_app(e2e, srv.files_url)
+    dead = f"{scheme}puser:{PASSWORD}@127.0.0.1:{tripwire.port}"
+    r = e2e.run_pex(pex, env={"HTTPS_PROXY": dead, "DPEX_CA_BUNDLE": pki.ca.ca_cert})
+    assert_clean_error(r, f"{scheme}puser:****@127.0.0.1:{tripwire.port}", "HTTPS_PROXY", "NO_PROXY")
+    assert tripwire.hits >= 1, "the proxy was not used"
+    assert_not_shown(r, PASSWORD)
+    assert srv.seen == []
+
+
+def test_a_proxy_variable_that_is_not_a_url_is_a_clear_error(e2e, lab):
+    srv = lab("srv")
+    pex = idna_app(e2e, srv.files_url)
+    r = e2e.run_pex(pex, env={"http_proxy": "socks5://127.0.0.1:1"})
+    assert_clean_error(r, "http_proxy=socks5://127.0.0.1:1", "HTTP and HTTPS proxies")
+
+
+# -- credentials -------------------------------------------------------------------
+
+def test_index_url_credentials_go_to_their_origin_only(e2e, lab, tripwire):
+    """A private index (Basic auth) whose downloads redirect to another port: the
+    other server gets no Authorization header."""
+    files = lab("files")
+    private = lab("private", auth=("user", ODD_DECODED), redirect_files=files.files_url)
+    pex = idna_app(e2e, tripwire.url + "/files/")
+    index = private.url_with_credentials("user", ODD_PASSWORD) + "/simple"
+
+    r = e2e.run_pex(pex, env={"PEX_BOOTSTRAP_HYDRATION_INDICES": index, "PEX_VERBOSE": "2"})
+    assert_ran(e2e, r)
+    assert_not_shown(r, ODD_PASSWORD, ODD_DECODED)
+    want = basic("user", ODD_DECODED)
+    assert private.authorizations("/simple/") and set(private.authorizations("/simple/")) == {want}
+    assert private.authorizations("/files/") and set(private.authorizations("/files/")) == {want}
+    assert files.seen and files.authorizations() == [None] * len(files.seen), files.seen
+    assert files.file_gets() == {idna_name(e2e): 1}
+    assert tripwire.hits == 0
+
+
+@pytest.mark.parametrize("where", ["home", "NETRC"])
+def test_netrc_credentials_go_to_their_host_only(e2e, lab, where):
+    """~/.netrc (or the file $NETRC names) holds the password of 127.0.0.1; the index
+    redirects downloads to `localhost` (another host name), which must get nothing."""
+    files = lab("files", name="localhost")
+    private = lab("private", auth=("user", PASSWORD), redirect_files=files.files_url)
+    pex = idna_app(e2e, private.files_url)
+    name = idna_name(e2e)
+
+    # Without credentials: a clear 401, nothing cached.
+    r = e2e.run_pex(pex, env={"DPEX_ROOT": e2e.tmp / "root-none"})
+    assert_clean_error(r, name, "401")
+    before = len(private.seen)
+
+    netrc_text = (f"machine localhost.example login other password other-pw\n"
+                  f"machine 127.0.0.1\n  login user\n  password {PASSWORD}\n"
+                  f"default login anon password default-pw\n")
+    env = {}
+    if where == "home":
+        (e2e.home / ".netrc").write_text(netrc_text)
+    else:
+        path = e2e.tmp / "my-netrc"
+        path.write_text(netrc_text)
+        env["NETRC"] = path
+    r = e2e.run_pex(pex, env={**env, "PEX_VERBOSE": "2"})
+    assert_ran(e2e, r)
+    assert_not_shown(r, PASSWORD, "default-pw")
+    assert {a for _m, p, a in private.seen[before:]} == {basic("user", PASSWORD)}
+    assert files.seen and files.authorizations() == [None] * len(files.seen), files.seen
+    assert files.file_gets() == {name: 1}
+
+
+def test_a_wrong_netrc_password_is_never_printed(e2e, lab):
+    private = lab("private", auth=("user", PASSWORD))
+    pex = idna_app(e2e, private.files_url)
+    (e2e.home / ".netrc").write_text("machine 127.0.0.1 login user password Wr0ng-netrc-pw\n")
+    r = e2e.run_pex(pex, env={"PEX_VERBOSE": "2"})
+    assert_clean_error(r, idna_name(e2e), "401")
+    assert_not_shown(r, "Wr0ng-netrc-pw", PASSWORD)
+
+
+def test_build_with_a_credentialed_index_records_and_prints_no_credentials(e2e, lab):
+    private = lab("private", auth=("user", ODD_DECODED))
+    req = e2e.requirements(e2e.files("idna"))
+    src = e2e.app_sources(["idna"])
+    index = private.url_with_credentials("user", ODD_PASSWORD) + "/simple"
+
+    pex, r = e2e.build("-r", req, "--index-url", index, "-D", src, "-e", "myapp.main:run")
+    assert_not_shown(r, ODD_PASSWORD, ODD_DECODED)
+    assert set(private.authorizations("/simple/")) == {basic("user", ODD_DECODED)}
+    data = pex.read_bytes()
+    for s in (ODD_PASSWORD, ODD_DECODED, quote(ODD_DECODED, safe="")):
+        assert s.encode() not in data, f"{s!r} is in app.pex"
+    assert ODD_PASSWORD.encode() not in pex_info_bytes(pex)
+
+    # The launcher, given the index again at run time, gets the files with its credentials.
+    r = e2e.run_pex(pex, env={"PEX_BOOTSTRAP_HYDRATION_INDICES": index})
+    assert_ran(e2e, r)
+    assert_not_shown(r, ODD_PASSWORD, ODD_DECODED)
+
+
+def test_build_from_a_lock_with_credentialed_urls_records_and_prints_no_credentials(e2e, lab):
+    private = lab("private", auth=("user", PASSWORD))
+    base = private.url_with_credentials("user", PASSWORD) + "/files/"
+    lock = e2e.pylock(e2e.files("idna"), base_url=base)
+    src = e2e.app_sources(["idna"])
+
+    pex, r = e2e.build("--lock", lock, "-D", src, "-e", "myapp.main:run")
+    assert_not_shown(r, PASSWORD)
+    assert f"user:****@127.0.0.1:{private.port}" in r.stderr, "no warning about the removed credentials" + describe(r)
+    assert PASSWORD.encode() not in pex.read_bytes()
+
+    # At run time the password comes from ~/.netrc.
+    (e2e.home / ".netrc").write_text(f"machine 127.0.0.1 login user password {PASSWORD}\n")
+    assert_ran(e2e, e2e.run_pex(pex))
+
+
+def test_build_errors_mask_credentials(e2e, lab, tripwire):
+    req = e2e.requirements(e2e.files("idna"))
+    src = e2e.app_sources(["idna"])
+    private = lab("private", auth=("user", PASSWORD))
+    private.always_page("idna", STATUS(500))
+    for index, masked in [
+        (f"http://user:{PASSWORD}@127.0.0.1:{tripwire.port}/simple", f"http://user:****@127.0.0.1:{tripwire.port}"),
+        (private.url_with_credentials("user", PASSWORD) + "/simple", f"http://user:****@127.0.0.1:{private.port}"),
+    ]:
+        _, r = e2e.build("-r", req, "--index-url", index, "-D", src, "-e", "myapp.main:run", ok=False)
+        assert_clean_error(r, masked)
+        assert_not_shown(r, PASSWORD)
+
+
+# -- plain http and redirects ---------------------------------------------------------
+
+def test_a_redirect_from_https_to_http_is_refused(e2e, pki, lab):
+    plain = lab("plain")
+    tls = lab("tls", tls=pki.ip, redirect_files=plain.files_url)
+    pex = idna_app(e2e, tls.files_url)
+
+    r = e2e.run_pex(pex, env={"DPEX_CA_BUNDLE": pki.ca.ca_cert})
+    assert_clean_error(r, tls.file_url(idna_name(e2e)), plain.file_url(idna_name(e2e)), "refused")
+    assert plain.seen == [], "the plain-http server was contacted after an https redirect"
+    assert r.stderr.count("refused") == 1, describe(r)
+
+
+def test_a_redirect_from_http_to_https_is_followed(e2e, pki, lab):
+    tls = lab("tls", tls=pki.ip)
+    plain = lab("plain", redirect_files=tls.files_url)
+    pex = idna_app(e2e, plain.files_url)
+
+    r = e2e.run_pex(pex, env={"DPEX_CA_BUNDLE": pki.ca.ca_cert})
+    assert_ran(e2e, r)
+    assert tls.file_gets() == {idna_name(e2e): 1}
