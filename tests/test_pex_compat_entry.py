@@ -36,7 +36,7 @@ def injected(lab, idna):
 
 # -- module:func ------------------------------------------------------------------
 
-@pytest.mark.parametrize("args", [(), ("7", "x y", "--flag"), ("0",), ("300",)])
+@pytest.mark.parametrize("args", [(), ("7", "x y", "--flag"), ("0",), ("300",), ("héllo wörld", "", "-")])
 def test_function_returning_int(ret_int, args):
     pair = ret_int.run(*args).assert_same(stderr="empty")
     pair.both(lambda r: r.tagged("APP"))
@@ -63,6 +63,13 @@ def test_module_entry_point_runs_as_main(lab, idna):
     out = pair.dpex.tagged("MODMAIN")
     assert out["name"] == "__main__" and out["argv"][1:] == ["a", "b c"], pair.describe()
     app.run("4").assert_same()
+
+
+def test_stdin_reaches_the_app(ret_int):
+    ret_int.run(input='{"k": [1, 2]}', env={"PEX_MODULE": "json.tool"}).assert_same(stderr="empty")
+    pair = ret_int.run("--sort-keys", input='{"b": 1, "a": 2}', env={"PEX_MODULE": "json.tool"})
+    pair.assert_same(stderr="empty")
+    assert pair.dpex.stdout.startswith('{\n    "a": 2'), pair.describe()
 
 
 def test_console_script(tool):
@@ -163,3 +170,24 @@ def test_pex_interpreter_invalid_boolean(ret_int):
     assert pair.pex.returncode != 0 and pair.dpex.returncode != 0, pair.describe()
     assert "ran" not in pair.pex.stdout and "ran" not in pair.dpex.stdout, pair.describe()
     assert "PEX_INTERPRETER" in pair.dpex.stderr and "yes" in pair.dpex.stderr, pair.describe()
+
+
+# -- scripts shipped in a wheel's .data/scripts ------------------------------------------
+
+@pytest.fixture(scope="module")
+def data_scripts(lab):
+    wheel = lab.make_wheel("scriptpkg", "1.0", {"scriptpkg/__init__.py": ""}, data={"scripts": {
+        "pyscript": "#!python\nimport sys\nprint('PYSCRIPT', sys.argv, __name__)\nsys.exit(4)\n",
+        "shscript": "#!/bin/sh\necho SHSCRIPT \"$@\"\nexit 6\n",
+    }})
+    return lab.build("data-scripts", [wheel, *lab.files("idna")], script="pyscript")
+
+
+def test_python_script_from_wheel_data(data_scripts):
+    pair = data_scripts.run("a", "b").assert_same()
+    assert pair.dpex.stdout == "PYSCRIPT ['pyscript', 'a', 'b'] __main__\n" and pair.dpex.returncode == 4
+
+
+def test_shell_script_from_wheel_data(data_scripts):
+    pair = data_scripts.run("x", "y z", env={"PEX_SCRIPT": "shscript"}).assert_same()
+    assert pair.dpex.stdout == "SHSCRIPT x y z\n" and pair.dpex.returncode == 6, pair.describe()

@@ -132,6 +132,26 @@ def test_stdin_dash(app_env, args):
     assert pair.dpex.tagged("STDIN")["argv"] == ["-", *args], pair.describe()
 
 
+def test_code_globals(interp):
+    """Documented difference: pex runs `-c` code, `-` and script files with a copy of its own
+    module's globals (`os`, `sys` and pex internals are predefined, `__file__` is
+    `-c <cmd>` or `-`); dpex runs them in a fresh `__main__` like python."""
+    code = "print(__name__, 'os' in globals(), globals().get('__file__'))"
+    pair = interp.run("-c", code)
+    assert pair.pex.stdout == "__main__ True -c <cmd>\n", pair.describe()
+    assert pair.dpex.stdout == "__main__ False None\n", pair.describe()
+    pair = interp.run("-c", "import os; print(os.sep)").assert_same(stderr="empty")
+
+
+def test_inspect_flag(interp):
+    interp.run("-i", "-c", "x = 41", input="print(x + 1)\n").assert_same(stderr="same")
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version_flag(interp, flag):
+    interp.run(flag).assert_same(stderr="same")
+
+
 # -- the REPL ------------------------------------------------------------------------------
 
 _PROMPTS = re.compile(r"^((>>>|\.\.\.) )+", re.M)

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from support.harness import PY311
+from support.harness import BASE_PATH, PY311
 from support.pexcompat import lab, pex_build_root, real_pex, signal_run  # noqa: F401  (fixtures)
 
 
@@ -58,6 +58,15 @@ def test_absolute_invocation_from_another_folder(app, lab):
     pair = app.run("-c", "import os; print(os.getcwd())", cwd=lab.root, env={"PEX_INTERPRETER": "1"})
     pair.assert_same(stderr="empty")
     assert pair.dpex.stdout == f"{lab.root}\n", pair.describe()
+
+
+def test_found_on_path(app):
+    """`app.pex args` with the app's folder on PATH: argv[0] is the path the shell found."""
+    def on_path(p):
+        return {"PATH": f"{p.parent / 'bin'}:{BASE_PATH}"}
+    pair = app.run("5", invoke=lambda p: (_link(p, "bin/tool"), "tool")[1], env_for=on_path).assert_same(
+        stderr="empty")
+    assert pair.dpex.tagged("APP")["argv"][0] == "<DIR>/bin/tool", pair.describe()
 
 
 def _link(app_path, rel):

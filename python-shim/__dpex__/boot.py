@@ -138,10 +138,9 @@ def run_script(name):
         with open(path, "rb") as f:
             first_line = f.readline()
         if first_line.startswith(b"#!") and b"python" in first_line:
-            import runpy
-
-            sys.argv[0] = path
-            runpy.run_path(path, run_name="__main__")
+            sys.argv[0] = name  # pex's argv[0] for a wheel's Python script: its name
+            with open(path, "rb") as f:
+                _exec_source(f.read(), path, path)
             return
         os.execv(path, [path] + sys.argv[1:])
     sys.stderr.write(

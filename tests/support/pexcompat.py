@@ -311,18 +311,19 @@ class Twin:
         target = invoke(app) if invoke else app
         return [str(c) for c in ([*via] if via else []) + [target, *args]]
 
-    def run(self, *args, env=None, input=None, via=None, invoke=None, cwd=None, timeout=120, home=None):
+    def run(self, *args, env=None, input=None, via=None, invoke=None, cwd=None, timeout=120, home=None,
+            env_for=None):
         """Run both apps (concurrently) with the same argv/env/stdin/cwd; returns a Pair.
 
         via: interpreter argv put before the app (["/usr/bin/python3.11", "-u"]);
         invoke(app_path) -> what to run instead of the app's absolute path (a
-        relative path, a symlink beside it); cwd(app_path) or a path: where to run.
+        relative path, a symlink beside it); cwd(app_path) or a path: where to run;
+        env_for(app_path) -> more variables, for what must name the app's own folder.
         """
-        environment = self.lab.env(env, home=home)
-
         def one(kind):
             app = self.apps()[kind]
             where = cwd(app) if callable(cwd) else (cwd or self.lab.cwd)
+            environment = self.lab.env({**(env or {}), **(env_for(app) if env_for else {})}, home=home)
             return run(self.command(kind, args, via, invoke), env=environment, cwd=where, input=input,
                        timeout=timeout)
 
@@ -363,6 +364,11 @@ class TwinLab:
         base = {"PEX_ROOT": self.pex_root, "COMPAT_ROOT": self.root}
         base.update(extra or {})
         return clean_env(home or self.home, base)
+
+    def make_wheel(self, name, version, files, **kw):
+        """A synthetic wheel (support/wheelmaker.py) served by this lab's index."""
+        from .wheelmaker import make_wheel
+        return make_wheel(self.served, name, version, files, **kw)
 
     def files(self, *projects):
         want = {pylock.normalize(p) for p in projects}
@@ -484,9 +490,14 @@ def lab(request, tmp_path_factory, real_pex, pex_build_root, dpex_bin, served_di
     """One TwinLab per test module: its own index server, HOME and PEX_ROOT."""
     name = request.module.__name__.rsplit(".", 1)[-1].replace("test_pex_compat_", "compat-")
     root = tmp_path_factory.mktemp(name)
-    srv = IndexServer(served_dir, root / "index.log").start()
+    # The session's wheels, plus whatever the module adds with lab.make_wheel.
+    served = root / "served"
+    served.mkdir()
+    for f in Path(served_dir).iterdir():
+        (served / f.name).symlink_to(f)
+    srv = IndexServer(served, root / "index.log").start()
     try:
-        yield TwinLab(root, pex_bin=real_pex, dpex_bin=dpex_bin, index=srv, served_dir=served_dir,
+        yield TwinLab(root, pex_bin=real_pex, dpex_bin=dpex_bin, index=srv, served_dir=served,
                       build_root=pex_build_root)
     finally:
         srv.stop()
