@@ -76,3 +76,23 @@ def test_read_only_layers_are_used_first_and_never_written(e2e, tmp_path):
     r = assert_ok(e2e.run_pex(other, "-c", "import requests, sys; print('PREFIX', sys.prefix)", env=env))
     assert str(tmp_path / "fresh") in r.stdout, describe(r)
     assert tree(layer) == before
+
+
+def test_temporary_cache_must_be_private(e2e, tmp_path):
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None)
+    tmpdir = tmp_path / "tmp"
+    planted = tmpdir / f"dpex-{os.getuid()}"
+    planted.mkdir(parents=True)
+    env = {"DPEX_ROOT": "/sys/dpex-test-cache", "TMPDIR": str(tmpdir)}
+    # Writable by others: someone could have planted code in it.
+    planted.chmod(0o777)
+    assert_clean_error(e2e.run_pex(pex, "-c", "import idna", env=env), str(planted), "private")
+    # Owned by another user.
+    planted.chmod(0o700)
+    os.chown(planted, 65534, 65534)
+    assert_clean_error(e2e.run_pex(pex, "-c", "import idna", env=env), str(planted), "private")
+    # Ours, and nobody else could write to it: used (and tightened to 0700).
+    os.chown(planted, os.getuid(), os.getgid())
+    planted.chmod(0o755)
+    assert_ok(e2e.run_pex(pex, "-c", "import idna", env=env))
+    assert planted.stat().st_mode & 0o777 == 0o700

@@ -67,19 +67,42 @@ impl Cache {
     }
 
     /// A per-user temporary cache for when the real one cannot be written: the
-    /// real one becomes a read-only layer, so what it has is still used.
-    pub fn fallback(&self) -> Cache {
-        let uid = fs::metadata("/proc/self").map(|m| {
-            use std::os::unix::fs::MetadataExt;
-            m.uid()
-        });
-        let base = std::env::temp_dir().join(format!("dpex-{}", uid.unwrap_or(0)));
+    /// real one becomes a read-only layer, so what it has is still used. The
+    /// folder must be ours and private (0700): on a shared /tmp another user
+    /// could otherwise create it first and plant code in it.
+    pub fn fallback(&self) -> Result<Cache> {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        let uid = fs::metadata("/proc/self")
+            .map(|m| m.uid())
+            .unwrap_or(u32::MAX);
+        let base = std::env::temp_dir().join(format!("dpex-{uid}"));
+        match fs::DirBuilder::new().mode(0o700).create(&base) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io("create the temporary cache", &base, e)),
+        }
+        let meta = fs::symlink_metadata(&base).map_err(|e| Error::io("inspect", &base, e))?;
+        // Ours and writable by nobody else: nothing can have been planted, so
+        // tightening it to 0700 is safe.
+        if meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o022 == 0 {
+            let _ = fs::set_permissions(&base, fs::Permissions::from_mode(0o700));
+        }
+        let meta = fs::symlink_metadata(&base).map_err(|e| Error::io("inspect", &base, e))?;
+        if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
+            return Err(Error::msg(format!(
+                "the temporary cache {} is not a private folder of this user (owner {}, mode {:o}); \
+                 refusing to use it. Remove it, or set DPEX_ROOT to a writable folder",
+                base.display(),
+                meta.uid(),
+                meta.permissions().mode() & 0o7777
+            )));
+        }
         let mut layers = vec![self.root.clone()];
         layers.extend(self.layers.iter().cloned());
-        Cache {
+        Ok(Cache {
             root: base.join(LAYOUT_VERSION),
             layers,
-        }
+        })
     }
 
     /// An existing entry (`wheels/<sha256>`, `apps/<hash>`, `envs/<key>`), in

@@ -48,7 +48,7 @@ fn run() -> Result<std::convert::Infallible> {
         // An unwritable cache (a read-only home, a locked-down host): warn in
         // one line, run from a per-user temporary cache, as pex does.
         Err(e) if e.is_unwritable() => {
-            let fallback = cache.fallback();
+            let fallback = cache.fallback()?;
             eprintln!(
                 "dpex: warning: cannot write the cache {} ({e}); using {} for this run",
                 cache.root().display(),
