@@ -36,6 +36,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shlex
 import shutil
 import statistics
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -202,6 +204,26 @@ class IndexServer:
         except FileNotFoundError:
             return 0
 
+    def _lines(self):
+        try:
+            return open(self.log).read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def mark(self):
+        """A position in the request log, for file_get_counts(since=...)."""
+        return len(self._lines())
+
+    def file_get_counts(self, since=0):
+        """Counter {wheel file name: GET /files/<name> requests} after the mark `since`."""
+        from urllib.parse import unquote
+        c = Counter()
+        for line in self._lines()[since:]:
+            parts = line.split(" ")
+            if len(parts) >= 3 and parts[0] == "GET" and parts[1].startswith("/files/") and len(parts[1]) > 7:
+                c[unquote(parts[1][len("/files/"):].split("?")[0])] += 1
+        return c
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -247,6 +269,7 @@ class Timer:
     def __init__(self, use_hyperfine, tmp):
         self.hyperfine = shutil.which("hyperfine") if use_hyperfine else None
         self.tmp = tmp
+        self.cpu = {}  # key -> [(user s, system s)] of every timed run (the process and what it waited for)
 
     def round(self, cmds):
         """Run each command once, in the given order; -> {key: seconds}."""
@@ -261,14 +284,19 @@ class Timer:
                 sys.stderr.write(r.stdout)
                 die("hyperfine failed on: " + ", ".join(c.label for c in cmds))
             results = json.loads(out.read_text())["results"]
+            for c, res in zip(cmds, results):
+                self.cpu.setdefault(c.key, []).append((res.get("user", 0.0), res.get("system", 0.0)))
             return {c.key: res["times"][0] for c, res in zip(cmds, results)}
         times = {}
         for c in cmds:
             c.do_prepare()
             argv = c.full_argv()
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             times[c.key] = time.perf_counter() - t0
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            self.cpu.setdefault(c.key, []).append((ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime))
             if r.returncode != 0:
                 die(f"{c.label} failed ({r.returncode}): {shlex.join(argv)}")
         return times
@@ -301,14 +329,16 @@ def fmt_mb(n):
     return f"{n / 1e6:.2f}" if n >= 1e5 else f"{n / 1e6:.4f}"
 
 
-def group_table(title, rows, samples, baseline_key, note=None):
-    """rows: [(key, label, shown_command)]; ratio and difference against baseline_key's median."""
+def group_table(title, rows, samples, baseline_key, note=None, cpu=None):
+    """rows: [(key, label, shown_command)]; ratio and difference against baseline_key's median.
+    cpu: Timer.cpu, to add the median user and system CPU seconds of each row."""
     base = statistics.median(samples[baseline_key])
     out = [f"### {title}", ""]
     if note:
         out += [note, ""]
-    out += ["| what | command | median s | min–max s | runs | vs baseline | Δ median |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    out += ["| what | command | median s | min–max s | runs | vs baseline | Δ median |"
+            + (" user s | sys s |" if cpu else ""),
+            "|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if cpu else "")]
     for key, label, shown in rows:
         xs = samples[key]
         med = statistics.median(xs)
@@ -319,8 +349,13 @@ def group_table(title, rows, samples, baseline_key, note=None):
             ratio = f"{r:.2f}×" if r >= 0.1 else f"{r:.3f}×"
             d = med - base
             delta = f"{d * 1000:+.0f} ms" if abs(d) < 1 else f"{d:+.2f} s"
-        out.append(f"| {label} | `{shown}` | {fmt_s(med)} | {fmt_s(min(xs))}–{fmt_s(max(xs))} | {len(xs)} "
-                   f"| {ratio} | {delta} |")
+        line = (f"| {label} | `{shown}` | {fmt_s(med)} | {fmt_s(min(xs))}–{fmt_s(max(xs))} | {len(xs)} "
+                f"| {ratio} | {delta} |")
+        if cpu:
+            us = cpu.get(key) or [(float("nan"), float("nan"))]
+            line += (f" {fmt_s(statistics.median(u for u, _ in us))} |"
+                     f" {fmt_s(statistics.median(y for _, y in us))} |")
+        out.append(line)
     return out + [""]
 
 
@@ -370,11 +405,24 @@ def launcher_stub_size(app_pex):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=25,
-                    help="rounds of the warm-start group (default 25); the cold and build groups get "
-                         "max(3, N // 5) rounds")
-    ap.add_argument("--cold-runs", type=int, help="rounds of the cold and build groups")
-    ap.add_argument("--out", default=str(REPO / "bench" / "results.md"), help="markdown output file")
+    ap.add_argument("--runs", type=int,
+                    help="rounds of the warm-start group (default 25; 10 with --large); the cold and build "
+                         "groups get max(3, N // 5) rounds")
+    ap.add_argument("--cold-runs", type=int, help="rounds of the cold, build and fleet groups")
+    ap.add_argument("--large", action="store_true",
+                    help="instead of the default groups: the large workload of bench/large.lock.txt (numpy, "
+                         "scipy, pandas, scikit-learn, pyarrow, matplotlib, ...; ~157 MB of wheels): cold "
+                         "hydration vs uv and the floors, warm and first `import pandas, ...` vs a pip venv "
+                         "(default output bench/results-large.md)")
+    ap.add_argument("--fleet", action="store_true",
+                    help="32 launches of 4 apps sharing most wheels, all at once on one cold cache, vs one "
+                         "launch (with --large on the large wheels; default output bench/results-fleet.md, "
+                         "or with --large into bench/results-large.md)")
+    ap.add_argument("--profile", action="store_true",
+                    help="with --large: also one cold dpex and one cold uv run under `strace -f -c` "
+                         "(syscall counts)")
+    ap.add_argument("--out", help="markdown output file (default bench/results.md, results-large.md with "
+                                  "--large, results-fleet.md with --fleet alone)")
     ap.add_argument("--python", default="/usr/bin/python3.11", help="the interpreter of every run")
     ap.add_argument("--dpex", help="use this dpex binary (no build)")
     ap.add_argument("--dpex-source", choices=["worktree", "head"], default="worktree",
@@ -386,10 +434,17 @@ def main():
                          "request on a kept-alive connection)")
     ap.add_argument("--no-hyperfine", action="store_true", help="time with bench.py's own loop")
     args = ap.parse_args()
-    cold_runs = args.cold_runs or max(3, args.runs // 5)
+    if args.profile and not args.large:
+        ap.error("--profile goes with --large")
+    default_mode = not (args.large or args.fleet)
+    runs = args.runs or (10 if args.large else 25)
+    cold_runs = args.cold_runs or max(3, runs // 5)
+    args.runs = runs
     python = args.python
     if not os.access(python, os.X_OK):
         die(f"{python} not found; pass --python")
+    out_default = "results.md" if default_mode else "results-large.md" if args.large else "results-fleet.md"
+    out = Path(args.out or REPO / "bench" / out_default)
 
     work = REPO / ".dpex-test" / "bench"
     work.mkdir(parents=True, exist_ok=True)
@@ -399,42 +454,75 @@ def main():
     wheels = setup_wheels(tools)
     dpex, dpex_from = setup_dpex(args, work)
 
-    rd = work / "run"
+    rd = work / ("run" if default_mode else "run-large" if args.large else "run-fleet")
     shutil.rmtree(rd, ignore_errors=True)
     rd.mkdir()
     (rd / "tmp").mkdir()
-    src = rd / "app-src"  # the sources every build packs (a clean copy, no __pycache__)
-    shutil.copytree(APP_SRC, src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    plain_src = rd / "plain-app-src"  # the plain venv's copy (its .pyc get written here)
-    shutil.copytree(APP_SRC, plain_src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    # uv, pip and pex get the manylinux wheels only; dpex's pylock lists every wheel.
-    req_wheels = [w for w in wheels if "musllinux" not in w.name]
     timer = Timer(not args.no_hyperfine, rd / "tmp")
     if not timer.hyperfine and not args.no_hyperfine:
         say("hyperfine not found (apt-get install -y hyperfine); timing with bench.py's own loop")
+    nodelay = ", with TCP_NODELAY (see bench/README.md)" if not args.plain_index else ", unchanged"
+    load_before = os.getloadavg()
 
-    index = IndexServer(python, wheels[0].parent, rd / "index.log", nodelay=not args.plain_index)
-    try:
-        report = bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, index, timer,
-                       cold_runs)
-    finally:
-        index.stop()
+    if default_mode:
+        src = rd / "app-src"  # the sources every build packs (a clean copy, no __pycache__)
+        shutil.copytree(APP_SRC, src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        plain_src = rd / "plain-app-src"  # the plain venv's copy (its .pyc get written here)
+        shutil.copytree(APP_SRC, plain_src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # uv, pip and pex get the manylinux wheels only; dpex's pylock lists every wheel.
+        req_wheels = [w for w in wheels if "musllinux" not in w.name]
+        index = IndexServer(python, wheels[0].parent, rd / "index.log", nodelay=not args.plain_index)
+        try:
+            report = bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, index, timer,
+                           cold_runs)
+        finally:
+            index.stop()
+        workload = [f"| workload | examples/demo (`{ENTRY}`: imports numpy, requests, yaml) with "
+                    f"{len(req_wheels)} wheels, {sum(w.stat().st_size for w in req_wheels) / 1e6:.1f} MB: "
+                    + ", ".join(sorted({re.sub(r'-.*', '', w.name) for w in req_wheels})) + " |",
+                    f"| index | tests/support/index_server.py (threaded, PEP 503/691) on 127.0.0.1{nodelay} |"]
+    else:
+        report, workload = [], []
+        if args.large:
+            large = setup_large_wheels(tools, work)
+            index = IndexServer(python, large[0].parent, rd / "index.log", nodelay=not args.plain_index)
+            try:
+                report += bench_large(args, python, tools, dpex, large, rd, index, timer, runs, cold_runs)
+                if args.fleet:
+                    report += bench_fleet(args, python, dpex, large, rd, index, cold_runs, large=True)
+            finally:
+                index.stop()
+            workload.append(f"| workload | bench/large.lock.txt: {len(large)} wheels, "
+                            f"{sum(w.stat().st_size for w in large) / 1e6:.1f} MB: "
+                            + ", ".join(project_of(w.name) for w in large) + " |")
+        else:
+            fleet_wheels = fleet_small_wheels(tools, work, wheels, rd)
+            index = IndexServer(python, fleet_wheels[0].parent, rd / "index.log", nodelay=not args.plain_index)
+            try:
+                report += bench_fleet(args, python, dpex, fleet_wheels, rd, index, cold_runs, large=False)
+            finally:
+                index.stop()
+            workload.append(f"| workload | the test wheels (tests/wheels.lock.txt, manylinux) and "
+                            f"{', '.join(FLEET_SMALL_EXTRAS)} from bench/large.lock.txt: {len(fleet_wheels)} "
+                            f"wheels, {sum(w.stat().st_size for w in fleet_wheels) / 1e6:.1f} MB |")
+        workload.append(f"| index | tests/support/index_server.py (threaded, PEP 503/691, listen backlog 256) "
+                        f"on 127.0.0.1{nodelay} |")
+    load_after = os.getloadavg()
 
     info = machine_info(python, tools, dpex, dpex_from, timer)
+    if not default_mode:
+        info["filesystem"] = filesystem_info(rd)
+        info["load average"] = (f"{load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end (1-minute; "
+                                "other work on the machine shows here)")
     elapsed = time.monotonic() - t_start
-    lines = ["# dpex benchmark", "",
+    lines = ["# dpex benchmark" + (" (large workload)" if args.large else " (fleet)" if args.fleet else ""), "",
              f"Generated by `python3 bench/bench.py {shlex.join(sys.argv[1:])}`".rstrip() + f" in {elapsed:.0f} s.",
              "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info.items()]
-    lines += [f"| workload | examples/demo (`{ENTRY}`: imports numpy, requests, yaml) with "
-              f"{len(req_wheels)} wheels, {sum(w.stat().st_size for w in req_wheels) / 1e6:.1f} MB: "
-              + ", ".join(sorted({re.sub(r'-.*', '', w.name) for w in req_wheels})) + " |",
-              f"| index | tests/support/index_server.py (threaded, PEP 503/691) on 127.0.0.1"
-              + (", with TCP_NODELAY (see bench/README.md)" if not args.plain_index else ", unchanged") + " |", ""]
+    lines += workload + [""]
     lines += report
     text = "\n".join(lines).rstrip() + "\n"
     print(text)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     say(f"wrote {out} ({elapsed:.0f} s in all)")
@@ -649,6 +737,602 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
             f"warm / {fmt_s(med['pex_build_cold'])} s cold; output {fmt_mb(app.stat().st_size)} MB vs "
             f"{fmt_mb(pex_size)} MB, {100 * stub / app.stat().st_size:.1f} % of it the launcher stub.",
             ""]
+    return out
+
+
+# --------------------------------------------------------------------------- --large
+
+LARGE_LOCK = REPO / "bench" / "large.lock.txt"
+LARGE_IMPORTS = "import pandas, numpy, scipy, sklearn, pyarrow"
+# One process per wheel, two at a time (xargs -P 2), largest wheel first: the
+# unpacking floor of the reference measurements (bench/README.md).
+UNZIP_ONE = ("import os, sys, zipfile; w = sys.argv[2]; "
+             "zipfile.ZipFile(w).extractall(os.path.join(sys.argv[1], os.path.basename(w)[:-4]))")
+# The same with 8 threads of urllib, when there is no curl with -Z.
+FETCH_ALL_PY = ("import sys, urllib.request; from concurrent.futures import ThreadPoolExecutor\n"
+                "def get(u):\n"
+                "    with urllib.request.urlopen(u) as r:\n"
+                "        while r.read(1 << 20): pass\n"
+                "list(ThreadPoolExecutor(8).map(get, sys.argv[1:]))\n")
+
+
+def project_of(filename):
+    return re.sub(r"[-_.]+", "_", filename.split("-")[0]).lower()
+
+
+def load_fetcher():
+    """scripts/fetch-test-wheels as a module (its pinned, hash-checked `pip download --no-deps`)."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("fetch_test_wheels", str(REPO / "scripts" / "fetch-test-wheels"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def setup_large_wheels(tools, work, only=None):
+    """The files of bench/large.lock.txt (or those of the projects in `only`), in
+    .dpex-test/bench/large-wheels, each checked against its sha256; missing ones are
+    fetched once with pip (clean environment, --only-binary :all: --no-deps, pinned by hash)."""
+    ftw = load_fetcher()
+    entries = ftw.read_lock(LARGE_LOCK)
+    if only is not None:
+        entries = [e for e in entries if project_of(e[0]) in only]
+    dest = work / "large-wheels"
+    dest.mkdir(parents=True, exist_ok=True)
+    for filename, sha in entries:
+        path = dest / filename
+        if path.is_file() and ftw.sha256_of(path) == sha:
+            continue
+        if path.exists():
+            path.unlink()
+        say(f"fetching {filename} from PyPI (pip download --no-deps --only-binary :all:, pinned by its sha256)")
+        ftw.fetch_one(str(tools / "bin" / "python"), filename, sha, dest)
+    return [dest / f for f, _ in entries]
+
+
+def filesystem_info(path):
+    r = subprocess.run(["findmnt", "-n", "-T", str(path), "-o", "SOURCE,FSTYPE,OPTIONS"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    parts = r.stdout.split()
+    if len(parts) < 2:
+        return "?"
+    source, fstype, options = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
+    text = f"{fstype} on {source} ({options})"
+    journal = Path("/sys/fs/ext4") / Path(source).name / "journal_task"
+    if fstype == "ext4" and journal.is_file():
+        if journal.read_text().strip() == "<none>":
+            text += ", **no journal** (see bench/README.md: inode allocation after mass deletes)"
+    return text
+
+
+def pip_bench_env():
+    return base_env(PIP_DISABLE_PIP_VERSION_CHECK=1, PIP_NO_INPUT=1, PIP_CONFIG_FILE=os.devnull)
+
+
+def find_env(root):
+    envs = sorted((root / "1" / "envs").glob("*/bin/python"), key=lambda p: p.parent.parent.stat().st_mtime)
+    if not envs:
+        die(f"no venv under {root}/1/envs after a first run")
+    return envs[-1].parent.parent
+
+
+def tree_stats(path):
+    """(files, symlinks, dirs, bytes of regular files) under path."""
+    files = links = dirs = size = 0
+    for base, dnames, fnames in os.walk(path):
+        dirs += len(dnames)
+        for n in fnames:
+            st = os.lstat(os.path.join(base, n))
+            if os.path.islink(os.path.join(base, n)):
+                links += 1
+            else:
+                files += 1
+                size += st.st_size
+    return files, links, dirs, size
+
+
+def phases_run(cmd):
+    """One extra cold run with PEX_VERBOSE=2, stderr lines time-stamped as they arrive:
+    where the time of a cold hydration goes, as far as the launcher reports it."""
+    cmd.do_prepare()
+    env = dict(cmd.env, PEX_VERBOSE="2")
+    argv = ["env", "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *cmd.argv]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = [(time.perf_counter() - t0, line.rstrip("\n")) for line in p.stderr]
+    rc = p.wait()
+    wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if rc != 0:
+        die(f"the PEX_VERBOSE=2 cold run failed ({rc}):\n" + "\n".join(l for _, l in lines[-20:]))
+    out = ["### Where the time goes: one cold hydration with PEX_VERBOSE=2", "",
+           f"`PEX_VERBOSE=2 PEX_INTERPRETER=1 ./large.pex -c pass`, empty DPEX_ROOT, one run outside the rounds "
+           f"(stderr lines time-stamped by bench.py as they arrive): **{wall:.2f} s** wall, "
+           f"{ru1.ru_utime - ru0.ru_utime:.2f} s user + {ru1.ru_stime - ru0.ru_stime:.2f} s system CPU.", ""]
+    fetch_start = [t for t, l in lines if re.match(r"dpex: fetching ", l)]
+    done = [(t, m) for t, l in lines if (m := re.match(r"dpex: (\S+): fetched in (\d+) ms, unpacked in (\d+) ms", l))]
+    env_built = [(t, int(m.group(1))) for t, l in lines if (m := re.search(r"environment built in (\d+) ms", l))]
+    if not done:
+        out += ["This dpex reports no per-wheel timings under PEX_VERBOSE=2; its last stderr lines:", "", "```"]
+        out += [l for _, l in lines[-15:]] + ["```", ""]
+        return out
+    per = sorted(((m.group(1), int(m.group(2)), int(m.group(3))) for _, m in done), key=lambda x: -(x[1] + x[2]))
+    t_first = fetch_start[0] if fetch_start else None
+    t_last = max(t for t, _ in done)
+    rows = [("start → first wheel fetch begins (read PEX-INFO, probe the interpreter, select wheels, extract "
+             "the app)", t_first if t_first is not None else float("nan"))]
+    rows.append(("first fetch → last wheel unpacked (8 workers: fetch + sha256, then unpack, per wheel)",
+                 t_last - (t_first or 0.0)))
+    if env_built:
+        t_env, env_ms = env_built[-1]
+        rows.append(("last wheel → environment built (the venv: folders and one symlink per file)", t_env - t_last))
+        rows.append(("environment built → exit (exec python, `-c pass`)", wall - t_env))
+    else:
+        rows.append(("last wheel → exit (environment, exec python, `-c pass`)", wall - t_last))
+    out += ["| phase | s | share |", "|---|---:|---:|"]
+    out += [f"| {name} | {x:.2f} | {100 * x / wall:.0f} % |" for name, x in rows]
+    out += ["",
+            f"Summed over the {len(per)} wheels (they overlap: 8 at a time on 2 cores): fetch (download + "
+            f"sha256 as reported) {sum(f for _, f, _ in per) / 1000:.2f} s, unpack "
+            f"{sum(u for _, _, u in per) / 1000:.2f} s"
+            + (f"; environment build {env_built[-1][1] / 1000:.2f} s as reported." if env_built else "."),
+            "", "| wheel | MB | fetch ms | unpack ms |", "|---|---:|---:|---:|"]
+    sizes = {}
+    for w in (LARGE_WHEEL_DIR[0].glob("*.whl") if LARGE_WHEEL_DIR else []):
+        sizes[w.name] = w.stat().st_size
+    for name, f, u in per[:6]:
+        out.append(f"| {name} | {sizes.get(name, 0) / 1e6:.1f} | {f} | {u} |")
+    out.append("")
+    return out
+
+
+LARGE_WHEEL_DIR = []  # set by bench_large (for phases_run's sizes)
+
+
+def strace_profile(label, cmd, rd):
+    """One cold run of cmd under `strace -f -c`: syscall counts (times are inflated by strace)."""
+    if not shutil.which("strace"):
+        return [f"- {label}: strace not installed", ""]
+    cmd.do_prepare()
+    out_file = rd / f"strace-{cmd.key}.txt"
+    r = subprocess.run(["strace", "-f", "-c", "-o", str(out_file), *cmd.full_argv()], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    if r.returncode != 0:
+        return [f"- {label}: failed under strace ({r.returncode})", ""]
+    counts = {}
+    for line in out_file.read_text().splitlines():
+        f = line.split()
+        if len(f) >= 5 and re.fullmatch(r"[\d.]+", f[0]) and f[-1] not in ("total",):
+            calls = int(f[3])
+            errors = int(f[4]) if len(f) == 6 else 0
+            counts[f[-1]] = (calls, errors)
+    return counts
+
+
+def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_runs):
+    LARGE_WHEEL_DIR[:] = [wheels[0].parent]
+    q = shlex.quote
+    pylock = write_pylock(rd / "pylock.toml", wheels, index.url + "/files/")
+    req = write_requirements(rd / "requirements.txt", wheels)
+    simple = index.url + "/simple"
+    uv_bin = tools / "bin" / "uv"
+    tools_py = tools / "bin" / "python"
+    pip_env = pip_bench_env()
+    total_mb = sum(w.stat().st_size for w in wheels) / 1e6
+
+    say("large: dpex build (no entry point: the app behaves like the interpreter)")
+    app = rd / "large.pex"
+    Cmd("b", "dpex build", [dpex, "build", "--lock", pylock, "-o", app], base_env()).check()
+
+    say("large: a venv with the same wheels pip-installed (pip compiles their .pyc)")
+    plain = rd / "pip-venv"
+    run([python, "-m", "venv", "--without-pip", plain], env=base_env())
+    t0 = time.perf_counter()
+    run([tools_py, "-m", "pip", "--python", plain / "bin" / "python", "install", "-q", "--no-deps",
+         "--require-hashes", "--no-cache-dir", "-r", req, "--index-url", simple], env=pip_env)
+    pip_secs = time.perf_counter() - t0
+
+    warm_root = rd / "dpex-root-warm"
+    dpex_env = base_env(DPEX_ROOT=warm_root, PEX_PYTHON=python, PEX_INTERPRETER=1)
+    before = index.file_gets()
+    t0 = time.perf_counter()
+    Cmd("w", "dpex first run", [app, "-c", "pass"], dpex_env).check()
+    say(f"large: dpex first run (hydrates {warm_root}): {time.perf_counter() - t0:.2f} s, "
+        f"{index.file_gets() - before} wheel downloads")
+    dpex_venv = find_env(warm_root)
+
+    # ---- cold hydration: dpex vs uv vs the floors ----
+    cold = rd / "cold"
+    cold.mkdir()
+    cold_dpex = cold / "dpex-root"
+    uv_venv, uv_cache = cold / "uv-venv", cold / "uv-cache"
+    uv_env = base_env(UV_CACHE_DIR=uv_cache, UV_NO_CONFIG=1, UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS=1)
+    uv_script = (f"{q(str(uv_bin))} venv -q --python {q(python)} {q(str(uv_venv))} && "
+                 f"{q(str(uv_bin))} pip install -q --python {q(str(uv_venv / 'bin/python'))} --no-deps "
+                 f"--require-hashes -r {q(str(req))} --index-url {q(simple)}")
+    urls = [f"{index.url}/files/{w.name}" for w in wheels]
+    curl = shutil.which("curl")
+    if curl and "--parallel-immediate" in subprocess.run([curl, "--help", "all"], stdout=subprocess.PIPE,
+                                                          stderr=subprocess.DEVNULL, text=True).stdout:
+        fetch_argv = [curl, "-sS", "--fail", "-Z", "--parallel-max", "8", "--parallel-immediate"]
+        for u in urls:
+            fetch_argv += [u, "-o", "/dev/null"]
+        fetch_shown = f"curl -Z --parallel-max 8 --parallel-immediate <{len(urls)} wheel URLs> -o /dev/null each"
+    else:
+        fetch_argv = [python, "-c", FETCH_ALL_PY, *urls]
+        fetch_shown = f"python: 8 threads of urllib, <{len(urls)} wheel URLs>, bodies read and dropped"
+    unzip_dest = cold / "unzip"
+    unzip_list = rd / "unzip-list.txt"
+    unzip_list.write_text("".join(f"{w}\n" for w in sorted(wheels, key=lambda w: -w.stat().st_size)))
+    coldcmds = [
+        Cmd("uv", "uv venv + uv pip install, cold UV_CACHE_DIR", ["sh", "-c", uv_script], uv_env,
+            prepare=f"rm -rf {q(str(uv_venv))} {q(str(uv_cache))} && sync",
+            shown="uv venv V && uv pip install --no-deps --require-hashes -r requirements.txt --index-url <local>"),
+        Cmd("dpex_cold", "**dpex** cold hydration, empty DPEX_ROOT", [app, "-c", "pass"],
+            base_env(DPEX_ROOT=cold_dpex, PEX_PYTHON=python, PEX_INTERPRETER=1),
+            prepare=f"rm -rf {q(str(cold_dpex))} && sync", shown="PEX_INTERPRETER=1 ./large.pex -c pass"),
+        Cmd("floor_fetch", "floor (a): fetch every wheel over loopback, 8 in parallel", fetch_argv, base_env(),
+            shown=fetch_shown),
+        Cmd("floor_unzip", "floor (b): unzip every wheel, 2 processes (zipfile.extractall, one per wheel)",
+            ["xargs", "-P", "2", "-n", "1", "-a", unzip_list, python, "-S", "-c", UNZIP_ONE, unzip_dest],
+            base_env(), prepare=f"rm -rf {q(str(unzip_dest))} && mkdir {q(str(unzip_dest))} && sync",
+            shown="xargs -P 2 -n 1 python -S -c 'zipfile.ZipFile(w).extractall(D/<w>)' (largest first), "
+                  "into a fresh folder beside the caches"),
+    ]
+    downloads = {}
+    for c in coldcmds:
+        before = index.file_gets()
+        c.check()
+        downloads[c.key] = index.file_gets() - before
+    unz_files, _, unz_dirs, unz_bytes = tree_stats(unzip_dest)
+    wf, _, wd, wb = tree_stats(cold_dpex / "1" / "wheels")
+    ef, el, ed, _ = tree_stats(find_env(cold_dpex))
+    uf, _, ud, ub = tree_stats(uv_cache)
+    vf, vl, vd, _ = tree_stats(uv_venv)
+    r = run([uv_venv / "bin/python", "-c", LARGE_IMPORTS], env=base_env(), check=False)
+    if r.returncode != 0:
+        die(f"the uv-installed venv cannot import the large set:\n{r.stdout}")
+
+    # ---- cold, with bytecode compiled up front ----
+    uvc_venv, uvc_cache = cold / "uvc-venv", cold / "uvc-cache"
+    uvc_env = base_env(UV_CACHE_DIR=uvc_cache, UV_NO_CONFIG=1, UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS=1)
+    uvc_script = (f"{q(str(uv_bin))} venv -q --python {q(python)} {q(str(uvc_venv))} && "
+                  f"{q(str(uv_bin))} pip install -q --python {q(str(uvc_venv / 'bin/python'))} --no-deps "
+                  f"--require-hashes --compile-bytecode -r {q(str(req))} --index-url {q(simple)}")
+    cold_compiled = cold / "dpex-root-compiled"
+    compilecmds = [
+        Cmd("uvc", "uv venv + uv pip install --compile-bytecode, cold UV_CACHE_DIR", ["sh", "-c", uvc_script],
+            uvc_env, prepare=f"rm -rf {q(str(uvc_venv))} {q(str(uvc_cache))} && sync",
+            shown="uv venv V && uv pip install --no-deps --require-hashes --compile-bytecode -r requirements.txt "
+                  "--index-url <local>"),
+        Cmd("dpexc", "**dpex** hydrate --compile, empty DPEX_ROOT",
+            [dpex, "hydrate", "--compile", "--python", python, app], base_env(DPEX_ROOT=cold_compiled),
+            prepare=f"rm -rf {q(str(cold_compiled))} && sync",
+            shown=f"dpex hydrate --compile --python {python} large.pex"),
+    ]
+    # No separate check run for this group and the first-import one (runtime): a failing command
+    # stops hyperfine, and so the benchmark.
+
+    # ---- warm: import pandas, ... and -c pass ----
+    warm = [
+        Cmd("pip_import", "venv, pip-installed (.pyc from pip's install)", [plain / "bin/python", "-c", LARGE_IMPORTS],
+            base_env(), shown=f"<venv>/bin/python -c '{LARGE_IMPORTS}'"),
+        Cmd("dpex_import", "**dpex** large.pex, warm", [app, "-c", LARGE_IMPORTS], dpex_env,
+            shown=f"PEX_INTERPRETER=1 ./large.pex -c '{LARGE_IMPORTS}'"),
+        Cmd("dpexenv_import", "dpex's venv without the launcher", [dpex_venv / "bin/python", "-c", LARGE_IMPORTS],
+            base_env(), shown=f"$DPEX_ROOT/1/envs/<key>/bin/python -c '{LARGE_IMPORTS}'"),
+        Cmd("pip_pass", "venv python, `-c pass`", [plain / "bin/python", "-c", "pass"], base_env(),
+            shown="<venv>/bin/python -c pass"),
+        Cmd("dpexenv_pass", "dpex's venv without the launcher, `-c pass`", [dpex_venv / "bin/python", "-c", "pass"],
+            base_env(), shown="$DPEX_ROOT/1/envs/<key>/bin/python -c pass"),
+        Cmd("dpex_pass", "**dpex** launcher, warm, `-c pass`", [app, "-c", "pass"], dpex_env,
+            shown="PEX_INTERPRETER=1 ./large.pex -c pass"),
+    ]
+    for c in warm:
+        c.check()
+        c.check()  # the first writes the .pyc
+
+    # ---- the first import after hydration (no .pyc yet) ----
+    fi_root = cold / "dpex-root-first-import"
+    fi_env = base_env(DPEX_ROOT=fi_root, PEX_PYTHON=python, PEX_INTERPRETER=1)
+    hydrate = Cmd("h", "hydrate", [app, "-c", "pass"], fi_env)
+    fic_root = cold / "dpex-root-first-import-compiled"
+    fic_env = base_env(DPEX_ROOT=fic_root, PEX_PYTHON=python, PEX_INTERPRETER=1)
+    hydrate_c = Cmd("hc", "hydrate --compile", [dpex, "hydrate", "--compile", "--python", python, app],
+                    base_env(DPEX_ROOT=fic_root))
+    first = [
+        Cmd("fi_pip", "venv, pip-installed (.pyc from pip's install)", [plain / "bin/python", "-c", LARGE_IMPORTS],
+            base_env(), shown=f"<venv>/bin/python -c '{LARGE_IMPORTS}'"),
+        Cmd("fi_dpex", "**dpex**, first import after a cold hydration", [app, "-c", LARGE_IMPORTS], fi_env,
+            prepare=f"rm -rf {q(str(fi_root))} && {shlex.join(hydrate.full_argv())} >/dev/null 2>&1 && sync",
+            shown=f"PEX_INTERPRETER=1 ./large.pex -c '{LARGE_IMPORTS}' (hydrated just before, untimed)"),
+        Cmd("fi_dpexc", "**dpex**, first import after `dpex hydrate --compile`", [app, "-c", LARGE_IMPORTS],
+            fic_env,
+            prepare=f"rm -rf {q(str(fic_root))} && {shlex.join(hydrate_c.full_argv())} >/dev/null 2>&1 && sync",
+            shown=f"PEX_INTERPRETER=1 ./large.pex -c '{LARGE_IMPORTS}' (after `dpex hydrate --compile`, untimed)"),
+        Cmd("fi_uv", "uv venv, first import (uv writes no .pyc)", [uv_venv / "bin/python", "-c", LARGE_IMPORTS],
+            base_env(), prepare=f"find {q(str(uv_venv))} -name __pycache__ -type d -prune -exec rm -rf {{}} + && sync",
+            shown=f"<uv venv>/bin/python -c '{LARGE_IMPORTS}' (its __pycache__ removed before each run)"),
+    ]
+
+    # ---- timing ----
+    samples = {}
+    samples.update(measure(timer, coldcmds, cold_runs, "large: cold hydration"))
+    samples.update(measure(timer, compilecmds, cold_runs, "large: cold install with bytecode"))
+    samples.update(measure(timer, warm, runs, "large: warm import", warmup=1))
+    samples.update(measure(timer, first, cold_runs, "large: first import after hydration"))
+    phases = phases_run(coldcmds[1])
+    profile = []
+    if args.profile:
+        say("large: one cold dpex and one cold uv run under strace -f -c")
+        sd = strace_profile("dpex", coldcmds[1], rd)
+        su = strace_profile("uv", coldcmds[0], rd)
+        if isinstance(sd, dict) and isinstance(su, dict):
+            keys = sorted(set(sd) | set(su), key=lambda k: -(sd.get(k, (0, 0))[0] + su.get(k, (0, 0))[0]))[:16]
+            profile = ["### Syscalls of one cold run (`strace -f -c`, calls / errors)", "",
+                       "| syscall | dpex | uv |", "|---|---:|---:|"]
+            for k in keys:
+                d, u = sd.get(k, (0, 0)), su.get(k, (0, 0))
+                profile.append(f"| {k} | {d[0]:,} / {d[1]:,} | {u[0]:,} / {u[1]:,} |")
+            profile.append("")
+        else:
+            profile = (sd if isinstance(sd, list) else []) + (su if isinstance(su, list) else [])
+
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    floor_key = "floor_fetch" if med["floor_fetch"] >= med["floor_unzip"] else "floor_unzip"
+    floor = med[floor_key]
+
+    def rows(cmds, keys):
+        by = {c.key: c for c in cmds}
+        return [(k, by[k].label, by[k].shown) for k in keys]
+
+    out = ["## Large workload", "",
+           f"{len(wheels)} wheels, {total_mb:.1f} MB; unpacked {unz_files:,} files in {unz_dirs:,} folders, "
+           f"{unz_bytes / 1e6:.0f} MB. Medians in seconds; the commands of a group ran interleaved, one run each "
+           f"per round in a shuffled order. *user s* and *sys s*: median CPU time of the command and what it "
+           f"waited for.", ""]
+    out += group_table(
+        "L1. Cold hydration (empty cache, every wheel fetched from the local index)",
+        rows(coldcmds, ["uv", "dpex_cold", "floor_fetch", "floor_unzip"]), samples, "uv", cpu=timer.cpu,
+        note="Removed before every run (untimed, then `sync`): the tool's cache and target venv, the unzip "
+             "folder. uv does not byte-compile (its default); neither does dpex. Wheel downloads per run: "
+             + ", ".join(f"{k} {downloads[k]}" for k in ["uv", "dpex_cold", "floor_fetch"]) + ".")
+    ratio_floor = med["dpex_cold"] / floor
+    out += ["**Targets (issue 4):** dpex ≤ uv, and ≤ 1.3× the floor (the slower of (a) and (b)).", "",
+            "| ratio | value | target |", "|---|---:|---:|",
+            f"| dpex / uv | {med['dpex_cold'] / med['uv']:.2f}× | ≤ 1.00× |",
+            f"| dpex / floor ({'fetch' if floor_key == 'floor_fetch' else 'unzip'}, {fmt_s(floor)} s) "
+            f"| {ratio_floor:.2f}× | ≤ 1.30× |",
+            f"| uv / floor | {med['uv'] / floor:.2f}× | |", ""]
+    out += [f"What each cold run leaves behind: dpex {wf:,} files in {wd:,} folders ({wb / 1e6:.0f} MB) in "
+            f"`wheels/`, plus a venv of {ed:,} folders and {el:,} symlinks ({ef:,} regular files); uv "
+            f"{uf:,} files in {ud:,} folders ({ub / 1e6:.0f} MB) in its cache, plus a venv of {vd:,} folders "
+            f"and {vf:,} files (nearly all hard links into the cache: no new inodes); the unzip floor "
+            f"{unz_files:,} files.",
+            ""]
+    out += phases
+    out += profile
+    out += group_table(
+        "L1b. Cold install with bytecode compiled up front",
+        rows(compilecmds, ["uvc", "dpexc"]), samples, "uvc", cpu=timer.cpu,
+        note="As L1, but each tool also writes the .pyc of every module (`dpex hydrate --compile` runs "
+             "`python -m compileall -j 0` on the environment after hydrating it). For reference, pip (which "
+             f"always compiles) took {pip_secs:.1f} s for `python -m venv --without-pip V && pip --python "
+             "V/bin/python install --no-deps --require-hashes --no-cache-dir -r requirements.txt --index-url "
+             "<local>` once (the untimed setup of the L2 baseline; not interleaved).")
+    out += group_table(
+        f"L2. Warm `import pandas, numpy, scipy, sklearn, pyarrow`", rows(warm, ["pip_import", "dpex_import",
+                                                                          "dpexenv_import"]),
+        samples, "pip_import", cpu=timer.cpu,
+        note=f"Both warm: .pyc written (pip compiles at install; dpex's venv got them from an earlier run). "
+             f"Baseline: a `python -m venv` where pip installed the same {len(wheels)} wheels "
+             f"(that install took {pip_secs:.1f} s, untimed).")
+    out += group_table("L3. Launcher overhead on the large app (`-c pass`)",
+                       rows(warm, ["pip_pass", "dpexenv_pass", "dpex_pass"]), samples, "pip_pass")
+    out += group_table(
+        "L4. The first import after hydration", rows(first, ["fi_pip", "fi_dpex", "fi_dpexc", "fi_uv"]), samples,
+        "fi_pip",
+        cpu=timer.cpu,
+        note="dpex: a cold hydration just before each run (untimed), then the first import, which compiles "
+             "and writes every .pyc it needs (Python's lazy compile, into the venv's own folders); or "
+             "`dpex hydrate --compile` before it (untimed). uv: its venv from L1 with every `__pycache__` "
+             "removed, as uv installs no .pyc. Baseline: the pip venv, whose install compiled everything.")
+    stub = launcher_stub_size(app)
+    out += ["### Sizes", "", "| artifact | bytes | MB |", "|---|---:|---:|",
+            f"| large.pex (no sources; PEX-INFO pins {len(wheels)} wheels) | {app.stat().st_size:,} "
+            f"| {fmt_mb(app.stat().st_size)} |",
+            f"|   of which the launcher stub | {stub:,} | {fmt_mb(stub)} |",
+            f"|   of which the zip (PEX-INFO, python shim) | {app.stat().st_size - stub:,} "
+            f"| {fmt_mb(app.stat().st_size - stub)} |",
+            f"| the wheels | {sum(w.stat().st_size for w in wheels):,} | {total_mb:.1f} |", ""]
+    lazy = med["fi_dpex"] - med["dpex_import"]
+    out += ["### Derived", "",
+            f"- cold hydration of {total_mb:.0f} MB: dpex {fmt_s(med['dpex_cold'])} s = "
+            f"{med['dpex_cold'] / med['uv']:.2f}× uv ({fmt_s(med['uv'])} s) and {ratio_floor:.2f}× the floor "
+            f"({fmt_s(floor)} s: fetch {fmt_s(med['floor_fetch'])} s, unzip {fmt_s(med['floor_unzip'])} s).",
+            f"- warm `{LARGE_IMPORTS}`: dpex {med['dpex_import'] / med['pip_import']:.2f}× the pip venv "
+            f"({1000 * (med['dpex_import'] - med['pip_import']):+.0f} ms); dpex's venv without the launcher "
+            f"{med['dpexenv_import'] / med['pip_import']:.2f}×; the launcher "
+            f"{1000 * (med['dpex_pass'] - med['dpexenv_pass']):+.1f} ms over its venv's `python -c pass` "
+            f"({med['dpex_pass'] / med['dpexenv_pass']:.2f}×).",
+            f"- first import note: right after a cold hydration the same import takes {fmt_s(med['fi_dpex'])} s, "
+            f"{med['fi_dpex'] / med['fi_pip']:.2f}× the pip venv and {lazy:+.2f} s over dpex warm: that is "
+            f"Python compiling the .pyc of what it imports, once (uv's venv pays the same: "
+            f"{fmt_s(med['fi_uv'])} s). pip pays it at install time instead (part of its {pip_secs:.0f} s). "
+            f"A first run's hydration does not compile, so its first import is "
+            + ("**not** as fast as from a pip install" if med["fi_dpex"] > 1.1 * med["fi_pip"]
+               else "as fast as from a pip install")
+            + f"; after `dpex hydrate --compile` it takes {fmt_s(med['fi_dpexc'])} s "
+              f"({med['fi_dpexc'] / med['fi_pip']:.2f}× the pip venv).",
+            f"- all in, cold cache to a first import: dpex {fmt_s(med['dpex_cold'] + med['fi_dpex'])} s (L1 + "
+            f"L4 lazy), dpex hydrate --compile + first import {fmt_s(med['dpexc'] + med['fi_dpexc'])} s, uv "
+            f"{fmt_s(med['uv'] + med['fi_uv'])} s (L1 + L4), uv --compile-bytecode + first import "
+            f"{fmt_s(med['uvc'] + med['fi_pip'])} s (taking the pip venv's warm import for it), pip "
+            f"~{fmt_s(pip_secs + med['fi_pip'])} s (its one untimed install).",
+            ""]
+    return out
+
+
+# --------------------------------------------------------------------------- --fleet
+
+FLEET_LAUNCHES = 32
+FLEET_BASE = ["numpy", "requests", "certifi", "charset_normalizer", "idna", "urllib3"]
+# app -> (extra projects, modules whose presence each launch checks)
+FLEET_APPS_SMALL = {
+    "a": (["pyyaml"], ["yaml"]),
+    "b": (["setuptools"], ["setuptools"]),
+    "c": (["six", "python_dateutil"], ["six", "dateutil"]),
+    "d": (["packaging", "pyparsing"], ["packaging", "pyparsing"]),
+}
+FLEET_SMALL_EXTRAS = ["six", "python_dateutil", "packaging", "pyparsing"]  # from bench/large.lock.txt
+FLEET_APPS_LARGE = {
+    "a": (["pandas", "python_dateutil", "six", "pytz", "tzdata"], ["pandas", "dateutil", "pytz"]),
+    "b": (["scipy"], ["scipy"]),
+    "c": (["matplotlib", "contourpy", "cycler", "fonttools", "kiwisolver", "packaging", "pillow", "pyparsing",
+           "python_dateutil", "six"], ["matplotlib", "PIL"]),
+    "d": (["scikit_learn", "scipy", "joblib", "threadpoolctl"], ["sklearn", "scipy", "joblib"]),
+}
+
+
+def fleet_small_wheels(tools, work, test_wheels, rd):
+    """The manylinux test wheels and a few small pure wheels of the large lock, in one served folder."""
+    extras = setup_large_wheels(tools, work, only=set(FLEET_SMALL_EXTRAS))
+    d = rd / "fleet-wheels"
+    d.mkdir()
+    out = []
+    for w in [w for w in test_wheels if "musllinux" not in w.name] + extras:
+        if (d / w.name).exists():
+            continue
+        try:
+            os.link(w, d / w.name)
+        except OSError:
+            shutil.copy2(w, d / w.name)
+        out.append(d / w.name)
+    return sorted(out)
+
+
+def fleet_check_code(modules):
+    # find_spec: the package is in the environment, without importing it (the wall
+    # time stays the launcher's, not 32 first imports of pandas on 2 cores).
+    return ("import importlib.util, sys; mods = " + repr(modules) + "; "
+            "missing = [m for m in mods if importlib.util.find_spec(m) is None]; "
+            "print('fleet-ok' if not missing else 'missing: ' + ' '.join(missing)); sys.exit(1 if missing else 0)")
+
+
+def bench_fleet(args, python, dpex, wheels, rd, index, rounds, large):
+    apps_spec = FLEET_APPS_LARGE if large else FLEET_APPS_SMALL
+    by_project = {}
+    for w in wheels:
+        by_project.setdefault(project_of(w.name), []).append(w)
+    fd = rd / "fleet"
+    fd.mkdir()
+    apps = {}
+    for name, (extra, modules) in apps_spec.items():
+        projects = list(dict.fromkeys(FLEET_BASE + extra))
+        missing = [p for p in projects if p not in by_project]
+        if missing:
+            die(f"fleet app {name}: no wheel for {', '.join(missing)}")
+        app_wheels = [w for p in projects for w in by_project[p]]
+        lock = write_pylock(fd / f"pylock-{name}.toml", app_wheels, index.url + "/files/")
+        app = fd / f"app-{name}.pex"
+        Cmd("b", f"dpex build {name}", [dpex, "build", "--lock", lock, "-o", app], base_env()).check()
+        apps[name] = (app, app_wheels, fleet_check_code(["numpy", "requests"] + modules))
+    # For reference: one app with every wheel of the four (the same bytes to fetch and unpack, one venv).
+    union_wheels = list(dict.fromkeys(w for n in sorted(apps) for w in apps[n][1]))
+    lock = write_pylock(fd / "pylock-all.toml", union_wheels, index.url + "/files/")
+    Cmd("b", "dpex build all", [dpex, "build", "--lock", lock, "-o", fd / "app-all.pex"], base_env()).check()
+    all_modules = list(dict.fromkeys(["numpy", "requests"] + [m for n in sorted(apps_spec) for m in apps_spec[n][1]]))
+    root = fd / "dpex-root"
+    env = base_env(DPEX_ROOT=root, PEX_PYTHON=python)
+    names = sorted(apps)
+    apps["all"] = (fd / "app-all.pex", union_wheels, fleet_check_code(all_modules))
+
+    def launch(name):
+        app, _, code = apps[name]
+        return {"argv": [str(app), "-c", code], "env": env, "expect": "fleet-ok"}
+
+    scenarios = {
+        "one": ("one cold launch of app a", "parallel", [launch("a")]),
+        "union": (f"one cold launch of an app with all {len(union_wheels)} wheels of the 4 apps", "parallel",
+                  [launch("all")]),
+        "fleet": (f"{FLEET_LAUNCHES} launches at once, {FLEET_LAUNCHES // len(names)} of each app",
+                  "parallel", [launch(names[i % len(names)]) for i in range(FLEET_LAUNCHES)]),
+    }
+    expected = {
+        "one": Counter(w.name for w in apps["a"][1]),
+        "union": Counter(w.name for w in union_wheels),
+    }
+    expected["fleet"] = expected["union"]
+    driver = REPO / "bench" / "fleet_run.py"
+    samples = {k: [] for k in scenarios}
+    per_launch = []
+    rng = random.Random(0xF1EE7)
+    t_start = time.monotonic()
+    for i in range(rounds):  # every round is checked (exit status, output, downloads)
+        order = list(scenarios)
+        rng.shuffle(order)
+        for key in order:
+            label, mode, launches = scenarios[key]
+            subprocess.run(["sh", "-c", f"rm -rf {shlex.quote(str(root))} && sync"], check=True)
+            spec = fd / "spec.json"
+            spec.write_text(json.dumps({"mode": mode, "tmp": str(fd / "out"), "launches": launches}))
+            mark = index.mark()
+            r = subprocess.run([python, driver, spec], stdout=subprocess.PIPE, text=True, env=base_env())
+            if r.returncode != 0:
+                die(f"fleet driver failed on {label}")
+            res = json.loads(r.stdout)
+            bad = [x for x in res["results"] if not x["ok"]]
+            if bad:
+                die(f"fleet: {len(bad)} of {len(launches)} launches failed ({label}); first:\n{bad[0]['tail']}")
+            gets = index.file_get_counts(since=mark)
+            if gets != expected[key]:
+                extra = {k: v for k, v in gets.items() if v != expected[key].get(k)}
+                lacking = [k for k in expected[key] if k not in gets]
+                die(f"fleet: {label}: wheel downloads differ from one per wheel: {extra or ''} "
+                    f"{'never fetched: ' + ', '.join(lacking) if lacking else ''}")
+            samples[key].append(res["wall"])
+            if key == "fleet":
+                per_launch += [x["seconds"] for x in res["results"]]
+        say(f"fleet: round {i + 1}/{rounds}")
+    say(f"fleet: {time.monotonic() - t_start:.0f} s")
+
+    union = expected["fleet"]
+    union_mb = sum((wheels[0].parent / n).stat().st_size for n in union) / 1e6
+    a_mb = sum(w.stat().st_size for w in apps["a"][1]) / 1e6
+    rows = [(k, scenarios[k][0], "") for k in ["one", "union", "fleet"]]
+    out = [f"## Fleet: {FLEET_LAUNCHES} launches of 4 apps at once on one cold cache"
+           + (" (large wheels)" if large else ""), ""]
+    out += ["Apps (built by `dpex build --lock`, no entry point), all sharing " + ", ".join(FLEET_BASE) + ": "
+            + "; ".join(f"**{n}** adds {', '.join(apps_spec[n][0])}" for n in names)
+            + f". Every launch is `./app-X.pex -c <check>` with the same DPEX_ROOT and PEX_PYTHON; the check "
+              f"finds each of the app's packages with importlib.util.find_spec (without importing them, so "
+              f"the time is the launcher's, not {FLEET_LAUNCHES} concurrent first imports) and prints "
+              f"`fleet-ok`. Before each run (untimed) the cache is removed, then `sync`; "
+              f"`bench/fleet_run.py` starts the launches (fork + exec, no shell) and times from the first "
+              f"start to the last exit. Scenarios interleaved in a shuffled order per round.", ""]
+    out += [f"Checked in every round: every launch exited 0 and printed `fleet-ok`; the index's log shows "
+            f"exactly one `GET /files/<wheel>` for each of the {len(union)} wheel files of the 4 apps "
+            f"({union_mb:.1f} MB; app a alone: {len(expected['one'])} files, {a_mb:.1f} MB) and no other "
+            f"download.", ""]
+    out += ["| scenario | median s | min–max s | runs | vs one launch | vs the all-wheels app |",
+            "|---|---:|---:|---:|---:|---:|"]
+    base = statistics.median(samples["one"])
+    ubase = statistics.median(samples["union"])
+    for key, label, _ in rows:
+        xs = samples[key]
+        m = statistics.median(xs)
+        out.append(f"| {label} | {fmt_s(m)} | {fmt_s(min(xs))}–{fmt_s(max(xs))} | {len(xs)} | "
+                   + ("**baseline**" if key == "one" else f"{m / base:.2f}×") + " | "
+                   + ("" if key == "one" else "1.00×" if key == "union" else f"{m / ubase:.2f}×") + " |")
+    if per_launch:
+        pl = sorted(per_launch)
+        out += ["", f"Each of the {FLEET_LAUNCHES} launches of the fleet runs, from its start to its exit "
+                    f"(all rounds pooled): median {fmt_s(statistics.median(pl))} s, "
+                    f"fastest {fmt_s(pl[0])} s, slowest {fmt_s(pl[-1])} s."]
+    out.append("")
     return out
 
 
