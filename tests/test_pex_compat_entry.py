@@ -17,21 +17,30 @@ def idna(lab):
 
 
 @pytest.fixture(scope="module")
-def ret_int(lab, idna):
-    return lab.build("ret-int", idna, entry_point="myapp.main:ret_int")
+def twins(lab, idna):
+    return lab.build_many({
+        "ret_int": ("ret-int", idna, {"entry_point": "myapp.main:ret_int"}),
+        "tool": ("tool", lab.files("toolpkg", "pyyaml", "idna"), {"script": "toolcli"}),
+        "injected": ("inject", idna, {"entry_point": "myapp.main:ret_int",
+                                      "opts": ["--inject-args=--from-inject {pex.env.GREETING} x",
+                                               "--inject-args=last", "--inject-env", "INJECTED=from-build",
+                                               "--no-strip-pex-env"]}),
+    })
 
 
 @pytest.fixture(scope="module")
-def tool(lab):
-    files = lab.files("toolpkg", "pyyaml", "idna")
-    return lab.build("tool", files, script="toolcli")
+def ret_int(twins):
+    return twins["ret_int"]
 
 
 @pytest.fixture(scope="module")
-def injected(lab, idna):
-    return lab.build("inject", idna, entry_point="myapp.main:ret_int",
-                     opts=["--inject-args=--from-inject {pex.env.GREETING} x", "--inject-args=last",
-                           "--inject-env", "INJECTED=from-build", "--no-strip-pex-env"])
+def tool(twins):
+    return twins["tool"]
+
+
+@pytest.fixture(scope="module")
+def injected(twins):
+    return twins["injected"]
 
 
 # -- module:func ------------------------------------------------------------------
@@ -42,9 +51,17 @@ def test_function_returning_int(ret_int, args):
     pair.both(lambda r: r.tagged("APP"))
 
 
-@pytest.mark.parametrize("func,code", [("ret_str", 1), ("ret_none", 0), ("exit_n", 3), ("boom", 1)])
-def test_function_result_and_exceptions(lab, idna, func, code):
-    app = lab.build(func, idna, entry_point="myapp.main:" + func)
+FUNCS = {"ret_str": 1, "ret_none": 0, "exit_n": 3, "boom": 1}
+
+
+@pytest.fixture(scope="module")
+def func_apps(lab, idna):
+    return lab.build_many({f: (f, idna, {"entry_point": "myapp.main:" + f}) for f in FUNCS})
+
+
+@pytest.mark.parametrize("func,code", FUNCS.items())
+def test_function_result_and_exceptions(func_apps, func, code):
+    app = func_apps[func]
     pair = app.run().assert_same()
     assert pair.pex.returncode == code, pair.describe()
     pair = app.run("9").assert_same()
@@ -116,10 +133,19 @@ def test_inject_env_does_not_override_the_environment(injected):
     assert pair.dpex.tagged("APP")["injected"] == "from-env"
 
 
-def test_inject_args_placeholder_sees_pex_variables(injected):
-    # Substitution happens before PEX_* are stripped (here they are kept anyway).
+def test_inject_args_placeholder_is_not_reexpanded(injected):
     pair = injected.run(env={"GREETING": "{pex.env.PEX_COMPAT_SETTING}", "PEX_COMPAT_SETTING": "v"}).assert_same()
-    pair.both(lambda r: r.tagged("APP"))
+    assert pair.dpex.tagged("APP")["argv"][2] == "{pex.env.PEX_COMPAT_SETTING}", pair.describe()
+
+
+def test_inject_args_placeholders_read_the_apps_environment(lab, idna):
+    """As in pex, placeholders are filled from the environment the app gets: after PEX_*
+    are stripped (so `{pex.env.PEX_X}` is empty) and after inject_env is applied."""
+    app = lab.build("inject-strip", idna, entry_point="myapp.main:show",
+                    opts=["--inject-args={pex.env.PEX_COMPAT_SETTING}|{pex.env.INJECTED}|{pex.env[HOME]}|{{x}}",
+                          "--inject-env", "INJECTED=from-build"])
+    pair = app.run(env={"PEX_COMPAT_SETTING": "v"}).assert_same(stderr="empty")
+    assert pair.dpex.tagged("APP")["argv"][1] == f"|from-build|{app.lab.home}|{{x}}", pair.describe()
 
 
 # -- overrides --------------------------------------------------------------------------

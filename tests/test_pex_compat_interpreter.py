@@ -19,15 +19,22 @@ SCRIPT_PROBE = ("import json, os, sys, idna; print('SCRIPT ' + json.dumps({'argv
 
 
 @pytest.fixture(scope="module")
-def interp(lab):
-    """No entry point: the app behaves like the interpreter."""
-    return lab.build("interp", lab.files("idna"))
+def twins(lab):
+    idna = lab.files("idna")
+    return lab.build_many({"interp": ("interp", idna, {}),
+                           "with_ep": ("with-ep", idna, {"entry_point": "myapp.main:ret_int"})})
 
 
 @pytest.fixture(scope="module")
-def with_ep(lab):
+def interp(twins):
+    """No entry point: the app behaves like the interpreter."""
+    return twins["interp"]
+
+
+@pytest.fixture(scope="module")
+def with_ep(twins):
     """An entry point, overridden with PEX_INTERPRETER=1."""
-    return lab.build("with-ep", lab.files("idna"), entry_point="myapp.main:ret_int")
+    return twins["with_ep"]
 
 
 INTERP = {"PEX_INTERPRETER": "1"}
@@ -176,10 +183,8 @@ def test_repl_through_a_pipe(app_env):
 FLAG_CASES = [
     ("-u",),
     ("-O",),
-    ("-OO",),
     ("-B",),
     ("-Werror::DeprecationWarning",),
-    ("-u", "-O", "-B"),
     ("-uOB",),
 ]
 

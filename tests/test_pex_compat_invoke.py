@@ -14,19 +14,29 @@ from support.pexcompat import lab, pex_build_root, real_pex, signal_run  # noqa:
 
 
 @pytest.fixture(scope="module")
-def app(lab):
-    return lab.build("app", lab.files("idna"), entry_point="myapp.main:ret_int")
+def twins(lab):
+    idna = lab.files("idna")
+    return lab.build_many({
+        "app": ("app", idna, {"entry_point": "myapp.main:ret_int"}),
+        # strip_pex_env off: the app sees PEX_* (and so what pex exports of them).
+        "keep": ("keep", idna, {"entry_point": "myapp.main:ret_int", "opts": ["--no-strip-pex-env"]}),
+        "sleeper": ("sleeper", idna, {"entry_point": "myapp.main:sleeper"}),
+    })
 
 
 @pytest.fixture(scope="module")
-def keep(lab):
-    """strip_pex_env off: the app sees PEX_* (and so what pex exports of them)."""
-    return lab.build("keep", lab.files("idna"), entry_point="myapp.main:ret_int", opts=["--no-strip-pex-env"])
+def app(twins):
+    return twins["app"]
 
 
 @pytest.fixture(scope="module")
-def sleeper(lab):
-    return lab.build("sleeper", lab.files("idna"), entry_point="myapp.main:sleeper")
+def keep(twins):
+    return twins["keep"]
+
+
+@pytest.fixture(scope="module")
+def sleeper(twins):
+    return twins["sleeper"]
 
 
 # -- ways to start ---------------------------------------------------------------------------

@@ -14,8 +14,9 @@ MODES = ["false", "prefer", "fallback"]
 @pytest.fixture(scope="module")
 def apps(lab):
     files = lab.files("idna")
-    return {mode: lab.build("inherit-" + mode, files, entry_point="myapp.main:which", opts=["--inherit-path=" + mode])
-            for mode in MODES}
+    return lab.build_many({mode: ("inherit-" + mode, files, {"entry_point": "myapp.main:which",
+                                                             "opts": ["--inherit-path=" + mode]})
+                           for mode in MODES})
 
 
 @pytest.fixture(scope="module")

@@ -13,22 +13,32 @@ WHO = ("import os, sys; print('WHO', os.path.realpath(sys.executable), '%d.%d' %
 
 
 @pytest.fixture(scope="module")
-def app(lab):
-    return lab.build("plain", lab.files("idna"))
+def twins(lab):
+    idna = lab.files("idna")
+    out = lab.build_many({
+        "app": ("plain", idna, {}),
+        "constrained": ("ic-311", idna, {"opts": ["--interpreter-constraint", "CPython==3.11.*"]}),
+        "unmeetable": ("ic-399", idna, {"dpex_opts": ["--interpreter-constraint", "CPython==3.99.*"]}),
+    })
+    # Constraints nothing here meets: pex refuses to build such a pex, so its PEX-INFO is
+    # edited after a normal build; dpex builds it as asked.
+    rewrite_pex_info(out["unmeetable"].pex, interpreter_constraints=["CPython==3.99.*"])
+    return out
 
 
 @pytest.fixture(scope="module")
-def constrained(lab):
-    return lab.build("ic-311", lab.files("idna"), opts=["--interpreter-constraint", "CPython==3.11.*"])
+def app(twins):
+    return twins["app"]
 
 
 @pytest.fixture(scope="module")
-def unmeetable(lab):
-    """Constraints nothing here meets. pex refuses to build such a pex, so its PEX-INFO
-    is edited after a normal build; dpex builds it as asked."""
-    twin = lab.build("ic-399", lab.files("idna"), dpex_opts=["--interpreter-constraint", "CPython==3.99.*"])
-    rewrite_pex_info(twin.pex, interpreter_constraints=["CPython==3.99.*"])
-    return twin
+def constrained(twins):
+    return twins["constrained"]
+
+
+@pytest.fixture(scope="module")
+def unmeetable(twins):
+    return twins["unmeetable"]
 
 
 ENVS = [

@@ -68,7 +68,10 @@ def ensure_real_pex(cache=None):
     with open(cache / ".pex-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.is_file() and marker.read_text() == PEX_REQUIREMENT and pex_bin.is_file():
-            return pex_bin
+            ok = subprocess.run([str(venv / "bin" / "python"), "-c", "import pex"], env=_pip_env(),
+                                capture_output=True, timeout=60).returncode == 0
+            if ok:
+                return pex_bin
         shutil.rmtree(venv, ignore_errors=True)
         env = _pip_env()
         r = subprocess.run([PY311, "-m", "venv", str(venv)], env=env, capture_output=True, text=True, timeout=300)
@@ -404,6 +407,14 @@ class TwinLab:
         r = run(cmd, env=clean_env(self.home), cwd=self.root, timeout=120)
         assert r.returncode == 0 and dpex_out.is_file(), "dpex build failed" + describe(r)
         return Twin(self, name, pex_out, dpex_out)
+
+
+    def build_many(self, specs):
+        """{key: (name, files, build kwargs)} -> {key: Twin}, two builds at a time (pex's
+        build is mostly one busy process)."""
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            futures = {k: pool.submit(self.build, name, files, **kw) for k, (name, files, kw) in specs.items()}
+            return {k: f.result() for k, f in futures.items()}
 
 
 def rewrite_pex_info(path, **changes):
