@@ -1,8 +1,8 @@
 //! Taking care of the cache: which entries are in use, `dpex cache info`,
 //! `dpex cache prune` and `dpex cache verify`.
 //!
-//! Every launch holds a shared `flock` on its environment's lock file
-//! (`envs/.<key>.lck`) for its whole life (the descriptor survives `execve`)
+//! Every launch holds a shared `flock` on its environment's use file
+//! (`envs/.<key>.use`) for its whole life (the descriptor survives `execve`)
 //! and sets that file's mtime: its last use. Cold starts also hold the cache's
 //! `.gc.lck` shared while they build. `prune` takes `.gc.lck` exclusively (so
 //! no cold start is half-way), removes environments whose lock it can take
@@ -41,9 +41,12 @@ pub struct WheelRecord {
 
 pub const WHEEL_RECORD: &str = "wheel.json";
 
+/// The file a running app holds a shared lock on, and whose mtime is its last
+/// use. Not the entry's build lock: a builder waiting for that must not wait
+/// for every app that runs on the finished entry.
 fn lock_file_of(entry: &Path) -> PathBuf {
     let name = entry.file_name().unwrap_or_default().to_string_lossy();
-    entry.with_file_name(format!(".{name}.lck"))
+    entry.with_file_name(format!(".{name}.use"))
 }
 
 fn open_lock(path: &Path) -> std::io::Result<File> {
