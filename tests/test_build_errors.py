@@ -50,6 +50,18 @@ def test_requirement_without_hash(e2e):
     assert_clean_error(r, "hash", ci=True)
 
 
+def test_requirements_without_any_index(e2e):
+    # There is no built-in default index: a build says where wheels come from.
+    src = e2e.app_sources()
+    sha = e2e.wheels.sha256(e2e.wheels.one("idna").name)
+    req = e2e.tmp / "requirements.txt"
+    req.write_text(f"idna==3.20 --hash=sha256:{sha}\n")
+    before = e2e.index.mark()
+    r = _build_fails(e2e, "-r", req, "-D", src, "-e", "myapp.main:run")
+    assert_clean_error(r, "requirements.txt", "idna", "--index-url")
+    assert e2e.index.requests()[before:] == []
+
+
 def test_requirement_hash_unknown_to_index(e2e):
     src = e2e.app_sources()
     bogus = e2e.wheels.sha256(e2e.wheels.one("certifi").name)  # a real hash, of another file

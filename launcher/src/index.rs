@@ -17,9 +17,6 @@ pub use crate::http::Agent;
 pub const ACCEPT: &str =
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
-/// The default index, used when none is configured.
-pub const PYPI_SIMPLE: &str = "https://pypi.org/simple";
-
 /// Largest project page we read (PyPI's biggest JSON pages are tens of MB).
 const MAX_PAGE_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -558,7 +555,7 @@ pub fn parse_project_page(
             Err(format!(
                 "the index page {} answered with Content-Type {content_type:?}, which is not a simple \
                  repository page (JSON or HTML); check that the index URL points at a PEP 503/691 \
-                 \"simple\" API (for PyPI: {PYPI_SIMPLE})",
+                 \"simple\" API (the URL usually ends in /simple)",
                 redact_url(page_url)
             ))
         }
@@ -657,12 +654,12 @@ mod tests {
     #[test]
     fn page_url_is_normalized() {
         assert_eq!(
-            project_page_url("https://pypi.org/simple/", "Foo_Bar.baz"),
-            "https://pypi.org/simple/foo-bar-baz/"
+            project_page_url("https://index.example.com/simple/", "Foo_Bar.baz"),
+            "https://index.example.com/simple/foo-bar-baz/"
         );
         assert_eq!(
-            project_page_url("https://h/simple", "x"),
-            "https://h/simple/x/"
+            project_page_url("https://index.example.com/simple", "x"),
+            "https://index.example.com/simple/x/"
         );
     }
 
@@ -719,19 +716,19 @@ mod tests {
     #[test]
     fn basenames_and_userinfo() {
         assert_eq!(
-            url_basename("https://h/p/a%2Bb-1.0-py3-none-any.whl?x#y").unwrap(),
+            url_basename("https://index.example.com/p/a%2Bb-1.0-py3-none-any.whl?x#y").unwrap(),
             "a+b-1.0-py3-none-any.whl"
         );
-        assert_eq!(url_basename("https://h/p/"), None);
-        assert_eq!(url_basename("https://h/p/%2e%2e"), None);
-        assert_eq!(url_basename("https://h/p/a%2Fb"), None);
+        assert_eq!(url_basename("https://index.example.com/p/"), None);
+        assert_eq!(url_basename("https://index.example.com/p/%2e%2e"), None);
+        assert_eq!(url_basename("https://index.example.com/p/a%2Fb"), None);
         assert_eq!(
-            strip_userinfo("https://u:p@h/x@y"),
-            ("https://h/x@y".to_string(), true)
+            strip_userinfo("https://u:p@index.example.com/x@y"),
+            ("https://index.example.com/x@y".to_string(), true)
         );
         assert_eq!(
-            strip_userinfo("https://h/x@y"),
-            ("https://h/x@y".to_string(), false)
+            strip_userinfo("https://index.example.com/x@y"),
+            ("https://index.example.com/x@y".to_string(), false)
         );
         assert_eq!(percent_decode("a%20b%zz%4"), "a b%zz%4");
     }
@@ -752,7 +749,7 @@ mod tests {
         let files = parse_project_page(
             body.as_bytes(),
             "application/vnd.pypi.simple.v1+json; charset=utf-8",
-            "https://h/simple/foo/",
+            "https://index.example.com/simple/foo/",
         )
         .unwrap();
         assert_eq!(files.len(), 3);
@@ -760,7 +757,7 @@ mod tests {
             files[0],
             IndexFile {
                 filename: "foo-1.0-py3-none-any.whl".into(),
-                url: "https://h/packages/foo-1.0-py3-none-any.whl".into(),
+                url: "https://index.example.com/packages/foo-1.0-py3-none-any.whl".into(),
                 sha256: Some(H.into()),
                 size: Some(123),
                 requires_python: Some(">=3.8".into()),
@@ -769,7 +766,7 @@ mod tests {
         );
         assert!(files[1].yanked);
         assert_eq!(files[1].sha256, None);
-        assert_eq!(files[2].url, "https://h/simple/foo/x/foo-0.9.tar.gz");
+        assert_eq!(files[2].url, "https://index.example.com/simple/foo/x/foo-0.9.tar.gz");
         assert_eq!(files[2].sha256.as_deref(), Some(H));
     }
 
@@ -779,21 +776,21 @@ mod tests {
         let e = parse_project_page(
             body,
             "application/vnd.pypi.simple.v1+json",
-            "https://h/s/foo/",
+            "https://index.example.com/s/foo/",
         )
         .unwrap_err();
         assert!(e.contains("2.0"), "{e}");
         let html =
             br#"<html><head><meta name="pypi:repository-version" content="3.0"></head></html>"#;
-        assert!(parse_project_page(html, "text/html", "https://h/s/foo/").is_err());
+        assert!(parse_project_page(html, "text/html", "https://index.example.com/s/foo/").is_err());
         let e = parse_project_page(
             b"{}",
             "application/vnd.pypi.simple.v2+json",
-            "https://h/s/foo/",
+            "https://index.example.com/s/foo/",
         )
         .unwrap_err();
         assert!(e.contains("v2+json"), "{e}");
-        let e = parse_project_page(b"", "image/png", "https://u:secret@h/s/foo/").unwrap_err();
+        let e = parse_project_page(b"", "image/png", "https://u:secret@index.example.com/s/foo/").unwrap_err();
         assert!(e.contains("image/png") && !e.contains("secret"), "{e}");
     }
 
@@ -812,9 +809,9 @@ mod tests {
 </body></html>"#
         );
         let files =
-            parse_project_page(html.as_bytes(), "text/html", "https://h/simple/foo/").unwrap();
+            parse_project_page(html.as_bytes(), "text/html", "https://index.example.com/simple/foo/").unwrap();
         assert_eq!(files.len(), 4, "{files:?}");
-        assert_eq!(files[0].url, "https://h/packages/foo-1.0-py3-none-any.whl");
+        assert_eq!(files[0].url, "https://index.example.com/packages/foo-1.0-py3-none-any.whl");
         assert_eq!(files[0].sha256.as_deref(), Some(H));
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8,<4"));
         assert!(!files[0].yanked);
@@ -824,25 +821,25 @@ mod tests {
         assert_eq!(files[2].filename, "foo-0.8-py2.py3-none-any.whl");
         assert_eq!(
             files[2].url,
-            "https://h/abs/foo-0.8-py2.py3-none-any.whl?a=1&b=2"
+            "https://index.example.com/abs/foo-0.8-py2.py3-none-any.whl?a=1&b=2"
         );
         assert!(files[2].yanked);
         assert_eq!(files[3].filename, "a+b-1.0-py3-none-any.whl");
         assert_eq!(
             files[3].url,
-            "https://h/simple/foo/a%2Bb-1.0-py3-none-any.whl"
+            "https://index.example.com/simple/foo/a%2Bb-1.0-py3-none-any.whl"
         );
     }
 
     #[test]
     fn honours_base_and_sniffs() {
         let html = br#"<base href="https://mirror.example/files/"><a href="x.whl">x.whl</a>"#;
-        let files = parse_project_page(html, "", "https://h/simple/x/").unwrap();
+        let files = parse_project_page(html, "", "https://index.example.com/simple/x/").unwrap();
         assert_eq!(files[0].url, "https://mirror.example/files/x.whl");
         let json = br#" {"meta": {"api-version": "1.0"}, "files": [{"filename": "x.whl", "url": "x.whl", "hashes": {}}]}"#;
         let files =
-            parse_project_page(json, "application/octet-stream", "https://h/simple/x/").unwrap();
-        assert_eq!(files[0].url, "https://h/simple/x/x.whl");
+            parse_project_page(json, "application/octet-stream", "https://index.example.com/simple/x/").unwrap();
+        assert_eq!(files[0].url, "https://index.example.com/simple/x/x.whl");
     }
 
     #[test]

@@ -64,7 +64,7 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// `https://u:p@h/x` -> `https://h/x`, with a warning naming `what`.
+/// `https://u:p@index.example.com/x` -> `https://index.example.com/x`, with a warning naming `what`.
 fn strip_credentials(url: &str, what: &str, warnings: &mut Vec<String>) -> String {
     let (stripped, had) = index::strip_userinfo(url);
     if had {
@@ -1026,7 +1026,8 @@ pub fn read_requirements(
     resolve_requirements(parsed, index_urls, agent, &source)
 }
 
-/// The indexes to search, in order, without duplicates.
+/// The indexes to search, in order, without duplicates. There is no default
+/// index: a build names where its wheels come from.
 pub fn effective_indexes(index_urls: &[String], file: &RequirementsFile) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let all = index_urls
@@ -1038,9 +1039,6 @@ pub fn effective_indexes(index_urls: &[String], file: &RequirementsFile) -> Vec<
         if !u.is_empty() && !out.contains(&u) {
             out.push(u);
         }
-    }
-    if out.is_empty() {
-        out.push(index::PYPI_SIMPLE.to_string());
     }
     out
 }
@@ -1093,6 +1091,13 @@ pub fn resolve_requirements(
         }
 
         if !pages.contains_key(&name) {
+            if indexes.is_empty() {
+                return Err(format!(
+                    "{what}: no index to look up its wheel files in; pass one with --index-url \
+                     https://index.example.com/simple (your own index or mirror), or put an \
+                     --index-url line in the requirements file"
+                ));
+            }
             let mut found = None;
             for (i, idx) in indexes.iter().enumerate() {
                 if let Some(files) = index::fetch_project_page_opt(agent, idx, &name)
@@ -1303,7 +1308,7 @@ x = 1
 
     #[test]
     fn pylock_errors() {
-        let url = "url = \"https://h/foo-1.0-py3-none-any.whl\"";
+        let url = "url = \"https://index.example.com/foo-1.0-py3-none-any.whl\"";
         let cases: Vec<(String, &str)> = vec![
             (one_wheel("", &format!("[[packages.wheels]]\n{url}\n")), "no `hashes`"),
             (
@@ -1315,7 +1320,7 @@ x = 1
                 "not 64 hex",
             ),
             (
-                one_wheel("sdist = {url = \"https://h/foo-1.0.tar.gz\", hashes = {sha256 = \"00\"}}", ""),
+                one_wheel("sdist = {url = \"https://index.example.com/foo-1.0.tar.gz\", hashes = {sha256 = \"00\"}}", ""),
                 "dpex needs wheels",
             ),
             (one_wheel("directory = {path = \".\"}", ""), "only a local directory"),
@@ -1323,7 +1328,7 @@ x = 1
                 one_wheel(
                     "",
                     &format!(
-                        "[[packages.wheels]]\nurl = \"https://h/bar-1.0-py3-none-any.whl\"\nhashes = {{sha256 = \"{H1}\"}}\n"
+                        "[[packages.wheels]]\nurl = \"https://index.example.com/bar-1.0-py3-none-any.whl\"\nhashes = {{sha256 = \"{H1}\"}}\n"
                     ),
                 ),
                 "for project bar, not foo",
@@ -1332,7 +1337,7 @@ x = 1
                 one_wheel(
                     "",
                     &format!(
-                        "[[packages.wheels]]\nurl = \"https://h/foo-1.1-py3-none-any.whl\"\nhashes = {{sha256 = \"{H1}\"}}\n"
+                        "[[packages.wheels]]\nurl = \"https://index.example.com/foo-1.1-py3-none-any.whl\"\nhashes = {{sha256 = \"{H1}\"}}\n"
                     ),
                 ),
                 "has version 1.1, not 1.0",
@@ -1347,7 +1352,7 @@ x = 1
             (
                 one_wheel(
                     "",
-                    &format!("[[packages.wheels]]\nurl = \"https://h/foo-1.0.zip\"\nhashes = {{sha256 = \"{H1}\"}}\n"),
+                    &format!("[[packages.wheels]]\nurl = \"https://index.example.com/foo-1.0.zip\"\nhashes = {{sha256 = \"{H1}\"}}\n"),
                 ),
                 "invalid wheel file name",
             ),
@@ -1513,15 +1518,15 @@ x = 1
             ("-e ./src".to_string(), "editable"),
             ("-r other.txt".to_string(), "nested requirement files"),
             (
-                "foo @ https://h/foo-1.0-py3-none-any.whl".to_string(),
+                "foo @ https://index.example.com/foo-1.0-py3-none-any.whl".to_string(),
                 "has no --hash",
             ),
             (
-                "foo @ https://h/foo-1.0.tar.gz --hash=sha256:".to_string() + H1,
+                "foo @ https://index.example.com/foo-1.0.tar.gz --hash=sha256:".to_string() + H1,
                 "dpex needs wheels",
             ),
             (
-                "foo @ git+https://h/foo.git --hash=sha256:".to_string() + H1,
+                "foo @ git+https://index.example.com/foo.git --hash=sha256:".to_string() + H1,
                 "VCS",
             ),
             (
@@ -1540,7 +1545,7 @@ x = 1
         }
         // Secrets from the environment never appear in errors.
         let e = parse(&format!(
-            "foo @ https://${{TOKEN}}@h/foo-1.0.tar.gz --hash=sha256:{H1}\n"
+            "foo @ https://${{TOKEN}}@index.example.com/foo-1.0.tar.gz --hash=sha256:{H1}\n"
         ))
         .unwrap_err();
         assert!(!e.contains("s3cret"), "{e}");
