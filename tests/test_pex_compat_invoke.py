@@ -168,6 +168,30 @@ def test_pex_ignore_rcfiles_in_a_pexrc_is_ignored(app, rc_home):
     app.run("1", home=rc_home).assert_same(stderr="empty")
 
 
+# -- PEX_DISABLE_VARIABLES -------------------------------------------------------------------
+
+def test_pex_disable_variables_ignores_env_and_pexrc(app, rc_home):
+    """Locked down: the other PEX_* variables and every pexrc file are ignored."""
+    (rc_home / ".pexrc").write_text("PEX_MODULE=myapp.modmain\n")
+    locked = {"PEX_DISABLE_VARIABLES": "1", "PEX_MODULE": "myapp.main:show"}
+    pair = app.run("6", home=rc_home, env=locked).assert_same(stderr="empty")
+    assert pair.dpex.returncode == 6 and "MODMAIN" not in pair.dpex.stdout, pair.describe()
+    pair = app.run("-c", "print(1)", home=rc_home, env={**locked, "PEX_INTERPRETER": "1"})
+    pair.assert_same(stderr="empty")
+    # The built-in entry point ran, not the interpreter.
+    assert pair.dpex.tagged("APP")["argv"][1:] == ["-c", "print(1)"], pair.describe()
+    # Without the lock-down the same environment changes what runs.
+    pair = app.run("6", home=rc_home, env={**locked, "PEX_DISABLE_VARIABLES": "0"})
+    pair.assert_same(stderr="empty")
+    assert pair.dpex.tagged("APP")["argv"][1:] == ["6"], pair.describe()
+
+
+def test_invalid_pex_disable_variables(app):
+    pair = app.run("3", env={"PEX_DISABLE_VARIABLES": "please"})
+    assert pair.pex.returncode == pair.dpex.returncode == 1, pair.describe()
+    assert not pair.pex.stdout and not pair.dpex.stdout, pair.describe()
+
+
 # -- PEX_ROOT, PEX_VERBOSE ---------------------------------------------------------------------
 
 def test_pex_root(app, tmp_path):

@@ -55,3 +55,17 @@ def test_extra_sys_path_is_appended_and_exported(e2e, tmp_path):
     assert "MOD extra" in r.stdout
     # strip_pex_env (the default) removed the variable itself from the app's environment.
     assert "PEX_EXTRA_SYS_PATH" not in out["env"]
+
+
+def test_bad_pex_variable_fails_before_any_download(e2e):
+    """A typo in a PEX_* value fails at once, as in pex: no wheel is fetched first."""
+    pex = build_interpreter_app(e2e)
+    before = e2e.index.mark()
+    r = e2e.run_pex(pex, "-c", "print(1)", env={"PEX_INHERIT_PATH": "sometimes"})
+    assert r.returncode == 1 and not r.stdout, describe(r)
+    assert "PEX_INHERIT_PATH" in r.stderr and "sometimes" in r.stderr, describe(r)
+    assert "Traceback" not in r.stderr and "panicked" not in r.stderr, describe(r)
+    assert e2e.index.file_gets(since=before) == {}, describe(r)
+    # Fixed, the same cold cache hydrates and runs.
+    r = assert_ok(e2e.run_pex(pex, "-c", "print(1)"))
+    assert r.stdout == "1\n" and sum(e2e.index.file_gets(since=before).values()) == 1, describe(r)

@@ -298,9 +298,6 @@ pub fn exec_python(
     app_path: &Path,
     user_args: &[OsString],
 ) -> Error {
-    if let Err(e) = check_env() {
-        return e;
-    }
     let (entry, with_injected) = choose_entry(info);
     let mut python_args: Vec<OsString> = env_value("__DPEX_PYTHON_ARGS")
         .map(|a| {

@@ -25,6 +25,8 @@ fn run() -> Result<std::convert::Infallible> {
         &exe,
     );
     dpex_launcher::pexrc::apply(&invoked);
+    // Bad PEX_* values fail here, before any download, as pex fails at boot.
+    launch::check_env()?;
     let app_path = launch::app_path(&invoked);
     let verbose: u32 = std::env::var("PEX_VERBOSE")
         .ok()

@@ -1,6 +1,8 @@
 //! pexrc files: `KEY=VALUE` lines in `/etc/pexrc`, `~/.pexrc` and a `.pexrc`
 //! beside the app, as pex reads them. The real environment wins; later files
 //! win over earlier ones; `PEX_IGNORE_RCFILES=1` skips them all.
+//! `PEX_DISABLE_VARIABLES=1` locks a run down, as in pex: no rc file is read
+//! and every other `PEX_*` variable of the environment is dropped.
 
 use std::path::{Path, PathBuf};
 
@@ -28,8 +30,13 @@ pub fn parse(text: &str) -> Vec<(String, String)> {
 }
 
 /// Set the `PEX_*` and `DPEX_*` variables the rc files define and the
-/// environment does not. Call before any thread starts.
+/// environment does not, or, under `PEX_DISABLE_VARIABLES`, drop the other
+/// `PEX_*` variables. Call before any thread starts.
 pub fn apply(app_path: &Path) {
+    if crate::launch::env_flag("PEX_DISABLE_VARIABLES") {
+        drop_pex_variables();
+        return;
+    }
     if crate::launch::env_flag("PEX_IGNORE_RCFILES") {
         return;
     }
@@ -45,6 +52,23 @@ pub fn apply(app_path: &Path) {
             // The last file that sets a key wins: set it first, skip the rest.
             std::env::set_var(key, value);
         }
+    }
+}
+
+/// Remove every `PEX_*` variable but `PEX_DISABLE_VARIABLES` itself. (pex
+/// ignores them in its own configuration and leaves them for the app; dpex
+/// reads its configuration from the environment, so it removes them: only an
+/// app built with `--no-strip-pex-env` can tell.)
+fn drop_pex_variables() {
+    let names: Vec<_> = std::env::vars_os()
+        .map(|(key, _)| key)
+        .filter(|key| {
+            let key = key.to_string_lossy();
+            key.starts_with("PEX_") && key != "PEX_DISABLE_VARIABLES"
+        })
+        .collect();
+    for name in names {
+        std::env::remove_var(name);
     }
 }
 
