@@ -112,6 +112,15 @@ where
         if mode & S_IFMT == S_IFLNK {
             return Err(bad(format!("the entry {name:?} is a symbolic link")));
         }
+        // No installer needs setuid/setgid files; one in a wheel is an attack.
+        // (`unix_mode()` clears those bits, so read the raw attributes.)
+        let raw_mode = entry.external_attributes() >> 16;
+        if entry.system() == zip::System::Unix && raw_mode & 0o6000 != 0 {
+            return Err(bad(format!(
+                "the entry {name:?} has setuid or setgid bits (mode {:o})",
+                raw_mode & 0o7777
+            )));
+        }
         let Some(target) = place(&relative).map_err(bad)? else {
             continue;
         };
@@ -131,7 +140,7 @@ where
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
         }
-        // Only the execute bits are kept: never setuid, setgid or sticky.
+        // Only the execute bits are kept (a sticky bit is dropped).
         let file_mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
         let mut file = OpenOptions::new()
             .write(true)
@@ -360,8 +369,9 @@ mod tests {
                     .unwrap();
                 continue;
             }
-            zip.start_file(name, SimpleFileOptions::default().unix_permissions(mode))
-                .unwrap();
+            // external_attributes, not unix_permissions: it keeps setuid bits.
+            let options = SimpleFileOptions::default().external_attributes((0o100000 | mode) << 16);
+            zip.start_file(name, options).unwrap();
             zip.write_all(&bytes).unwrap();
         }
         zip.finish().unwrap();
@@ -407,8 +417,13 @@ mod tests {
     }
 
     #[test]
-    fn drops_setuid_bits() {
-        let (path, dest) = wheel("setuid", &[("demo/tool", b"", 0o4755)], "1.0");
+    fn refuses_setuid_and_setgid_bits() {
+        for (tag, mode) in [("setuid", 0o4755), ("setgid", 0o2644)] {
+            let (path, dest) = wheel(tag, &[("demo/tool", b"", mode)], "1.0");
+            let e = unpack(&path, &dest).unwrap_err().to_string();
+            assert!(e.contains("demo/tool") && e.contains("setuid or setgid"), "{e}");
+        }
+        let (path, dest) = wheel("sticky", &[("demo/tool", b"", 0o1755)], "1.0");
         unpack(&path, &dest).unwrap();
         use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(dest.join("site/demo/tool"))
