@@ -26,7 +26,7 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
 }
 
-fn read_at(file: &mut File, offset: u64, len: usize) -> Result<Vec<u8>, String> {
+fn read_at<R: Read + Seek>(file: &mut R, offset: u64, len: usize) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; len];
     file.seek(SeekFrom::Start(offset))
         .and_then(|_| file.read_exact(&mut buf))
@@ -38,8 +38,13 @@ fn read_at(file: &mut File, offset: u64, len: usize) -> Result<Vec<u8>, String> 
 pub fn check_structure(path: &Path) -> Result<(), String> {
     let mut file = File::open(path).map_err(|e| e.to_string())?;
     let len = file.metadata().map_err(|e| e.to_string())?.len();
+    check_structure_of(&mut file, len)
+}
+
+/// [`check_structure`] on any seekable reader of `len` bytes (tests, fuzzing).
+pub fn check_structure_of<R: Read + Seek>(file: &mut R, len: u64) -> Result<(), String> {
     let tail_len = len.min(22 + 65535) as usize;
-    let tail = read_at(&mut file, len - tail_len as u64, tail_len)?;
+    let tail = read_at(file, len - tail_len as u64, tail_len)?;
     let eocd = (0..tail_len.saturating_sub(21))
         .rev()
         .find(|&i| u32_at(&tail, i) == u64::from(EOCD_SIG))
@@ -53,12 +58,12 @@ pub fn check_structure(path: &Path) -> Result<(), String> {
         if eocd_pos < 20 {
             return Err("its zip64 locator is missing".into());
         }
-        let locator = read_at(&mut file, eocd_pos - 20, 20)?;
+        let locator = read_at(file, eocd_pos - 20, 20)?;
         if u32_at(&locator, 0) != u64::from(ZIP64_LOCATOR_SIG) {
             return Err("its zip64 locator is missing".into());
         }
         let record_pos = u64_at(&locator, 8);
-        let record = read_at(&mut file, record_pos, 56)?;
+        let record = read_at(file, record_pos, 56)?;
         if u32_at(&record, 0) != u64::from(ZIP64_EOCD_SIG) {
             return Err("its zip64 end record is damaged".into());
         }
@@ -76,7 +81,7 @@ pub fn check_structure(path: &Path) -> Result<(), String> {
         .and_then(|start| start.checked_sub(cd_offset))
         .ok_or("its central directory does not fit in the file")?;
     let cd = read_at(
-        &mut file,
+        file,
         base + cd_offset,
         usize::try_from(cd_size).map_err(|_| "huge central directory")?,
     )?;
@@ -102,18 +107,14 @@ pub fn check_structure(path: &Path) -> Result<(), String> {
             ));
         }
         if local_offset != 0xFFFF_FFFF {
-            let header = read_at(&mut file, base + local_offset, 30)?;
+            let header = read_at(file, base + local_offset, 30)?;
             if u32_at(&header, 0) != u64::from(LOCAL_SIG) {
                 return Err(format!(
                     "the local header of {:?} is missing",
                     String::from_utf8_lossy(name)
                 ));
             }
-            let local_name = read_at(
-                &mut file,
-                base + local_offset + 30,
-                u16_at(&header, 26) as usize,
-            )?;
+            let local_name = read_at(file, base + local_offset + 30, u16_at(&header, 26) as usize)?;
             if local_name != name {
                 return Err(format!(
                     "the local header names {:?} where the central directory says {:?}",
@@ -125,4 +126,48 @@ pub fn check_structure(path: &Path) -> Result<(), String> {
         at = name_end + extra_len + comment_len;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+    use zip::write::SimpleFileOptions;
+
+    fn check(bytes: &[u8]) -> Result<(), String> {
+        check_structure_of(&mut Cursor::new(bytes), bytes.len() as u64)
+    }
+
+    fn zip_of(prefix: &[u8], names: &[&str]) -> Vec<u8> {
+        let mut out = Cursor::new(prefix.to_vec());
+        out.set_position(prefix.len() as u64);
+        let mut zip = zip::ZipWriter::new(out);
+        for name in names {
+            zip.start_file(*name, SimpleFileOptions::default()).unwrap();
+            zip.write_all(name.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn accepts_sound_zips_with_or_without_a_prefix() {
+        check(&zip_of(b"", &["a.py", "b/c.py"])).unwrap();
+        check(&zip_of(b"#!/bin/sh\nexit 1\n", &["a.py"])).unwrap();
+        check(&zip_of(b"", &[])).unwrap();
+    }
+
+    #[test]
+    fn rejects_damaged_zips() {
+        assert!(check(b"")
+            .unwrap_err()
+            .contains("no end-of-central-directory"));
+        let mut bytes = zip_of(b"", &["aa.py", "ab.py"]);
+        // Rename the second entry in the central directory only: "ab" -> "aa".
+        let cd = bytes.windows(4).rposition(|w| w == b"PK\x01\x02").unwrap();
+        bytes[cd + 46 + 1] = b'a';
+        let e = check(&bytes).unwrap_err();
+        assert!(e.contains("appears twice"), "{e}");
+        let short = zip_of(b"", &["a.py"]);
+        assert!(check(&short[..short.len() - 1]).is_err());
+    }
 }

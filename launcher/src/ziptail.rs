@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::pexinfo::PexInfo;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 pub struct AppZip {
@@ -15,13 +15,7 @@ pub struct AppZip {
 impl AppZip {
     pub fn open(path: &Path) -> Result<AppZip> {
         let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-        let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| {
-            Error::msg(format!(
-                "{} has no readable app zip at its end ({e}). The file is truncated or is not a \
-                 dpex app: copy it again, or rebuild it with `dpex build`",
-                path.display()
-            ))
-        })?;
+        let archive = open_archive(BufReader::new(file), &path.display().to_string())?;
         Ok(AppZip {
             path: path.to_path_buf(),
             archive,
@@ -29,25 +23,7 @@ impl AppZip {
     }
 
     pub fn read_pex_info(&mut self) -> Result<PexInfo> {
-        let path = self.path.display().to_string();
-        let mut entry = self.archive.by_name("PEX-INFO").map_err(|_| {
-            Error::msg(format!("{path} has no PEX-INFO in its zip: it is not a dpex app. Rebuild it with `dpex build`"))
-        })?;
-        let mut bytes = Vec::with_capacity(entry.size().min(1 << 20) as usize);
-        entry
-            .by_ref()
-            .take(64 << 20)
-            .read_to_end(&mut bytes)
-            .map_err(|e| {
-                Error::msg(format!(
-                    "{path}: cannot read PEX-INFO ({e}); the file is damaged"
-                ))
-            })?;
-        PexInfo::from_slice(&bytes).map_err(|e| {
-            Error::msg(format!(
-                "{path}: PEX-INFO is not valid ({e}). Rebuild the app with `dpex build`"
-            ))
-        })
+        pex_info_in(&mut self.archive, &self.path.display().to_string())
     }
 
     /// Extract every entry into `dest` (a staging folder).
@@ -56,5 +32,85 @@ impl AppZip {
         crate::unpack::unpack_zip(&mut self.archive, dest, &what, |p| {
             Ok(Some(p.to_path_buf()))
         })
+    }
+}
+
+/// [`AppZip::open`] then [`AppZip::read_pex_info`] on any seekable reader,
+/// named `what` in messages (tests, fuzzing).
+pub fn read_pex_info_from<R: Read + Seek>(reader: R, what: &str) -> Result<PexInfo> {
+    let mut archive = open_archive(reader, what)?;
+    pex_info_in(&mut archive, what)
+}
+
+fn open_archive<R: Read + Seek>(reader: R, what: &str) -> Result<zip::ZipArchive<R>> {
+    zip::ZipArchive::new(reader).map_err(|e| {
+        Error::msg(format!(
+            "{what} has no readable app zip at its end ({e}). The file is truncated or is not a \
+             dpex app: copy it again, or rebuild it with `dpex build`"
+        ))
+    })
+}
+
+fn pex_info_in<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, path: &str) -> Result<PexInfo> {
+    let mut entry = archive.by_name("PEX-INFO").map_err(|_| {
+        Error::msg(format!(
+            "{path} has no PEX-INFO in its zip: it is not a dpex app. Rebuild it with `dpex build`"
+        ))
+    })?;
+    let mut bytes = Vec::with_capacity(entry.size().min(1 << 20) as usize);
+    entry
+        .by_ref()
+        .take(64 << 20)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Error::msg(format!(
+                "{path}: cannot read PEX-INFO ({e}); the file is damaged"
+            ))
+        })?;
+    PexInfo::from_slice(&bytes).map_err(|e| {
+        Error::msg(format!(
+            "{path}: PEX-INFO is not valid ({e}). Rebuild the app with `dpex build`"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+    use zip::write::SimpleFileOptions;
+
+    /// `prefix` (a stand-in for the launcher stub) then a zip of `entries`.
+    fn app(prefix: &[u8], entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Cursor::new(prefix.to_vec());
+        out.set_position(prefix.len() as u64);
+        let mut zip = zip::ZipWriter::new(out);
+        for (name, bytes) in entries {
+            zip.start_file(*name, SimpleFileOptions::default()).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn reads_pex_info_from_the_zip_at_the_end() {
+        let bytes = app(
+            b"\x7fELF stub",
+            &[("PEX-INFO", br#"{"entry_point":"a:b"}"#)],
+        );
+        let info = read_pex_info_from(Cursor::new(&bytes), "app.pex").unwrap();
+        assert_eq!(info.entry_point.as_deref(), Some("a:b"));
+    }
+
+    #[test]
+    fn damaged_apps_are_errors() {
+        let e = read_pex_info_from(Cursor::new(b"not a zip"), "app.pex").unwrap_err();
+        assert!(e.to_string().contains("no readable app zip"), "{e}");
+        let bytes = app(b"", &[("other", b"")]);
+        let e = read_pex_info_from(Cursor::new(&bytes), "app.pex").unwrap_err();
+        assert!(e.to_string().contains("no PEX-INFO"), "{e}");
+        let bytes = app(b"", &[("PEX-INFO", b"{")]);
+        let e = read_pex_info_from(Cursor::new(&bytes), "app.pex").unwrap_err();
+        assert!(e.to_string().contains("PEX-INFO is not valid"), "{e}");
     }
 }

@@ -694,8 +694,10 @@ fn parse_options(tokens: &[String]) -> Result<Vec<(String, Option<String>)>, Str
                 out.push((name, inline));
             }
         } else if t.starts_with('-') && t.len() >= 2 {
-            let name = t[..2].to_string();
-            let attached = &t[2..];
+            // `-` and one character (not two bytes: that may split a character).
+            let split = 1 + t[1..].chars().next().map_or(0, char::len_utf8);
+            let name = t[..split].to_string();
+            let attached = &t[split..];
             if VALUE_OPTIONS.contains(&name.as_str()) {
                 if !attached.is_empty() {
                     out.push((name, Some(attached.to_string())));
@@ -1561,6 +1563,31 @@ x = 1
         assert_eq!(
             expand_env("${A_1}/${EMPTY}/${UNSET}/${lower}/$A_1/${", &env),
             "x/${EMPTY}/${UNSET}/${lower}/$A_1/${"
+        );
+    }
+
+    #[test]
+    fn short_options_split_at_characters_not_bytes() {
+        // Found by fuzzing (fuzz/fuzz_targets/requirements.rs): `t[..2]` of
+        // `-㘹…` panicked inside the multi-byte character.
+        let file = parse("-\u{3639}x\n").unwrap();
+        assert_eq!(
+            file.warnings,
+            ["line 1: option -\u{3639}x is ignored by dpex"]
+        );
+        let file = parse(&format!("a==1 --hash=sha256:{} -\u{e9}\n", "a".repeat(64))).unwrap();
+        assert!(
+            file.warnings.iter().any(|w| w.contains("-\u{e9}")),
+            "{:?}",
+            file.warnings
+        );
+        assert_eq!(
+            parse_options(&["-\u{e9}x".into()]).unwrap(),
+            [("-\u{e9}x".into(), None)]
+        );
+        assert_eq!(
+            parse_options(&["-ihttps://index.example.com/simple".into()]).unwrap(),
+            [("-i".into(), Some("https://index.example.com/simple".into()))]
         );
     }
 

@@ -1,12 +1,12 @@
 //! `dpex`: build dehydrated PEX files. See README.md and docs/.
 
-mod lock;
 mod ops;
 mod pexfile;
 
 use clap::{Args, Parser, Subcommand};
 use dpex_launcher::pexinfo::{InheritPath, PexInfo};
 use dpex_launcher::version::normalize_name;
+use dpex_packer::lock;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
