@@ -393,6 +393,35 @@ def test_a_redirect_from_https_to_http_is_refused(e2e, pki, lab):
     assert r.stderr.count("refused") == 1, describe(r)
 
 
+def test_an_https_index_linking_plain_http_files_is_not_followed(e2e, pki, lab, tripwire):
+    """A page read over https whose file links say http:// is a downgrade, like a
+    redirect to http: refused when building and when hydrating."""
+    plain = lab("plain")
+    tls = lab("tls", tls=pki.ip, link_files_to=plain.files_url)
+    name = idna_name(e2e)
+    trust = {"DPEX_CA_BUNDLE": str(pki.ca.ca_cert)}
+
+    req = e2e.requirements(e2e.files("idna"))
+    out = e2e.tmp / "downgraded.pex"
+    r = e2e.dpex_cmd("build", "-r", req, "--index-url", tls.url + "/simple", "-D", e2e.app_sources(["idna"]),
+                     "-e", "myapp.main:run", "-o", out, env=e2e.env(trust))
+    assert_clean_error(r, "requirements.txt", "idna", plain.file_url(name), "plain http")
+    assert not out.exists()
+
+    pex = idna_app(e2e, tripwire.url + "/files/")
+    r = e2e.run_pex(pex, env={**trust, "PEX_BOOTSTRAP_HYDRATION_INDICES": tls.url + "/simple"})
+    assert_clean_error(r, name, plain.file_url(name), "plain http")
+    assert plain.seen == [], "the plain-http server was contacted"
+    assert tls.simple_gets() and tls.file_gets() == {}
+
+    # The same page over plain http says what it means: followed.
+    plain_index = lab("plain-index", link_files_to=plain.files_url)
+    hits = tripwire.hits
+    r = e2e.run_pex(pex, env={"PEX_BOOTSTRAP_HYDRATION_INDICES": plain_index.url + "/simple"})
+    assert_ran(e2e, r)
+    assert plain.file_gets() == {name: 1} and tripwire.hits == hits
+
+
 def test_a_redirect_from_http_to_https_is_followed(e2e, pki, lab):
     tls = lab("tls", tls=pki.ip)
     plain = lab("plain", redirect_files=tls.files_url)

@@ -129,7 +129,10 @@ impl Sources {
             });
             match listing {
                 Ok(files) => match files.into_iter().find(|f| f.filename == wheel.filename) {
-                    Some(f) => found.push(Location::Url(f.url)),
+                    Some(f) => match index::check_not_downgraded(link, &f.url) {
+                        Ok(()) => found.push(Location::Url(f.url)),
+                        Err(e) => skipped.push(e),
+                    },
                     None => skipped.push(format!(
                         "{}: does not list {}",
                         redact_url(link),
@@ -143,12 +146,16 @@ impl Sources {
             let listing = self.page(format!("index:{index_url}:{project}"), || {
                 index::fetch_project_page(&self.agent, index_url, project)
             });
+            let page_url = index::project_page_url(index_url, project);
             match listing {
                 Ok(files) => match files.into_iter().find(|f| f.filename == wheel.filename) {
-                    Some(f) => found.push(Location::Url(f.url)),
+                    Some(f) => match index::check_not_downgraded(&page_url, &f.url) {
+                        Ok(()) => found.push(Location::Url(f.url)),
+                        Err(e) => skipped.push(e),
+                    },
                     None => skipped.push(format!(
                         "{}: does not list {}",
-                        redact_url(&index::project_page_url(index_url, project)),
+                        redact_url(&page_url),
                         wheel.filename
                     )),
                 },

@@ -198,6 +198,26 @@ pub fn url_basename(url: &str) -> Option<String> {
     Some(name)
 }
 
+/// Refuse a plain-http file link on a page read over https: the page's
+/// TLS would protect nothing if its links went out in the clear (the same
+/// rule as for redirects). Plain http is fine where the index itself is.
+pub fn check_not_downgraded(page_url: &str, file_url: &str) -> Result<(), String> {
+    let is = |url: &str, scheme: &str| {
+        url.get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+    };
+    if is(page_url, "https://") && is(file_url, "http://") {
+        return Err(format!(
+            "the https page {} links the file over plain http ({}); dpex never downgrades from \
+             https to http: have the index link its files over https, or use an http:// index URL \
+             if plain http is really meant",
+            redact_url(page_url),
+            redact_url(file_url)
+        ));
+    }
+    Ok(())
+}
+
 /// Remove `user:password@` from a URL's authority; the flag says whether
 /// there was any.
 pub fn strip_userinfo(url: &str) -> (String, bool) {
@@ -722,6 +742,12 @@ mod tests {
         assert_eq!(url_basename("https://index.example.com/p/"), None);
         assert_eq!(url_basename("https://index.example.com/p/%2e%2e"), None);
         assert_eq!(url_basename("https://index.example.com/p/a%2Fb"), None);
+        assert!(check_not_downgraded("https://i.example/s/", "http://f.example/a.whl").is_err());
+        assert!(check_not_downgraded("HTTPS://i.example/s/", "HTTP://f.example/a.whl").is_err());
+        assert!(check_not_downgraded("https://i.example/s/", "https://f.example/a.whl").is_ok());
+        assert!(check_not_downgraded("http://i.example/s/", "http://f.example/a.whl").is_ok());
+        let e = check_not_downgraded("https://u:pw@i.example/s/", "http://f.example/a.whl").unwrap_err();
+        assert!(!e.contains("pw") && e.contains("plain http"), "{e}");
         assert_eq!(
             strip_userinfo("https://u:p@index.example.com/x@y"),
             ("https://index.example.com/x@y".to_string(), true)

@@ -107,15 +107,24 @@ class LabServer(FaultServer):
     - names itself `name` in its URLs (it always listens on 127.0.0.1);
     - answers GET /files/<name> with a 302 to `redirect_files + <name>` when set
       (after the auth check: a private index that sends downloads elsewhere);
-    - keeps `seen`: (method, path, Authorization header or None) of every request.
+    - keeps `seen`: (method, path, Authorization header or None) of every request;
+    - links its files on its pages as `link_files_to + <name>` when set (an index
+      whose files live on another server).
     """
 
-    def __init__(self, wheel_dir, log_path=None, *, tls=None, name="127.0.0.1", redirect_files=None, **kw):
+    def __init__(self, wheel_dir, log_path=None, *, tls=None, name="127.0.0.1", redirect_files=None,
+                 link_files_to=None, **kw):
         super().__init__(wheel_dir, log_path, **kw)
         self.tls = tls
         self.name = name
         self.redirect_files = redirect_files
+        self.link_files_to = link_files_to
         self.seen = []
+
+    def file_url(self, filename):
+        if self.link_files_to:
+            return self.link_files_to + quote(filename)
+        return super().file_url(filename)
 
     def start(self):
         if self._httpd is not None:
