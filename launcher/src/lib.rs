@@ -11,6 +11,7 @@ pub mod index;
 pub mod interpreter;
 pub mod launch;
 pub mod maintenance;
+pub mod mapped;
 pub mod marker;
 pub mod netrc;
 pub mod pexinfo;

@@ -2,6 +2,7 @@
 //! outside it: wheels (with the `.data` scheme spread) and the app's own zip.
 
 use crate::error::{Error, Result};
+use crate::mapped::Mapped;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
@@ -100,6 +101,7 @@ where
         Error::msg(format!("refusing to unpack {what}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"))
     };
     let limit = max_unpacked();
+    let mut buffer = vec![0u8; COPY_BUFFER];
     for index in indices {
         let mut entry = archive
             .by_index(index)
@@ -157,7 +159,7 @@ where
             })?;
         // Copy at most the declared size plus one byte, so a lying header is caught.
         let declared = entry.size();
-        let copied = io::copy(&mut (&mut entry).take(declared + 1), &mut file).map_err(|e| {
+        let copied = copy_with(&mut (&mut entry).take(declared + 1), &mut file, &mut buffer).map_err(|e| {
             if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::UnexpectedEof {
                 bad(format!("the entry {name:?} is corrupt ({e})"))
             } else {
@@ -173,17 +175,38 @@ where
     Ok(())
 }
 
+/// Bytes inflated per read and written per write: most files take one of each
+/// (io::copy's 8 KiB would mean tens of thousands of syscalls per big wheel).
+const COPY_BUFFER: usize = 256 * 1024;
+
+/// `io::copy` with a caller's buffer.
+fn copy_with(reader: &mut impl Read, writer: &mut impl io::Write, buffer: &mut [u8]) -> io::Result<u64> {
+    let mut copied = 0u64;
+    loop {
+        let n = match reader.read(buffer) {
+            Ok(0) => return Ok(copied),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        writer.write_all(&buffer[..n])?;
+        copied += n as u64;
+    }
+}
+
 /// Unpack a wheel into `dest`: the importable files (root, `.data/purelib`,
 /// `.data/platlib`) under `site/`, `.data/scripts` under `scripts/`,
 /// `.data/data` under `data/`, `.data/headers` under `headers/`.
 pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
-    crate::zipcheck::check_structure(wheel).map_err(|why| {
+    let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
+    let map = Mapped::of(&file).map_err(|e| Error::io("read", wheel, e))?;
+    let bytes = map.bytes();
+    crate::zipcheck::check_structure_of(&mut io::Cursor::new(bytes), bytes.len() as u64).map_err(|why| {
         Error::msg(format!(
             "refusing to unpack {filename}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"
         ))
     })?;
-    let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
-    let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| {
+    let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes)).map_err(|e| {
         Error::msg(format!(
             "{filename} is not a readable zip ({e}); the file is damaged"
         ))
@@ -221,8 +244,7 @@ pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
     };
     // Big wheels (numpy, torch) are the tail of a cold start: spread their
     // entries over the cores, each thread with its own reader.
-    let size = fs::metadata(wheel).map(|m| m.len()).unwrap_or(0);
-    let threads = if size >= PARALLEL_UNPACK_BYTES {
+    let threads = if bytes.len() as u64 >= PARALLEL_UNPACK_BYTES {
         unpack_threads()
     } else {
         1
@@ -232,17 +254,13 @@ pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
     if threads == 1 {
         return unpack_entries(&mut archive, 0..entries, dest, filename, &place, &total);
     }
-    drop(archive);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let (place, total) = (&place, &total);
+                // A clone shares the parsed central directory and the map.
+                let mut archive = archive.clone();
                 scope.spawn(move || {
-                    let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
-                    let mut archive =
-                        zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| {
-                            Error::msg(format!("{filename} is not a readable zip ({e})"))
-                        })?;
                     unpack_entries(
                         &mut archive,
                         (t..entries).step_by(threads),
