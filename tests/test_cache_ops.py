@@ -3,6 +3,7 @@ read-only cache layers."""
 
 import fcntl
 import os
+from pathlib import Path
 
 from support.apps import REQUESTS_PROJECTS
 from support.harness import PY311, assert_clean_error, assert_ok, describe
@@ -12,6 +13,11 @@ def tree(root):
     """Every path under root, but Python's own bytecode caches: on a writable
     mount Python may add those; a real layer is mounted read-only."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if "__pycache__" not in p.parts)
+
+
+def link_counts(root):
+    """{path: st_nlink} of every file of every wheel entry under root."""
+    return {str(p.relative_to(root)): p.stat().st_nlink for p in (root / "1" / "wheels").rglob("*") if p.is_file()}
 
 
 def test_offline_uses_cache_and_local_wheels_only(e2e, tmp_path):
@@ -64,7 +70,7 @@ def test_read_only_layers_are_used_first_and_never_written(e2e, tmp_path):
     pex = e2e.build_app(files, entry_point=None)
     layer = tmp_path / "image-cache"
     assert_ok(e2e.dpex_cmd("hydrate", pex, "--python", PY311, env=e2e.env({"DPEX_ROOT": str(layer)}, python=None)))
-    before = tree(layer)
+    before, links_before = tree(layer), link_counts(layer)
     e2e.index.stop()
     env = {"DPEX_ROOT": str(tmp_path / "fresh"), "DPEX_CACHE_LAYERS": str(layer)}
     r = assert_ok(e2e.run_pex(pex, "-c", "import requests, sys; print('PREFIX', sys.prefix)", env=env))
@@ -73,9 +79,14 @@ def test_read_only_layers_are_used_first_and_never_written(e2e, tmp_path):
     # Another app with the same wheels builds its environment in the writable
     # cache, linking the layer's wheels: still no download, layer untouched.
     other = e2e.build_app(files, entry_point=None, extra=["--inject-env", "X=1"], out="other.pex")
-    r = assert_ok(e2e.run_pex(other, "-c", "import requests, sys; print('PREFIX', sys.prefix)", env=env))
+    r = assert_ok(e2e.run_pex(other, "-c", "import requests, sys; print('PREFIX', sys.prefix, requests.__file__)",
+                              env=env))
     assert str(tmp_path / "fresh") in r.stdout, describe(r)
     assert tree(layer) == before
+    # Symlinks, not hard links, into a layer: not even its link counts change.
+    assert link_counts(layer) == links_before
+    module = Path(r.stdout.split()[-1])
+    assert module.is_symlink() and str(layer) in os.readlink(module), module
 
 
 def test_temporary_cache_must_be_private(e2e, tmp_path):

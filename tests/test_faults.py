@@ -431,6 +431,20 @@ class CacheChecker:
         return stale
 
 
+def published_twin(wheels, path):
+    """Whether `path` is the same file (inode) as a file of a published wheel entry."""
+    st = os.stat(path)
+    for entry in os.listdir(wheels):
+        if entry.startswith("."):
+            continue
+        for dirpath, _dirs, files in os.walk(os.path.join(wheels, entry)):
+            if os.path.basename(path) in files:
+                other = os.stat(os.path.join(dirpath, os.path.basename(path)))
+                if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+                    return True
+    return False
+
+
 CHUNK = 256 * 1024
 
 
@@ -501,8 +515,12 @@ def test_kill_9_during_cold_hydration_then_normal_run(e2e, faults):
         for name, m in out["modules"].items():
             real = Path(os.path.realpath(m["file"]))
             rel = real.relative_to(Path(os.path.realpath(root)) / "1")
-            assert rel.parts[0] in ("wheels", "apps") and not rel.parts[1].startswith("."), \
+            assert rel.parts[0] in ("wheels", "apps", "envs") and not rel.parts[1].startswith("."), \
                 f"{name} imported from {real}, not from a published entry" + ctx
+            if rel.parts[0] == "envs":
+                # A hard link: the same file as one in a published wheel entry.
+                assert published_twin(root / "1" / "wheels", real), \
+                    f"{name}: {real} is not a link to a published wheel's file" + ctx
         left = checker.check(root, ctx + " (after the normal run)")
         assert not left, f"stale work folders {left} remain after a successful run" + ctx
 

@@ -61,6 +61,18 @@ def test_app_never_writes_into_the_wheel_cache(e2e):
     assert list(e2e.root.glob("1/envs/*/lib/python3.11/site-packages/idna/__pycache__/*.pyc"))
 
 
+def test_site_packages_files_are_hard_links_to_the_wheel_cache(e2e):
+    """As after a pip install, realpath(__file__) stays in the venv; no copy is made."""
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None)
+    code = "import idna, os; print('FILE', idna.__file__, os.path.realpath(idna.__file__))"
+    r = assert_ok(e2e.run_pex(pex, "-c", code))
+    file, real = r.stdout.split("FILE ", 1)[1].split()
+    assert file == real and "/site-packages/idna/" in real, describe(r)
+    sha = e2e.wheels.sha256(e2e.files("idna")[0].name)
+    cached = e2e.root / "1" / "wheels" / sha / "site" / "idna" / "__init__.py"
+    assert os.path.samefile(real, cached) and os.stat(real).st_nlink == 2, (real, cached)
+
+
 def test_relative_and_tilde_cache_roots(e2e):
     pex = e2e.build_app(e2e.files("idna"), entry_point=None)
     code = "import idna; print('OK', idna.__file__)"

@@ -13,10 +13,11 @@ use crate::cache::{remove_any, Cache};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -89,15 +90,30 @@ pub fn gc_lock_shared(cache: &Cache) -> Option<File> {
     Some(file)
 }
 
+/// Bytes under `path`, each file counted once however many hard links it has
+/// there (a wheel entry; the whole cache).
 fn dir_size(path: &Path) -> u64 {
+    let mut seen = HashSet::new();
+    tree_size(path, &mut |meta| {
+        meta.nlink() == 1 || seen.insert((meta.dev(), meta.ino()))
+    })
+}
+
+/// Bytes only `path` holds: an environment's files hard-linked from wheel
+/// entries are counted with the wheels, not again with each environment.
+fn own_size(path: &Path) -> u64 {
+    tree_size(path, &mut |meta| meta.nlink() == 1)
+}
+
+fn tree_size(path: &Path, count: &mut dyn FnMut(&fs::Metadata) -> bool) -> u64 {
     let Ok(meta) = fs::symlink_metadata(path) else {
         return 0;
     };
     if !meta.is_dir() {
-        return meta.len();
+        return if meta.is_file() && !count(&meta) { 0 } else { meta.len() };
     }
     fs::read_dir(path)
-        .map(|entries| entries.flatten().map(|e| dir_size(&e.path())).sum())
+        .map(|entries| entries.flatten().map(|e| tree_size(&e.path(), count)).sum())
         .unwrap_or(0)
 }
 
@@ -188,7 +204,7 @@ pub fn info(cache: &Cache) -> String {
             Some(r) => (r.pex_hash.clone(), r.interpreter.display().to_string()),
             None => ("?".into(), "?".into()),
         };
-        let size = dir_size(&env) + record.as_ref().map(|r| dir_size(&r.app_dir)).unwrap_or(0);
+        let size = own_size(&env) + record.as_ref().map(|r| dir_size(&r.app_dir)).unwrap_or(0);
         out.push_str(&format!(
             "  {key}  app {app}  {interp}  {}  {}\n",
             age(last_used(&env)),
@@ -272,7 +288,7 @@ pub fn prune(cache: &Cache, older_than: Duration) -> Result<PruneReport> {
             open_lock(&lock_file_of(&env)).map_err(|e| Error::io("open", lock_file_of(&env), e))?;
         let stale = last_used(&env) < cutoff;
         if stale && lock.try_lock().is_ok() {
-            report.freed += dir_size(&env);
+            report.freed += own_size(&env);
             remove_entry(&env)?;
             report.envs += 1;
             continue;

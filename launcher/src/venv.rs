@@ -18,13 +18,15 @@ pub fn python_path(env_dir: &Path) -> PathBuf {
 
 /// Build the venv in `work`, to be published at `final_dir`. `wheels` are the
 /// unpacked wheel entries, in lock order; `app_dir` holds the app's sources.
-/// Returns warnings (file conflicts between wheels).
+/// Files of wheels under `own_cache` are hard-linked; others (read-only
+/// cache layers) are symlinked. Returns warnings (file conflicts between wheels).
 pub fn build(
     work: &Path,
     final_dir: &Path,
     info: &InterpreterInfo,
     wheels: &[PathBuf],
     app_dir: &Path,
+    own_cache: &Path,
 ) -> Result<Vec<String>> {
     let exe = &info.executable;
     let home = exe.parent().unwrap_or(Path::new("/"));
@@ -47,7 +49,10 @@ pub fn build(
     for wheel in wheels {
         let wheel_site = wheel.join(SITE_DIR);
         if wheel_site.is_dir() {
-            merge_links(&wheel_site, &site, &mut warnings)?;
+            let mut links = Linker {
+                hard: wheel.starts_with(own_cache),
+            };
+            merge_links(&wheel_site, &site, false, &mut links, &mut warnings)?;
         }
         install_scripts(&wheel.join(SCRIPTS_DIR), &bin, final_dir, &mut warnings)?;
         write_console_scripts(&wheel_site, &bin, final_dir)?;
@@ -67,29 +72,72 @@ pub fn build(
 /// wheel's folder>` library paths resolve inside site-packages, and tools
 /// that change the venv (pip, `__pycache__` writes) change the venv's own
 /// folders, never the shared wheel entries. The first wheel wins a file
-/// conflict.
-fn merge_links(src: &Path, dst: &Path, warnings: &mut Vec<String>) -> Result<()> {
-    for entry in read_dir_sorted(src)? {
+/// conflict. `fresh`: this wheel just created `dst`, so nothing is in the way.
+fn merge_links(
+    src: &Path,
+    dst: &Path,
+    fresh: bool,
+    links: &mut Linker,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for (entry, is_dir) in read_dir_typed(src)? {
         let target = dst.join(entry.file_name().unwrap());
-        let existing = target.symlink_metadata().ok();
+        let existing = if fresh {
+            None
+        } else {
+            target.symlink_metadata().ok()
+        };
         // Unpacked wheels hold no symlinks (unpacking refuses them).
-        if entry.is_dir() {
-            match existing {
-                None => mkdir(&target)?,
-                Some(meta) if meta.is_dir() => {}
+        if is_dir {
+            let created = match existing {
+                None => {
+                    fs::create_dir(&target).map_err(|e| Error::io("create", &target, e))?;
+                    true
+                }
+                Some(meta) if meta.is_dir() => false,
                 Some(_) => {
                     warnings.push(conflict(dst, &target));
                     continue;
                 }
-            }
-            merge_links(&entry, &target, warnings)?;
+            };
+            merge_links(&entry, &target, created, links, warnings)?;
         } else if existing.is_some() {
             warnings.push(conflict(dst, &target));
         } else {
-            link(&entry, &target)?;
+            links.link(&entry, &target)?;
         }
     }
     Ok(())
+}
+
+/// Links a wheel's files into the venv. A hard link is what pip's copy would
+/// be without the copy: no new inode (the slow part of a cold start on ext4),
+/// one inode lookup per import, and `realpath(__file__)` stays in the venv as
+/// after a pip install. Where a hard link cannot be made (another filesystem,
+/// hard links refused) and for read-only cache layers, which must not even
+/// have their link counts changed, a symlink.
+struct Linker {
+    hard: bool,
+}
+
+impl Linker {
+    fn link(&mut self, target: &Path, at: &Path) -> Result<()> {
+        if self.hard {
+            match fs::hard_link(target, at) {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EXDEV | libc::EPERM | libc::EACCES | libc::EMLINK | libc::ENOTSUP)
+                    ) =>
+                {
+                    self.hard = false;
+                }
+                Err(e) => return Err(Error::io("create a link at", at, e)),
+            }
+        }
+        link(target, at)
+    }
 }
 
 fn conflict(root: &Path, target: &Path) -> String {
@@ -194,6 +242,22 @@ pub fn console_scripts(site: &Path) -> Vec<(String, String)> {
     }
     scripts.sort();
     scripts
+}
+
+/// The entries of `dir`, sorted, each with whether it is a folder (from the
+/// directory listing: no stat per entry).
+fn read_dir_typed(dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))? {
+        let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+        let is_dir = entry
+            .file_type()
+            .map_err(|e| Error::io("list", dir, e))?
+            .is_dir();
+        entries.push((entry.path(), is_dir));
+    }
+    entries.sort();
+    Ok(entries)
 }
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
