@@ -11,7 +11,6 @@
   env, build/run helpers).
 """
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -30,22 +29,8 @@ LOCK_FILE = REPO / "tests" / "wheels.lock.txt"
 
 
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_wheel_lock():
-    out = {}
-    for line in LOCK_FILE.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            name, sha = line.split()
-            out[name] = sha
-    return out
+    return pylock.read_hash_lock(LOCK_FILE)
 
 
 class WheelSet:
@@ -97,7 +82,7 @@ def wheels():
     d = cache / "wheels"
 
     def bad():
-        return [f for f, sha in lock.items() if not (d / f).is_file() or _sha256(d / f) != sha]
+        return pylock.missing_or_wrong(lock, d)
 
     if bad():
         r = subprocess.run([sys.executable, str(REPO / "scripts" / "fetch-test-wheels")],

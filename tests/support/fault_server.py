@@ -216,19 +216,8 @@ class FaultServer(IndexServer):
         self._plans = {}
         self._plan_lock = threading.Lock()
 
-    def start(self):
-        if self._httpd is not None:
-            raise RuntimeError("fault server already running")
-        self._httpd = _QuietServer((self.host, self._port), _FaultHandler)
-        self._httpd.index = self
-        self._port = self._httpd.server_address[1]
-        if self.log_path:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self.log_path.touch()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fault-server-{self._port}", daemon=True)
-        self._thread.start()
-        return self
+    def _make_server(self):
+        return _QuietServer((self.host, self._port), _FaultHandler)
 
     # -- plans
     def plan_file(self, filename, *actions):

@@ -275,17 +275,21 @@ class IndexServer:
         self._records = []
 
     # -- lifecycle
+    def _make_server(self):
+        """The HTTP server to run (subclasses change the handler or add TLS)."""
+        return _Server((self.host, self._port), _Handler)
+
     def start(self):
         if self._httpd is not None:
-            raise RuntimeError("index server already running")
-        self._httpd = _Server((self.host, self._port), _Handler)
+            raise RuntimeError(f"{type(self).__name__} already running")
+        self._httpd = self._make_server()
         self._httpd.index = self
         self._port = self._httpd.server_address[1]
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self.log_path.touch()
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"index-server-{self._port}", daemon=True)
+                                        name=f"{type(self).__name__}-{self._port}", daemon=True)
         self._thread.start()
         return self
 

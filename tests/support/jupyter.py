@@ -8,7 +8,6 @@ in ${DPEX_TEST_CACHE:-<repo>/.dpex-test}/jupyter-wheels, apart from wheels/
 this module loads without it.
 """
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -32,21 +31,7 @@ def wheel_dir():
 
 def read_lock():
     """{filename: sha256} of tests/jupyter.lock.txt."""
-    out = {}
-    for line in LOCK.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            name, sha = line.split()
-            out[name] = sha
-    return out
-
-
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return pylock.read_hash_lock(LOCK)
 
 
 def ensure_wheels():
@@ -55,7 +40,7 @@ def ensure_wheels():
     d = wheel_dir()
 
     def bad():
-        return [f for f, sha in lock.items() if not (d / f).is_file() or _sha256(d / f) != sha]
+        return pylock.missing_or_wrong(lock, d)
 
     if bad():
         r = subprocess.run([sys.executable, str(REPO / "scripts" / "fetch-test-wheels"),

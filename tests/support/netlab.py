@@ -126,24 +126,14 @@ class LabServer(FaultServer):
             return self.link_files_to + quote(filename)
         return super().file_url(filename)
 
-    def start(self):
-        if self._httpd is not None:
-            raise RuntimeError("lab server already running")
-        cls = _TLSServer if self.tls else _QuietServer
-        self._httpd = cls((self.host, self._port), _LabHandler)
-        if self.tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*map(str, self.tls))
-            self._httpd.ssl_context = ctx
-        self._httpd.index = self
-        self._port = self._httpd.server_address[1]
-        if self.log_path:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self.log_path.touch()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"lab-server-{self._port}", daemon=True)
-        self._thread.start()
-        return self
+    def _make_server(self):
+        if not self.tls:
+            return _QuietServer((self.host, self._port), _LabHandler)
+        httpd = _TLSServer((self.host, self._port), _LabHandler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*map(str, self.tls))
+        httpd.ssl_context = ctx
+        return httpd
 
     @property
     def scheme(self):

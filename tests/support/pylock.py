@@ -42,6 +42,23 @@ def sha256_of(path):
     return h.hexdigest()
 
 
+def read_hash_lock(path):
+    """{filename: sha256} of a lock file of `filename sha256` lines (# comments)."""
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, sha = line.split()
+            out[name] = sha
+    return out
+
+
+def missing_or_wrong(lock, directory):
+    """The file names of `lock` that `directory` lacks or holds with another hash."""
+    directory = Path(directory)
+    return [f for f, sha in lock.items() if not (directory / f).is_file() or sha256_of(directory / f) != sha]
+
+
 def wheel_metadata(path):
     """The METADATA headers of a wheel (email.message.Message), or None."""
     with zipfile.ZipFile(path) as zf:
