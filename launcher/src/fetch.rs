@@ -377,7 +377,9 @@ fn copy_verified(
             }
         )));
     }
-    out.sync_data().ok();
+    // No fsync: the download is unpacked and deleted at once (or, for
+    // `dpex download`, renamed into place); waiting for the disk here would
+    // put a full writeback of every wheel on the cold-start path.
     Ok(())
 }
 
