@@ -138,3 +138,35 @@ impl PexInfo {
         serde_json::to_string(&value).expect("PEX-INFO serializes")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // PEX-INFO comes from the app file; serde_json stops at 128 levels.
+        let deep = format!(
+            r#"{{"build_properties":{{"x":{}{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let e = PexInfo::from_slice(deep.as_bytes()).unwrap_err();
+        assert!(e.contains("recursion limit"), "{e}");
+        let e = PexInfo::from_slice(br#"{"inherit_path": 2}"#).unwrap_err();
+        assert!(e.contains("inherit_path"), "{e}");
+    }
+
+    #[test]
+    fn written_pex_info_reads_back() {
+        let info = PexInfo::from_slice(
+            br#"{"inherit_path":true,"build_properties":{"a":[1,2.5,null]},"inject_env":{"A":"1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(info.inherit_path, InheritPath::Prefer);
+        assert_eq!(
+            PexInfo::from_slice(info.to_json().as_bytes()).unwrap(),
+            info
+        );
+    }
+}

@@ -1402,6 +1402,20 @@ x = 1
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // The toml crate limits nesting; what dpex ignores is still parsed.
+        let deep = format!(
+            "lock-version = \"1.0\"\n[[packages]]\nname = \"a\"\nversion = \"1\"\nvcs = {}1{}\n",
+            "{b = ".repeat(100_000),
+            "}".repeat(100_000)
+        );
+        let e = parse_pylock(&deep, "p.toml").unwrap_err();
+        assert!(e.contains("not a valid pylock.toml"), "{e}");
+        let deep = format!("x = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_pylock(&deep, "p.toml").is_err());
+    }
+
+    #[test]
     fn read_pylock_names_the_file() {
         let dir = std::env::temp_dir().join(format!("dpex-lock-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
