@@ -1,7 +1,7 @@
 //! Getting a locked wheel's bytes: from local find-links folders, flat
 //! find-links pages, hydration indices, then the URL recorded in PEX-INFO.
-//! Every byte is hashed while it streams to disk; the pinned sha256 (and size)
-//! decide, so any source is safe.
+//! Every byte is hashed while it streams to disk or memory; the pinned sha256
+//! (and size) decide, so any source is safe.
 
 use crate::error::{Error, Result};
 use crate::http::redact_url;
@@ -173,12 +173,31 @@ impl Sources {
     /// Write the wheel's verified bytes to `dest`. On failure nothing is left
     /// at `dest`, and the error lists every source tried and why it failed.
     pub fn fetch(&self, project: &str, wheel: &LockedWheel, dest: &Path) -> Result<()> {
+        let mut sink = FileSink {
+            path: dest,
+            file: None,
+        };
+        let fetched = self.fetch_into(project, wheel, &mut sink);
+        if fetched.is_err() {
+            let _ = std::fs::remove_file(dest);
+        }
+        fetched
+    }
+
+    /// The wheel's verified bytes, in memory (for wheels small enough to
+    /// hold: no temporary file written, then read back and deleted).
+    pub fn fetch_to_memory(&self, project: &str, wheel: &LockedWheel) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.fetch_into(project, wheel, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn fetch_into(&self, project: &str, wheel: &LockedWheel, sink: &mut dyn Sink) -> Result<()> {
         let (locations, mut failures) = self.locations(project, wheel);
         for location in &locations {
-            match self.fetch_from(location, wheel, dest) {
+            match self.fetch_from(location, wheel, sink) {
                 Ok(()) => return Ok(()),
                 Err(why) => {
-                    let _ = std::fs::remove_file(dest);
                     if let FetchError::Fatal(e) = why {
                         return Err(e);
                     }
@@ -203,12 +222,12 @@ impl Sources {
         &self,
         location: &Location,
         wheel: &LockedWheel,
-        dest: &Path,
+        sink: &mut dyn Sink,
     ) -> std::result::Result<(), FetchError> {
         match location {
             Location::File(path) => {
                 let file = File::open(path).map_err(|e| FetchError::Failed(e.to_string()))?;
-                copy_verified(file, wheel, dest, &path.display().to_string())
+                copy_verified(file, wheel, sink, &path.display().to_string())
             }
             Location::Url(url) => {
                 let url = self.with_index_credentials(url);
@@ -227,7 +246,7 @@ impl Sources {
                         }
                         std::thread::sleep(pause);
                     }
-                    match self.download(&url, wheel, dest) {
+                    match self.download(&url, wheel, sink) {
                         Ok(()) => return Ok(()),
                         Err(FetchError::Transient(why)) => last = why,
                         Err(other) => return Err(other),
@@ -267,7 +286,7 @@ impl Sources {
         &self,
         url: &str,
         wheel: &LockedWheel,
-        dest: &Path,
+        sink: &mut dyn Sink,
     ) -> std::result::Result<(), FetchError> {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(FetchError::Failed(format!(
@@ -297,7 +316,7 @@ impl Sources {
             return Err(FetchError::Failed(format!("HTTP {status}")));
         }
         let reader = response.into_body().into_reader();
-        copy_verified(reader, wheel, dest, &redact_url(url)).map_err(|e| match e {
+        copy_verified(reader, wheel, sink, &redact_url(url)).map_err(|e| match e {
             // A body cut short is worth another try; a wrong hash is not.
             FetchError::Failed(why) if why.contains("read error") => FetchError::Transient(why),
             other => other,
@@ -314,15 +333,51 @@ enum FetchError {
     Fatal(Error),
 }
 
-/// Stream `reader` to `dest`, hashing on the way; check size and sha256.
+/// Where fetched bytes go; each attempt starts it afresh.
+trait Sink {
+    fn restart(&mut self, expected_size: Option<u64>) -> Result<()>;
+    fn write_all(&mut self, bytes: &[u8]) -> Result<()>;
+}
+
+impl Sink for Vec<u8> {
+    fn restart(&mut self, expected_size: Option<u64>) -> Result<()> {
+        self.clear();
+        self.reserve(expected_size.unwrap_or(0).min(MAX_MEMORY_RESERVE) as usize);
+        Ok(())
+    }
+    fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Never reserve more than this up front for a download held in memory.
+const MAX_MEMORY_RESERVE: u64 = 1 << 30;
+
+struct FileSink<'a> {
+    path: &'a Path,
+    file: Option<File>,
+}
+
+impl Sink for FileSink<'_> {
+    fn restart(&mut self, _expected_size: Option<u64>) -> Result<()> {
+        self.file = Some(File::create(self.path).map_err(|e| Error::io("create", self.path, e))?);
+        Ok(())
+    }
+    fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        let file = self.file.as_mut().expect("restart() opens the file");
+        file.write_all(bytes).map_err(|e| Error::io("write", self.path, e))
+    }
+}
+
+/// Stream `reader` to `sink`, hashing on the way; check size and sha256.
 fn copy_verified(
     mut reader: impl Read,
     wheel: &LockedWheel,
-    dest: &Path,
+    out: &mut dyn Sink,
     from: &str,
 ) -> std::result::Result<(), FetchError> {
-    let mut out =
-        File::create(dest).map_err(|e| FetchError::Fatal(Error::io("create", dest, e)))?;
+    out.restart(wheel.size).map_err(FetchError::Fatal)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut size: u64 = 0;
@@ -338,8 +393,7 @@ fn copy_verified(
             }
         };
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])
-            .map_err(|e| FetchError::Fatal(Error::io("write", dest, e)))?;
+        out.write_all(&buf[..n]).map_err(FetchError::Fatal)?;
         size += n as u64;
         // Stop at one byte past the locked size (the check below reports it),
         // or at a hard cap when the lock has no size.

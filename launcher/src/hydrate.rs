@@ -274,7 +274,36 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
     Ok(dirs)
 }
 
+/// Bytes of downloads held in memory at once, over all workers: above it a
+/// wheel goes to a temporary file instead (torch-sized wheels, many at once).
+const MEMORY_BUDGET: u64 = 1 << 30;
+
+static IN_MEMORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A share of [`MEMORY_BUDGET`], returned on drop.
+struct MemoryBudget(u64);
+
+impl MemoryBudget {
+    /// Only wheels whose size the lock records: an unsized one could be anything.
+    fn reserve(size: Option<u64>) -> Option<MemoryBudget> {
+        let size = size?;
+        let before = IN_MEMORY.fetch_add(size, Ordering::SeqCst);
+        if before + size > MEMORY_BUDGET {
+            IN_MEMORY.fetch_sub(size, Ordering::SeqCst);
+            return None;
+        }
+        Some(MemoryBudget(size))
+    }
+}
+
+impl Drop for MemoryBudget {
+    fn drop(&mut self) {
+        IN_MEMORY.fetch_sub(self.0, Ordering::SeqCst);
+    }
+}
+
 fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> Result<()> {
+    let fetched_at = std::cell::Cell::new(std::time::Duration::ZERO);
     let wheel = item.wheel;
     if !is_sha256_hex(&wheel.sha256) {
         return Err(Error::msg(format!(
@@ -283,25 +312,37 @@ fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> 
         )));
     }
     atomic_dir(dir, |work| {
-        let download = work.join(".download.whl");
         if verbose > 1 {
             eprintln!("dpex: fetching {}", wheel.filename);
         }
         let started = std::time::Instant::now();
-        sources.fetch(&item.package.name, wheel, &download)?;
-        let fetched = started.elapsed();
-        let unpacked =
-            crate::unpack::unpack_wheel(&download, &wheel.filename, work).and_then(|()| {
-                let record = maintenance::WheelRecord {
-                    project: item.package.name.clone(),
-                    version: item.package.version.clone(),
-                    filename: wheel.filename.clone(),
-                };
-                let path = work.join(maintenance::WHEEL_RECORD);
-                std::fs::write(&path, serde_json::to_vec(&record).unwrap())
-                    .map_err(|e| Error::io("write", path, e))
-            });
-        let _ = std::fs::remove_file(&download);
+        // Held in memory when it fits the budget, else in a file of the
+        // staging folder: either way unpacked from the verified bytes.
+        let in_memory = MemoryBudget::reserve(wheel.size);
+        let unpacked = if in_memory.is_some() {
+            let bytes = sources.fetch_to_memory(&item.package.name, wheel)?;
+            fetched_at.set(started.elapsed());
+            crate::unpack::unpack_wheel_bytes(&bytes, &wheel.filename, work)
+        } else {
+            let download = work.join(".download.whl");
+            sources.fetch(&item.package.name, wheel, &download)?;
+            fetched_at.set(started.elapsed());
+            let unpacked = crate::unpack::unpack_wheel(&download, &wheel.filename, work);
+            let _ = std::fs::remove_file(&download);
+            unpacked
+        };
+        drop(in_memory);
+        let fetched = fetched_at.get();
+        let unpacked = unpacked.and_then(|()| {
+            let record = maintenance::WheelRecord {
+                project: item.package.name.clone(),
+                version: item.package.version.clone(),
+                filename: wheel.filename.clone(),
+            };
+            let path = work.join(maintenance::WHEEL_RECORD);
+            std::fs::write(&path, serde_json::to_vec(&record).unwrap())
+                .map_err(|e| Error::io("write", path, e))
+        });
         if verbose > 1 {
             eprintln!(
                 "dpex: {}: fetched in {} ms, unpacked in {} ms",

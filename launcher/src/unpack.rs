@@ -194,13 +194,17 @@ fn copy_with(reader: &mut impl Read, writer: &mut impl io::Write, buffer: &mut [
     }
 }
 
-/// Unpack a wheel into `dest`: the importable files (root, `.data/purelib`,
-/// `.data/platlib`) under `site/`, `.data/scripts` under `scripts/`,
-/// `.data/data` under `data/`, `.data/headers` under `headers/`.
+/// Unpack the wheel file `wheel` into `dest` (see [`unpack_wheel_bytes`]).
 pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
     let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
     let map = Mapped::of(&file).map_err(|e| Error::io("read", wheel, e))?;
-    let bytes = map.bytes();
+    unpack_wheel_bytes(map.bytes(), filename, dest)
+}
+
+/// Unpack a wheel's bytes into `dest`: the importable files (root,
+/// `.data/purelib`, `.data/platlib`) under `site/`, `.data/scripts` under
+/// `scripts/`, `.data/data` under `data/`, `.data/headers` under `headers/`.
+pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<()> {
     crate::zipcheck::check_structure_of(&mut io::Cursor::new(bytes), bytes.len() as u64).map_err(|why| {
         Error::msg(format!(
             "refusing to unpack {filename}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"
