@@ -366,7 +366,8 @@ impl Sink for FileSink<'_> {
     }
     fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         let file = self.file.as_mut().expect("restart() opens the file");
-        file.write_all(bytes).map_err(|e| Error::io("write", self.path, e))
+        file.write_all(bytes)
+            .map_err(|e| Error::io("write", self.path, e))
     }
 }
 

@@ -174,7 +174,14 @@ pub fn ensure_environment(
     let wheel_dirs = hydrate_wheels(cache, &selected, verbose)?;
     let venv_started = std::time::Instant::now();
     atomic_dir(&env_dir, |work| {
-        let warnings = crate::venv::build(work, &env_dir, interpreter, &wheel_dirs, &app_dir, cache.root())?;
+        let warnings = crate::venv::build(
+            work,
+            &env_dir,
+            interpreter,
+            &wheel_dirs,
+            &app_dir,
+            cache.root(),
+        )?;
         let record = maintenance::EnvRecord {
             pex_hash: pex_hash.to_string(),
             app_dir: app_dir.clone(),

@@ -746,7 +746,8 @@ mod tests {
         assert!(check_not_downgraded("HTTPS://i.example/s/", "HTTP://f.example/a.whl").is_err());
         assert!(check_not_downgraded("https://i.example/s/", "https://f.example/a.whl").is_ok());
         assert!(check_not_downgraded("http://i.example/s/", "http://f.example/a.whl").is_ok());
-        let e = check_not_downgraded("https://u:pw@i.example/s/", "http://f.example/a.whl").unwrap_err();
+        let e = check_not_downgraded("https://u:pw@i.example/s/", "http://f.example/a.whl")
+            .unwrap_err();
         assert!(!e.contains("pw") && e.contains("plain http"), "{e}");
         assert_eq!(
             strip_userinfo("https://u:p@index.example.com/x@y"),
@@ -792,7 +793,10 @@ mod tests {
         );
         assert!(files[1].yanked);
         assert_eq!(files[1].sha256, None);
-        assert_eq!(files[2].url, "https://index.example.com/simple/foo/x/foo-0.9.tar.gz");
+        assert_eq!(
+            files[2].url,
+            "https://index.example.com/simple/foo/x/foo-0.9.tar.gz"
+        );
         assert_eq!(files[2].sha256.as_deref(), Some(H));
     }
 
@@ -816,7 +820,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("v2+json"), "{e}");
-        let e = parse_project_page(b"", "image/png", "https://u:secret@index.example.com/s/foo/").unwrap_err();
+        let e = parse_project_page(
+            b"",
+            "image/png",
+            "https://u:secret@index.example.com/s/foo/",
+        )
+        .unwrap_err();
         assert!(e.contains("image/png") && !e.contains("secret"), "{e}");
     }
 
@@ -834,10 +843,17 @@ mod tests {
 <a href="a%2Bb-1.0-py3-none-any.whl"></a>
 </body></html>"#
         );
-        let files =
-            parse_project_page(html.as_bytes(), "text/html", "https://index.example.com/simple/foo/").unwrap();
+        let files = parse_project_page(
+            html.as_bytes(),
+            "text/html",
+            "https://index.example.com/simple/foo/",
+        )
+        .unwrap();
         assert_eq!(files.len(), 4, "{files:?}");
-        assert_eq!(files[0].url, "https://index.example.com/packages/foo-1.0-py3-none-any.whl");
+        assert_eq!(
+            files[0].url,
+            "https://index.example.com/packages/foo-1.0-py3-none-any.whl"
+        );
         assert_eq!(files[0].sha256.as_deref(), Some(H));
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8,<4"));
         assert!(!files[0].yanked);
@@ -863,8 +879,12 @@ mod tests {
         let files = parse_project_page(html, "", "https://index.example.com/simple/x/").unwrap();
         assert_eq!(files[0].url, "https://mirror.example/files/x.whl");
         let json = br#" {"meta": {"api-version": "1.0"}, "files": [{"filename": "x.whl", "url": "x.whl", "hashes": {}}]}"#;
-        let files =
-            parse_project_page(json, "application/octet-stream", "https://index.example.com/simple/x/").unwrap();
+        let files = parse_project_page(
+            json,
+            "application/octet-stream",
+            "https://index.example.com/simple/x/",
+        )
+        .unwrap();
         assert_eq!(files[0].url, "https://index.example.com/simple/x/x.whl");
     }
 

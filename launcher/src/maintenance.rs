@@ -110,7 +110,11 @@ fn tree_size(path: &Path, count: &mut dyn FnMut(&fs::Metadata) -> bool) -> u64 {
         return 0;
     };
     if !meta.is_dir() {
-        return if meta.is_file() && !count(&meta) { 0 } else { meta.len() };
+        return if meta.is_file() && !count(&meta) {
+            0
+        } else {
+            meta.len()
+        };
     }
     fs::read_dir(path)
         .map(|entries| entries.flatten().map(|e| tree_size(&e.path(), count)).sum())

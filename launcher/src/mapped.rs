@@ -72,7 +72,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dpex-mapped-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f");
-        std::fs::File::create(&path).unwrap().write_all(b"hello").unwrap();
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(b"hello")
+            .unwrap();
         let map = Mapped::of(&File::open(&path).unwrap()).unwrap();
         assert_eq!(map.bytes(), b"hello");
         std::fs::File::create(&path).unwrap();

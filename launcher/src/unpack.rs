@@ -159,13 +159,16 @@ where
             })?;
         // Copy at most the declared size plus one byte, so a lying header is caught.
         let declared = entry.size();
-        let copied = copy_with(&mut (&mut entry).take(declared + 1), &mut file, &mut buffer).map_err(|e| {
-            if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::UnexpectedEof {
-                bad(format!("the entry {name:?} is corrupt ({e})"))
-            } else {
-                Error::io("write", &path, e)
-            }
-        })?;
+        let copied = copy_with(&mut (&mut entry).take(declared + 1), &mut file, &mut buffer)
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::InvalidData
+                    || e.kind() == io::ErrorKind::UnexpectedEof
+                {
+                    bad(format!("the entry {name:?} is corrupt ({e})"))
+                } else {
+                    Error::io("write", &path, e)
+                }
+            })?;
         if copied != declared {
             return Err(bad(format!(
                 "the entry {name:?} holds {copied} bytes, not the {declared} its header says"
@@ -180,7 +183,11 @@ where
 const COPY_BUFFER: usize = 256 * 1024;
 
 /// `io::copy` with a caller's buffer.
-fn copy_with(reader: &mut impl Read, writer: &mut impl io::Write, buffer: &mut [u8]) -> io::Result<u64> {
+fn copy_with(
+    reader: &mut impl Read,
+    writer: &mut impl io::Write,
+    buffer: &mut [u8],
+) -> io::Result<u64> {
     let mut copied = 0u64;
     loop {
         let n = match reader.read(buffer) {
@@ -443,7 +450,10 @@ mod tests {
         for (tag, mode) in [("setuid", 0o4755), ("setgid", 0o2644)] {
             let (path, dest) = wheel(tag, &[("demo/tool", b"", mode)], "1.0");
             let e = unpack(&path, &dest).unwrap_err().to_string();
-            assert!(e.contains("demo/tool") && e.contains("setuid or setgid"), "{e}");
+            assert!(
+                e.contains("demo/tool") && e.contains("setuid or setgid"),
+                "{e}"
+            );
         }
         let (path, dest) = wheel("sticky", &[("demo/tool", b"", 0o1755)], "1.0");
         unpack(&path, &dest).unwrap();

@@ -128,7 +128,9 @@ impl Linker {
                 Err(e)
                     if matches!(
                         e.raw_os_error(),
-                        Some(libc::EXDEV | libc::EPERM | libc::EACCES | libc::EMLINK | libc::ENOTSUP)
+                        Some(
+                            libc::EXDEV | libc::EPERM | libc::EACCES | libc::EMLINK | libc::ENOTSUP
+                        )
                     ) =>
                 {
                     self.hard = false;

@@ -1163,8 +1163,11 @@ pub fn resolve_requirements(
                 {
                     continue;
                 }
-                index::check_not_downgraded(&index::project_page_url(&indexes[*idx_no], &name), &f.url)
-                    .map_err(|e| format!("{what}: {e}"))?;
+                index::check_not_downgraded(
+                    &index::project_page_url(&indexes[*idx_no], &name),
+                    &f.url,
+                )
+                .map_err(|e| format!("{what}: {e}"))?;
                 if f.yanked {
                     warnings.push(format!(
                         "{what}: {} is yanked on {index_shown}; dpex packs it because the lock pins it",
