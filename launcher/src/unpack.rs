@@ -66,27 +66,24 @@ fn max_unpacked() -> u64 {
         .unwrap_or(DEFAULT_MAX_UNPACKED)
 }
 
-/// Unpack every entry of `archive` into `dest` (an empty staging folder),
-/// mapping each entry's path with `place` (which may refuse it). `what` names
-/// the archive in errors.
-pub fn unpack_zip<R, F>(
-    archive: &mut zip::ZipArchive<R>,
-    dest: &Path,
-    what: &str,
-    place: F,
-) -> Result<()>
+/// Unpack every entry of the zip `bytes` into `dest` (an empty staging
+/// folder), mapping each entry's path with `place` (which may refuse it).
+/// `what` names the archive in errors.
+pub fn unpack_zip<F>(bytes: &[u8], dest: &Path, what: &str, place: F) -> Result<()>
 where
-    R: io::Read + io::Seek,
     F: Fn(&Path) -> std::result::Result<Option<PathBuf>, String>,
 {
+    let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes))
+        .map_err(|e| Error::msg(format!("{what} is not a readable zip ({e})")))?;
     let indices = 0..archive.len();
-    unpack_entries(archive, indices, dest, what, &place, &AtomicU64::new(0))
+    unpack_entries(&mut archive, bytes, indices, dest, what, &place, &AtomicU64::new(0))
 }
 
 /// Unpack the entries at `indices`; `total` counts the bytes written by every
 /// thread unpacking the same archive, against the size cap.
-fn unpack_entries<R, F>(
-    archive: &mut zip::ZipArchive<R>,
+fn unpack_entries<F>(
+    archive: &mut zip::ZipArchive<io::Cursor<&[u8]>>,
+    bytes: &[u8],
     indices: impl Iterator<Item = usize>,
     dest: &Path,
     what: &str,
@@ -94,17 +91,18 @@ fn unpack_entries<R, F>(
     total: &AtomicU64,
 ) -> Result<()>
 where
-    R: io::Read + io::Seek,
     F: Fn(&Path) -> std::result::Result<Option<PathBuf>, String>,
 {
     let bad = |why: String| {
         Error::msg(format!("refusing to unpack {what}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"))
     };
     let limit = max_unpacked();
-    let mut buffer = vec![0u8; COPY_BUFFER];
+    let mut inflater = Inflater::new();
     for index in indices {
-        let mut entry = archive
-            .by_index(index)
+        // Raw: the entry's bytes are inflated below, straight from memory,
+        // with one decompressor per thread (not one allocated per entry).
+        let entry = archive
+            .by_index_raw(index)
             .map_err(|e| bad(format!("entry {index} is unreadable ({e})")))?;
         let name = std::str::from_utf8(entry.name_raw())
             .map_err(|_| bad(format!("entry {index} has a name that is not UTF-8")))?
@@ -157,49 +155,119 @@ where
                     Error::io("create", &path, e)
                 }
             })?;
-        // Copy at most the declared size plus one byte, so a lying header is caught.
-        let declared = entry.size();
-        let copied = copy_with(&mut (&mut entry).take(declared + 1), &mut file, &mut buffer)
-            .map_err(|e| {
-                if e.kind() == io::ErrorKind::InvalidData
-                    || e.kind() == io::ErrorKind::UnexpectedEof
-                {
-                    bad(format!("the entry {name:?} is corrupt ({e})"))
-                } else {
-                    Error::io("write", &path, e)
-                }
-            })?;
-        if copied != declared {
-            return Err(bad(format!(
-                "the entry {name:?} holds {copied} bytes, not the {declared} its header says"
-            )));
+        if entry.encrypted() {
+            return Err(bad(format!("the entry {name:?} is encrypted")));
         }
+        let data = entry
+            .data_start()
+            .and_then(|start| {
+                let end = start.checked_add(entry.compressed_size())?;
+                bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+            })
+            .ok_or_else(|| bad(format!("the entry {name:?} lies outside the file")))?;
+        let declared = entry.size();
+        inflater
+            .copy(entry.compression(), data, declared, entry.crc32(), &mut file)
+            .map_err(|e| match e {
+                CopyError::Write(e) => Error::io("write", &path, e),
+                CopyError::Bad(why) => bad(format!("the entry {name:?} {why}")),
+            })?;
     }
     Ok(())
 }
 
-/// Bytes inflated per read and written per write: most files take one of each
-/// (io::copy's 8 KiB would mean tens of thousands of syscalls per big wheel).
-const COPY_BUFFER: usize = 256 * 1024;
+enum CopyError {
+    Write(io::Error),
+    /// Completes "the entry NAME ...".
+    Bad(String),
+}
 
-/// `io::copy` with a caller's buffer.
-fn copy_with(
-    reader: &mut impl Read,
-    writer: &mut impl io::Write,
-    buffer: &mut [u8],
-) -> io::Result<u64> {
-    let mut copied = 0u64;
-    loop {
-        let n = match reader.read(buffer) {
-            Ok(0) => return Ok(copied),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        writer.write_all(&buffer[..n])?;
-        copied += n as u64;
+/// Inflates entries from memory into files, reusing one decompressor and one
+/// output buffer, and checks each entry's size and CRC-32.
+struct Inflater {
+    decompress: flate2::Decompress,
+    buffer: Vec<u8>,
+}
+
+impl Inflater {
+    fn new() -> Inflater {
+        Inflater {
+            decompress: flate2::Decompress::new(false),
+            buffer: vec![0u8; COPY_BUFFER],
+        }
+    }
+
+    /// Write the entry whose stored bytes are `data` to `out`; it must come
+    /// to exactly `declared` bytes with CRC-32 `crc`.
+    fn copy(
+        &mut self,
+        method: zip::CompressionMethod,
+        data: &[u8],
+        declared: u64,
+        crc: u32,
+        out: &mut impl io::Write,
+    ) -> std::result::Result<(), CopyError> {
+        let mut hasher = crc32fast::Hasher::new();
+        let mut written: u64 = 0;
+        match method {
+            zip::CompressionMethod::Stored => {
+                hasher.update(data);
+                written = data.len() as u64;
+                if written == declared {
+                    out.write_all(data).map_err(CopyError::Write)?;
+                }
+            }
+            zip::CompressionMethod::Deflated => {
+                self.decompress.reset(false);
+                let mut input = data;
+                loop {
+                    let (in_before, out_before) =
+                        (self.decompress.total_in(), self.decompress.total_out());
+                    let status = self
+                        .decompress
+                        .decompress(input, &mut self.buffer, flate2::FlushDecompress::None)
+                        .map_err(|e| CopyError::Bad(format!("is corrupt ({e})")))?;
+                    let consumed = (self.decompress.total_in() - in_before) as usize;
+                    let produced = (self.decompress.total_out() - out_before) as usize;
+                    input = &input[consumed..];
+                    written += produced as u64;
+                    // Stop at the first byte past the declared size: a lying header.
+                    if written > declared {
+                        break;
+                    }
+                    hasher.update(&self.buffer[..produced]);
+                    out.write_all(&self.buffer[..produced])
+                        .map_err(CopyError::Write)?;
+                    if status == flate2::Status::StreamEnd {
+                        break;
+                    }
+                    if consumed == 0 && produced == 0 {
+                        return Err(CopyError::Bad("is corrupt (its data ends early)".into()));
+                    }
+                }
+            }
+            other => {
+                return Err(CopyError::Bad(format!(
+                    "uses the compression method {other}, which wheels never use (only stored and deflate)"
+                )))
+            }
+        }
+        if written != declared {
+            return Err(CopyError::Bad(format!(
+                "holds {}{written} bytes, not the {declared} its header says",
+                if written > declared { "over " } else { "" }
+            )));
+        }
+        if hasher.finalize() != crc {
+            return Err(CopyError::Bad("is corrupt (CRC-32 mismatch)".into()));
+        }
+        Ok(())
     }
 }
+
+/// Bytes inflated and written at a time: most files take one write (io::copy's
+/// 8 KiB would mean tens of thousands of syscalls per big wheel).
+const COPY_BUFFER: usize = 256 * 1024;
 
 /// Unpack the wheel file `wheel` into `dest` (see [`unpack_wheel_bytes`]).
 pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
@@ -263,7 +331,7 @@ pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<(
     let entries = archive.len();
     let total = AtomicU64::new(0);
     if threads == 1 {
-        return unpack_entries(&mut archive, 0..entries, dest, filename, &place, &total);
+        return unpack_entries(&mut archive, bytes, 0..entries, dest, filename, &place, &total);
     }
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -274,6 +342,7 @@ pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<(
                 scope.spawn(move || {
                     unpack_entries(
                         &mut archive,
+                        bytes,
                         (t..entries).step_by(threads),
                         dest,
                         filename,

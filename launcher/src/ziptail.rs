@@ -29,9 +29,10 @@ impl AppZip {
     /// Extract every entry into `dest` (a staging folder).
     pub fn extract(&mut self, dest: &Path) -> Result<()> {
         let what = self.path.display().to_string();
-        crate::unpack::unpack_zip(&mut self.archive, dest, &what, |p| {
-            Ok(Some(p.to_path_buf()))
-        })
+        // Read, not mapped: someone may rewrite app.pex in place meanwhile,
+        // and a map would then fault; the entries' CRCs catch changed bytes.
+        let bytes = std::fs::read(&self.path).map_err(|e| Error::io("read", &self.path, e))?;
+        crate::unpack::unpack_zip(&bytes, dest, &what, |p| Ok(Some(p.to_path_buf())))
     }
 }
 
