@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::mapped::Mapped;
+use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
@@ -98,6 +99,7 @@ where
     };
     let limit = max_unpacked();
     let mut inflater = Inflater::new();
+    let mut made_dirs: HashSet<PathBuf> = HashSet::new();
     for index in indices {
         // Raw: the entry's bytes are inflated below, straight from memory,
         // with one decompressor per thread (not one allocated per entry).
@@ -138,7 +140,11 @@ where
             )));
         }
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+            // One mkdir per folder, not a failing mkdir and a stat per file.
+            if !made_dirs.contains(parent) {
+                fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+                made_dirs.insert(parent.to_path_buf());
+            }
         }
         // Only the execute bits are kept (a sticky bit is dropped).
         let file_mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
