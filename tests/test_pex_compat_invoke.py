@@ -21,6 +21,8 @@ def twins(lab):
         # strip_pex_env off: the app sees PEX_* (and so what pex exports of them).
         "keep": ("keep", idna, {"entry_point": "myapp.main:ret_int", "opts": ["--no-strip-pex-env"]}),
         "sleeper": ("sleeper", idna, {"entry_point": "myapp.main:sleeper"}),
+        "frozen": ("frozen", idna, {"entry_point": "myapp.main:ret_int",
+                                    "opts": ["--inject-python-args=-O", "--inject-python-args=-B"]}),
     })
 
 
@@ -96,6 +98,23 @@ def test_symlink_beside_the_app(app):
 def test_symlink_in_another_folder(app):
     pair = app.run("2", invoke=lambda p: _link(p, "bin/tool")).assert_same(stderr="empty")
     pair = app.run("2", invoke=lambda p: _link(p, "bin/tool"), via=[PY311]).assert_same(stderr="empty")
+
+
+# -- inject_python_args -----------------------------------------------------------------------
+
+FLAGS = ("import sys; print('FLAGS', sys.flags.optimize, sys.flags.dont_write_bytecode, "
+         "type(sys.stdout.buffer).__name__, sys.argv)")
+
+
+@pytest.mark.parametrize("via", [None, [PY311], [PY311, "-u"]], ids=["direct", "python", "python -u"])
+def test_inject_python_args(twins, via):
+    frozen = twins["frozen"]
+    pair = frozen.run("-c", FLAGS, "x", via=via, env={"PEX_INTERPRETER": "1"}).assert_same(stderr="empty")
+    optimize, no_bytecode, unbuffered = pair.dpex.stdout.split()[1:4]
+    assert (optimize, no_bytecode) == ("1", "1"), pair.describe()
+    assert unbuffered == ("FileIO" if via and "-u" in via else "BufferedWriter"), pair.describe()
+    # Without PEX_INTERPRETER the entry point runs, under the same flags.
+    frozen.run("2", via=via).assert_same(stderr="empty")
 
 
 # -- pexrc files ------------------------------------------------------------------------------

@@ -299,14 +299,17 @@ pub fn exec_python(
     user_args: &[OsString],
 ) -> Error {
     let (entry, with_injected) = choose_entry(info);
-    let mut python_args: Vec<OsString> = env_value("__DPEX_PYTHON_ARGS")
-        .map(|a| {
-            a.split('\x1f')
-                .filter(|s| !s.is_empty())
-                .map(OsString::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    // pex's order: the app's frozen interpreter flags, then those of
+    // `python FLAGS app.pex`, then (interpreter mode) the user's leading ones.
+    let mut python_args: Vec<OsString> =
+        info.inject_python_args.iter().map(OsString::from).collect();
+    python_args.extend(
+        env_value("__DPEX_PYTHON_ARGS")
+            .unwrap_or_default()
+            .split('\x1f')
+            .filter(|s| !s.is_empty())
+            .map(OsString::from),
+    );
     let mut rest = user_args.to_vec();
     if entry == Entry::Interpreter {
         let (flags, remaining) = split_python_flags(user_args);

@@ -107,6 +107,9 @@ pub struct PexInfo {
     pub inject_args: Vec<String>,
     #[serde(default)]
     pub inject_env: BTreeMap<String, String>,
+    /// Interpreter flags put before everything on the python command line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inject_python_args: Vec<String>,
     #[serde(default = "default_true")]
     pub strip_pex_env: bool,
     #[serde(default)]

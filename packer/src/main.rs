@@ -148,6 +148,9 @@ struct BuildArgs {
     /// `NAME=VALUE` set for the app when not already set; repeatable.
     #[arg(long = "inject-env", value_name = "NAME=VALUE")]
     inject_env: Vec<String>,
+    /// Interpreter flags every run starts Python with, e.g. `-u` or `-X dev` (shell-quoted).
+    #[arg(long = "inject-python-args", value_name = "ARGS", allow_hyphen_values = true)]
+    inject_python_args: Vec<String>,
     /// Keep PEX_* variables in the app's environment.
     #[arg(long = "no-strip-pex-env")]
     no_strip_pex_env: bool,
@@ -243,12 +246,23 @@ fn build(args: BuildArgs) -> Result<(), String> {
     for wheel in packages.iter().flat_map(|p| &p.wheels) {
         distributions.insert(wheel.filename.clone(), wheel.sha256.clone());
     }
-    let mut inject_args = Vec::new();
-    for text in &args.inject_args {
-        inject_args.extend(
-            shell_split(text)
-                .ok_or_else(|| format!("--inject-args {text:?} has an unclosed quote"))?,
-        );
+    let split_all = |option: &str, texts: &[String]| -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        for text in texts {
+            out.extend(
+                shell_split(text)
+                    .ok_or_else(|| format!("{option} {text:?} has an unclosed quote"))?,
+            );
+        }
+        Ok(out)
+    };
+    let inject_args = split_all("--inject-args", &args.inject_args)?;
+    let inject_python_args = split_all("--inject-python-args", &args.inject_python_args)?;
+    if let Some(bad) = inject_python_args.iter().find(|a| !a.starts_with('-')) {
+        return Err(format!(
+            "--inject-python-args takes interpreter flags (like -u or -X dev), not {bad:?}; \
+             arguments for the app go in --inject-args"
+        ));
     }
     let mut inject_env = BTreeMap::new();
     for pair in &args.inject_env {
@@ -271,6 +285,7 @@ fn build(args: BuildArgs) -> Result<(), String> {
         inherit_path,
         inject_args,
         inject_env,
+        inject_python_args,
         strip_pex_env: !args.no_strip_pex_env,
         code_hash: Some(pexfile::code_hash(&files)),
         pex_hash: None,
