@@ -81,6 +81,20 @@ def run(argv, *, env=None, cwd=None, check=True, capture=True):
     return r
 
 
+def shim_cmd(key, env_dir, root, app, argv, base):
+    """What the launcher execs on a warm start (the environment's python on the app's
+    __main__.py, with the launcher's variables), run directly: the launcher's own native
+    share is a launch minus this."""
+    apps = sorted((Path(root) / "1" / "apps").glob("*/__main__.py"))
+    if len(apps) != 1:
+        die(f"expected one app entry under {root}/1/apps, found {len(apps)}")
+    env = {k: v for k, v in base.items() if not k.startswith("PEX_")}
+    env.update(PEX=str(app), __DPEX_ARGV0=str(app), __DPEX_ENTRY="interpreter", __DPEX_INHERIT_PATH="false")
+    return Cmd(key, "what the launcher execs, run directly", [env_dir / "bin/python", apps[0], *argv], env,
+               shown="$DPEX_ROOT/1/envs/<key>/bin/python $DPEX_ROOT/1/apps/<hash>/__main__.py "
+                     + shlex.join(argv))
+
+
 def base_env(**extra):
     """The explicit minimal environment of every timed command."""
     env = {"PATH": MINIMAL_PATH, "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
@@ -584,6 +598,7 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
         Cmd("venv_pass", "plain venv python", [plain / "bin/python", "-c", "pass"], base_env(),
             shown="<venv>/bin/python -c pass"),
         Cmd("sys_pass", "bare interpreter", [python, "-c", "pass"], base_env(), shown=f"{python} -c pass"),
+        shim_cmd("dpexshim_pass", dpex_venv, warm_root, app, ["-c", "pass"], dpex_env),
         Cmd("dpex_pass", "**dpex** launcher, warm", [app, "-c", "pass"], dict(dpex_env, PEX_INTERPRETER=1),
             shown="PEX_INTERPRETER=1 ./app.pex -c pass"),
         Cmd("pex_pass", "pex zipapp, warm", [app_pex, "-c", "pass"], dict(pex_run_env, PEX_INTERPRETER=1),
@@ -681,7 +696,7 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
                        note="Cache warm, .pyc written. Baseline: a plain venv where pip installed the same wheels, "
                             "the app's sources on a .pth (as dpex's venv has them).")
     out += group_table("1b. Launcher overhead (`-c pass`, no app imports)",
-                       rows(warm, ["venv_pass", "sys_pass", "dpex_pass", "pex_pass", "pexvenv_pass"]), samples,
+                       rows(warm, ["venv_pass", "sys_pass", "dpexshim_pass", "dpex_pass", "pex_pass", "pexvenv_pass"]), samples,
                        "venv_pass")
     out += group_table("2. Cold hydration (empty cache, every wheel fetched from the local index)",
                        rows(coldcmds, ["uv", "pip", "dpex_cold_pass", "dpex_cold_app", "pex_cold_pass"]),
@@ -725,7 +740,9 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
     out += ["### Derived", "",
             f"- launcher overhead, warm: dpex {1000 * (med['dpex_pass'] - med['venv_pass']):+.0f} ms over a "
             f"venv's `python -c pass`; pex zipapp {1000 * (med['pex_pass'] - med['venv_pass']):+.0f} ms; "
-            f"pex --venv --sh-boot {1000 * (med['pexvenv_pass'] - med['venv_pass']):+.0f} ms.",
+            f"pex --venv --sh-boot {1000 * (med['pexvenv_pass'] - med['venv_pass']):+.0f} ms. The native "
+            f"launcher's own share (reading PEX-INFO, the stat calls, exec): "
+            f"{1000 * (med['dpex_pass'] - med['dpexshim_pass']):+.1f} ms over running what it execs directly.",
             f"- app warm start: dpex {1000 * (med['dpex_app'] - med['venv_app']):+.0f} ms over the plain venv, "
             f"{1000 * (med['dpex_app'] - med['dpexenv_app']):+.0f} ms over its own venv without the launcher.",
             f"- cold: dpex `-c pass` {med['dpex_cold_pass'] / med['uv']:.2f}× uv, "
@@ -1028,6 +1045,7 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
             shown="<venv>/bin/python -c pass"),
         Cmd("dpexenv_pass", "dpex's venv without the launcher, `-c pass`", [dpex_venv / "bin/python", "-c", "pass"],
             base_env(), shown="$DPEX_ROOT/1/envs/<key>/bin/python -c pass"),
+        shim_cmd("dpexshim_pass", dpex_venv, warm_root, app, ["-c", "pass"], dpex_env),
         Cmd("dpex_pass", "**dpex** launcher, warm, `-c pass`", [app, "-c", "pass"], dpex_env,
             shown="PEX_INTERPRETER=1 ./large.pex -c pass"),
     ]
@@ -1131,7 +1149,7 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
              f"Baseline: a `python -m venv` where pip installed the same {len(wheels)} wheels "
              f"(that install took {pip_secs:.1f} s, untimed).")
     out += group_table("L3. Launcher overhead on the large app (`-c pass`)",
-                       rows(warm, ["pip_pass", "dpexenv_pass", "dpex_pass"]), samples, "pip_pass")
+                       rows(warm, ["pip_pass", "dpexenv_pass", "dpexshim_pass", "dpex_pass"]), samples, "pip_pass")
     out += group_table(
         "L4. The first import after hydration", rows(first, ["fi_pip", "fi_dpex", "fi_dpexc", "fi_uv"]), samples,
         "fi_pip",
@@ -1157,7 +1175,9 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
             f"({1000 * (med['dpex_import'] - med['pip_import']):+.0f} ms); dpex's venv without the launcher "
             f"{med['dpexenv_import'] / med['pip_import']:.2f}×; the launcher "
             f"{1000 * (med['dpex_pass'] - med['dpexenv_pass']):+.1f} ms over its venv's `python -c pass` "
-            f"({med['dpex_pass'] / med['dpexenv_pass']:.2f}×).",
+            f"({med['dpex_pass'] / med['dpexenv_pass']:.2f}×), of which the native launcher "
+            f"{1000 * (med['dpex_pass'] - med['dpexshim_pass']):+.1f} ms (reading PEX-INFO, the stat calls, exec; "
+            f"the rest is the python-shim's own start).",
             f"- first import note: right after a cold hydration the same import takes {fmt_s(med['fi_dpex'])} s, "
             f"{med['fi_dpex'] / med['fi_pip']:.2f}× the pip venv and {lazy:+.2f} s over dpex warm: that is "
             f"Python compiling the .pyc of what it imports, once (uv's venv pays the same: "
