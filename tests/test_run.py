@@ -8,6 +8,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from support import apps
 from support.apps import FULL_PROJECTS, REQUESTS_PROJECTS
 from support.harness import (PY311, assert_clean_error, assert_no_panic, assert_ok, describe, free_port,
@@ -50,10 +52,17 @@ def assert_argv0_is_pex(out, pex):
 
 # -- first and second runs ---------------------------------------------------
 
-def test_first_run_full_app(e2e):
+# Downloads are held in memory up to DPEX_DOWNLOAD_MEMORY bytes, else written to a file:
+# both paths, the second forced by a zero budget.
+DOWNLOADS = pytest.mark.parametrize("downloads", [{}, {"DPEX_DOWNLOAD_MEMORY": "0"}], ids=["memory", "files"])
+
+
+@DOWNLOADS
+def test_first_run_full_app(e2e, downloads):
     files = e2e.files(*FULL_PROJECTS)
     pex = e2e.build_app(files, imports=apps.FULL_IMPORTS)
-    r = e2e.run_pex(pex, "3", "hello world", "--flag", env={"APP_FETCH_URL": e2e.index.simple_url + "/"})
+    r = e2e.run_pex(pex, "3", "hello world", "--flag",
+                    env={"APP_FETCH_URL": e2e.index.simple_url + "/", **downloads})
     assert r.returncode == 3, describe(r)
     assert_no_panic(r)
     out = app_json(r)
@@ -179,7 +188,8 @@ def test_concurrent_cold_starts(e2e):
     assert gets == {n: 1 for n in needed(e2e, *FULL_PROJECTS)}, gets
 
 
-def test_corrupt_download_is_rejected_and_not_cached(e2e):
+@DOWNLOADS
+def test_corrupt_download_is_rejected_and_not_cached(e2e, downloads):
     files = e2e.files(*REQUESTS_PROJECTS)
     idna = e2e.wheels.one("idna")
     expected = e2e.wheels.sha256(idna.name)
@@ -187,7 +197,7 @@ def test_corrupt_download_is_rejected_and_not_cached(e2e):
     e2e.index.corrupt.add(idna.name)
     pex = e2e.build_app(files, imports=apps.REQUESTS_IMPORTS)
 
-    r = e2e.run_pex(pex)
+    r = e2e.run_pex(pex, env=downloads)
     assert_clean_error(r, e2e.index.file_url(idna.name), expected, actual)
     assert "APP " not in r.stdout, "the app ran despite a bad wheel"
 
@@ -204,7 +214,7 @@ def test_corrupt_download_is_rejected_and_not_cached(e2e):
                     assert frag not in base, f"{path} left in the cache after a hash mismatch" + describe(r)
 
     e2e.index.corrupt.clear()
-    out = app_json(assert_ok(e2e.run_pex(pex)))
+    out = app_json(assert_ok(e2e.run_pex(pex, env=downloads)))
     assert_modules_from_cache(out, e2e.root)
     assert e2e.index.file_gets()[idna.name] == 2
 

@@ -283,11 +283,23 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
 
 /// Bytes of downloads held in memory at once, over all workers: above it a
 /// wheel goes to a temporary file instead (torch-sized wheels, many at once).
-const MEMORY_BUDGET: u64 = 1 << 30;
+/// `DPEX_DOWNLOAD_MEMORY` sets it (bytes; 0: always a file), for hosts whose
+/// memory limit is tight.
+const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
+
+fn memory_budget() -> u64 {
+    static BUDGET: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        std::env::var("DPEX_DOWNLOAD_MEMORY")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_MEMORY_BUDGET)
+    })
+}
 
 static IN_MEMORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// A share of [`MEMORY_BUDGET`], returned on drop.
+/// A share of [`memory_budget`], returned on drop.
 struct MemoryBudget(u64);
 
 impl MemoryBudget {
@@ -295,7 +307,7 @@ impl MemoryBudget {
     fn reserve(size: Option<u64>) -> Option<MemoryBudget> {
         let size = size?;
         let before = IN_MEMORY.fetch_add(size, Ordering::SeqCst);
-        if before + size > MEMORY_BUDGET {
+        if before + size > memory_budget() {
             IN_MEMORY.fetch_sub(size, Ordering::SeqCst);
             return None;
         }
