@@ -77,7 +77,15 @@ where
     let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes))
         .map_err(|e| Error::msg(format!("{what} is not a readable zip ({e})")))?;
     let indices = 0..archive.len();
-    unpack_entries(&mut archive, bytes, indices, dest, what, &place, &AtomicU64::new(0))
+    unpack_entries(
+        &mut archive,
+        bytes,
+        indices,
+        dest,
+        what,
+        &place,
+        &AtomicU64::new(0),
+    )
 }
 
 /// Unpack the entries at `indices`; `total` counts the bytes written by every
@@ -173,7 +181,13 @@ where
             .ok_or_else(|| bad(format!("the entry {name:?} lies outside the file")))?;
         let declared = entry.size();
         inflater
-            .copy(entry.compression(), data, declared, entry.crc32(), &mut file)
+            .copy(
+                entry.compression(),
+                data,
+                declared,
+                entry.crc32(),
+                &mut file,
+            )
             .map_err(|e| match e {
                 CopyError::Write(e) => Error::io("write", &path, e),
                 CopyError::Bad(why) => bad(format!("the entry {name:?} {why}")),
@@ -337,7 +351,15 @@ pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<(
     let entries = archive.len();
     let total = AtomicU64::new(0);
     if threads == 1 {
-        return unpack_entries(&mut archive, bytes, 0..entries, dest, filename, &place, &total);
+        return unpack_entries(
+            &mut archive,
+            bytes,
+            0..entries,
+            dest,
+            filename,
+            &place,
+            &total,
+        );
     }
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)

@@ -149,7 +149,11 @@ struct BuildArgs {
     #[arg(long = "inject-env", value_name = "NAME=VALUE")]
     inject_env: Vec<String>,
     /// Interpreter flags every run starts Python with, e.g. `-u` or `-X dev` (shell-quoted).
-    #[arg(long = "inject-python-args", value_name = "ARGS", allow_hyphen_values = true)]
+    #[arg(
+        long = "inject-python-args",
+        value_name = "ARGS",
+        allow_hyphen_values = true
+    )]
     inject_python_args: Vec<String>,
     /// Keep PEX_* variables in the app's environment.
     #[arg(long = "no-strip-pex-env")]
