@@ -5,7 +5,7 @@
 //! - TLS is always verified, against the trust store of [`crate::tls`];
 //! - proxies come from the environment, per URL, as curl picks them
 //!   ([`crate::proxy`]); plain-http URLs go to an HTTP proxy in absolute form
-//!   (`GET http://host/path`), https URLs through a `CONNECT` tunnel;
+//!   (`GET http://index.example.com/path`), https URLs through a `CONNECT` tunnel;
 //! - credentials come from the URL's userinfo or from `~/.netrc`
 //!   ([`crate::netrc`]) and are sent only to their own origin (scheme, host
 //!   and port): redirects are followed here, not by ureq, so that a redirect
@@ -284,7 +284,7 @@ impl Client {
         let shown = redact_proxy(&choice.url);
         let proxy = ureq::Proxy::new(&choice.url).map_err(|_| {
             format!(
-                "{}={shown} is not a proxy URL (expected http://host:port or https://host:port)",
+                "{}={shown} is not a proxy URL (expected a URL like http://proxy.example.com:3128 or https://proxy.example.com:3128)",
                 choice.var
             )
         })?;
@@ -388,7 +388,7 @@ fn build_agent(tls: &ureq::tls::TlsConfig, proxy: Option<ureq::Proxy>) -> ureq::
 }
 
 /// Plain-http URLs through an HTTP(S) proxy: connect to the proxy and send
-/// each request with an absolute target (`GET http://host:port/path`), as
+/// each request with an absolute target (`GET http://index.example.com:8080/path`), as
 /// curl and pip do. (ureq itself would open a CONNECT tunnel, which proxies
 /// commonly allow only to port 443.)
 #[derive(Debug)]
@@ -494,7 +494,7 @@ impl Transport for AbsoluteForm {
     }
 }
 
-/// `GET /p HTTP/1.1\r\n...` -> `GET http://host/p HTTP/1.1\r\n[Proxy-Authorization]...`;
+/// `GET /p HTTP/1.1\r\n...` -> `GET http://index.example.com/p HTTP/1.1\r\n[Proxy-Authorization]...`;
 /// `None` when `head` does not start with an origin-form request line.
 fn absolute_form(head: &[u8], origin: &str, proxy_auth: Option<&str>) -> Option<Vec<u8>> {
     let line_end = head.windows(2).position(|w| w == b"\r\n")?;
@@ -634,7 +634,7 @@ fn redact_proxy(value: &str) -> String {
     }
 }
 
-/// `https://user:secret@host/x` -> `https://user:****@host/x`; a bare token
+/// `https://user:secret@index.example.com/x` -> `https://user:****@index.example.com/x`; a bare token
 /// (`https://token@host`) -> `https://****@host`.
 pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
@@ -661,14 +661,17 @@ mod tests {
     #[test]
     fn redacts_passwords_and_tokens() {
         assert_eq!(
-            redact_url("https://u:p@h.example/s"),
-            "https://u:****@h.example/s"
+            redact_url("https://u:p@index.example.com/s"),
+            "https://u:****@index.example.com/s"
         );
         assert_eq!(
-            redact_url("https://tok@h.example/s"),
-            "https://****@h.example/s"
+            redact_url("https://tok@index.example.com/s"),
+            "https://****@index.example.com/s"
         );
-        assert_eq!(redact_url("https://h.example/a@b"), "https://h.example/a@b");
+        assert_eq!(
+            redact_url("https://index.example.com/a@b"),
+            "https://index.example.com/a@b"
+        );
         assert_eq!(redact_url("/local/dir"), "/local/dir");
         assert_eq!(redact_proxy("u:pw@proxy:3128"), "u:****@proxy:3128");
         assert_eq!(
@@ -692,15 +695,34 @@ mod tests {
 
     #[test]
     fn targets_and_origins() {
-        let t = Target::parse("HTTPS://u:p@Index.Example:8443/simple/x/?q=1#frag").unwrap();
-        assert_eq!(t.origin(), ("https".into(), "index.example".into(), 8443));
+        let t = Target::parse("HTTPS://u:p@Index.Example.COM:8443/simple/x/?q=1#frag").unwrap();
+        assert_eq!(
+            t.origin(),
+            ("https".into(), "index.example.com".into(), 8443)
+        );
         assert_eq!(t.userinfo, Some("u:p"));
-        assert_eq!(t.bare_url(), "https://Index.Example:8443/simple/x/?q=1");
+        assert_eq!(t.bare_url(), "https://Index.Example.COM:8443/simple/x/?q=1");
         let t = Target::parse("http://[::1]/x").unwrap();
         assert_eq!((t.host.as_str(), t.port), ("::1", 80));
-        assert_eq!(Target::parse("https://h").unwrap().bare_url(), "https://h/");
-        assert_eq!(Target::parse("https://h:443/").unwrap().origin().2, 443);
-        for bad in ["ftp://h/x", "h/x", "https:///x", "https://h:port/"] {
+        assert_eq!(
+            Target::parse("https://index.example.com")
+                .unwrap()
+                .bare_url(),
+            "https://index.example.com/"
+        );
+        assert_eq!(
+            Target::parse("https://index.example.com:443/")
+                .unwrap()
+                .origin()
+                .2,
+            443
+        );
+        for bad in [
+            "ftp://index.example.com/x",
+            "index.example.com/x",
+            "https:///x",
+            "https://index.example.com:port/",
+        ] {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
         let e = Target::parse("ftp://u:secret@h/x")
@@ -712,19 +734,28 @@ mod tests {
 
     #[test]
     fn absolute_form_rewrites_the_request_line() {
-        let head = b"GET /files/a.whl?x=1 HTTP/1.1\r\nhost: h:8080\r\n\r\n";
-        let out = absolute_form(head, "http://h:8080", None).unwrap();
+        let head = b"GET /files/a.whl?x=1 HTTP/1.1\r\nhost: index.example.com:8080\r\n\r\n";
+        let out = absolute_form(head, "http://index.example.com:8080", None).unwrap();
         assert_eq!(
             out,
-            b"GET http://h:8080/files/a.whl?x=1 HTTP/1.1\r\nhost: h:8080\r\n\r\n"
+            b"GET http://index.example.com:8080/files/a.whl?x=1 HTTP/1.1\r\nhost: index.example.com:8080\r\n\r\n"
         );
-        let out =
-            absolute_form(b"HEAD / HTTP/1.1\r\n\r\n", "http://h", Some("Basic eA==")).unwrap();
+        let out = absolute_form(
+            b"HEAD / HTTP/1.1\r\n\r\n",
+            "http://index.example.com",
+            Some("Basic eA=="),
+        )
+        .unwrap();
         assert_eq!(
             out,
-            b"HEAD http://h/ HTTP/1.1\r\nProxy-Authorization: Basic eA==\r\n\r\n"
+            b"HEAD http://index.example.com/ HTTP/1.1\r\nProxy-Authorization: Basic eA==\r\n\r\n"
         );
-        assert!(absolute_form(b"GET http://h/ HTTP/1.1\r\n\r\n", "http://h", None).is_none());
-        assert!(absolute_form(b"body bytes", "http://h", None).is_none());
+        assert!(absolute_form(
+            b"GET http://index.example.com/ HTTP/1.1\r\n\r\n",
+            "http://index.example.com",
+            None
+        )
+        .is_none());
+        assert!(absolute_form(b"body bytes", "http://index.example.com", None).is_none());
     }
 }

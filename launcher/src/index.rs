@@ -601,7 +601,7 @@ pub fn fetch_project_page_opt(
     }
     if !(200..300).contains(&status) {
         let hint = match status {
-            401 | 403 => "the index wants credentials: put them in the index URL (https://user:token@host/simple) or in ~/.netrc, or use an index you can read",
+            401 | 403 => "the index wants credentials: put them in the index URL (https://user:token@index.example.com/simple) or in ~/.netrc, or use an index you can read",
             _ => "check the index URL, or try again later",
         };
         return Err(format!(
@@ -685,47 +685,50 @@ mod tests {
 
     #[test]
     fn joins_urls() {
-        let base = "https://h.example/simple/foo/";
+        let base = "https://index.example.com/simple/foo/";
         assert_eq!(
-            join_url(base, "https://o.example/a.whl"),
-            "https://o.example/a.whl"
+            join_url(base, "https://other.example.com/a.whl"),
+            "https://other.example.com/a.whl"
         );
         assert_eq!(
-            join_url(base, "//files.example/a.whl"),
-            "https://files.example/a.whl"
+            join_url(base, "//files.example.com/a.whl"),
+            "https://files.example.com/a.whl"
         );
         assert_eq!(
             join_url(base, "/packages/a.whl"),
-            "https://h.example/packages/a.whl"
+            "https://index.example.com/packages/a.whl"
         );
         assert_eq!(
             join_url(base, "a.whl#sha256=00"),
-            "https://h.example/simple/foo/a.whl#sha256=00"
+            "https://index.example.com/simple/foo/a.whl#sha256=00"
         );
         assert_eq!(
             join_url(base, "../../packages/a.whl"),
-            "https://h.example/packages/a.whl"
+            "https://index.example.com/packages/a.whl"
         );
         assert_eq!(
             join_url(base, "../../../../a.whl"),
-            "https://h.example/a.whl"
+            "https://index.example.com/a.whl"
         );
         assert_eq!(
             join_url(base, "./x/./y/../a.whl"),
-            "https://h.example/simple/foo/x/a.whl"
+            "https://index.example.com/simple/foo/x/a.whl"
         );
         assert_eq!(
-            join_url("https://h.example/simple/foo", "a.whl"),
-            "https://h.example/simple/a.whl"
+            join_url("https://index.example.com/simple/foo", "a.whl"),
+            "https://index.example.com/simple/a.whl"
         );
         assert_eq!(
-            join_url("https://u:p@h.example:8080/s/foo/?x=1", "a.whl"),
-            "https://u:p@h.example:8080/s/foo/a.whl"
+            join_url("https://u:p@index.example.com:8080/s/foo/?x=1", "a.whl"),
+            "https://u:p@index.example.com:8080/s/foo/a.whl"
         );
-        assert_eq!(join_url(base, "?q=1"), "https://h.example/simple/foo/?q=1");
         assert_eq!(
-            join_url("https://h.example", "a.whl"),
-            "https://h.example/a.whl"
+            join_url(base, "?q=1"),
+            "https://index.example.com/simple/foo/?q=1"
+        );
+        assert_eq!(
+            join_url("https://index.example.com", "a.whl"),
+            "https://index.example.com/a.whl"
         );
         assert_eq!(
             join_url("file:///srv/simple/foo/", "../../f/a.whl"),
@@ -742,12 +745,31 @@ mod tests {
         assert_eq!(url_basename("https://index.example.com/p/"), None);
         assert_eq!(url_basename("https://index.example.com/p/%2e%2e"), None);
         assert_eq!(url_basename("https://index.example.com/p/a%2Fb"), None);
-        assert!(check_not_downgraded("https://i.example/s/", "http://f.example/a.whl").is_err());
-        assert!(check_not_downgraded("HTTPS://i.example/s/", "HTTP://f.example/a.whl").is_err());
-        assert!(check_not_downgraded("https://i.example/s/", "https://f.example/a.whl").is_ok());
-        assert!(check_not_downgraded("http://i.example/s/", "http://f.example/a.whl").is_ok());
-        let e = check_not_downgraded("https://u:pw@i.example/s/", "http://f.example/a.whl")
-            .unwrap_err();
+        assert!(check_not_downgraded(
+            "https://index.example.com/s/",
+            "http://files.example.com/a.whl"
+        )
+        .is_err());
+        assert!(check_not_downgraded(
+            "HTTPS://index.example.com/s/",
+            "HTTP://files.example.com/a.whl"
+        )
+        .is_err());
+        assert!(check_not_downgraded(
+            "https://index.example.com/s/",
+            "https://files.example.com/a.whl"
+        )
+        .is_ok());
+        assert!(check_not_downgraded(
+            "http://index.example.com/s/",
+            "http://files.example.com/a.whl"
+        )
+        .is_ok());
+        let e = check_not_downgraded(
+            "https://u:pw@index.example.com/s/",
+            "http://files.example.com/a.whl",
+        )
+        .unwrap_err();
         assert!(!e.contains("pw") && e.contains("plain http"), "{e}");
         assert_eq!(
             strip_userinfo("https://u:p@index.example.com/x@y"),
@@ -767,7 +789,7 @@ mod tests {
                "files": [
                  {{"filename": "foo-1.0-py3-none-any.whl", "url": "../../packages/foo-1.0-py3-none-any.whl#sha256=ignored",
                    "hashes": {{"sha256": "{}"}}, "requires-python": ">=3.8", "size": 123, "yanked": false, "unknown": 1}},
-                 {{"filename": "foo-1.0.tar.gz", "url": "https://files.example/foo-1.0.tar.gz", "hashes": {{}},
+                 {{"filename": "foo-1.0.tar.gz", "url": "https://files.example.com/foo-1.0.tar.gz", "hashes": {{}},
                    "yanked": "broken"}},
                  {{"filename": "foo-0.9.tar.gz", "url": "x/foo-0.9.tar.gz#sha256={H}", "hashes": {{"md5": "00"}}}}
                ], "versions": ["1.0"]}}"#,
@@ -837,7 +859,7 @@ mod tests {
 <body><h1>Links for foo</h1>
 <!-- <a href="commented-out.whl">nope</a> -->
 <a href="../../packages/foo-1.0-py3-none-any.whl#sha256={H}" data-requires-python="&gt;=3.8,&lt;4" >foo-1.0-py3-none-any.whl</a><br/>
-<A HREF='https://files.example/foo-0.9.tar.gz#md5=00' data-yanked>foo-0.9.tar.gz</A>
+<A HREF='https://files.example.com/foo-0.9.tar.gz#md5=00' data-yanked>foo-0.9.tar.gz</A>
 <a data-yanked="bad &amp; sad" href=/abs/foo-0.8-py2.py3-none-any.whl?a=1&amp;b=2>
    foo-0.8-py2.py3-none-any.whl </a>
 <a href="a%2Bb-1.0-py3-none-any.whl"></a>
@@ -875,9 +897,9 @@ mod tests {
 
     #[test]
     fn honours_base_and_sniffs() {
-        let html = br#"<base href="https://mirror.example/files/"><a href="x.whl">x.whl</a>"#;
+        let html = br#"<base href="https://mirror.example.com/files/"><a href="x.whl">x.whl</a>"#;
         let files = parse_project_page(html, "", "https://index.example.com/simple/x/").unwrap();
-        assert_eq!(files[0].url, "https://mirror.example/files/x.whl");
+        assert_eq!(files[0].url, "https://mirror.example.com/files/x.whl");
         let json = br#" {"meta": {"api-version": "1.0"}, "files": [{"filename": "x.whl", "url": "x.whl", "hashes": {}}]}"#;
         let files = parse_project_page(
             json,

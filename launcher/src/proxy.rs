@@ -217,7 +217,10 @@ mod tests {
 
     #[test]
     fn picks_variables_as_curl_does() {
-        let e = env(&[("HTTPS_PROXY", "http://p:1"), ("HTTP_PROXY", "http://p:2")]);
+        let e = env(&[
+            ("HTTPS_PROXY", "http://proxy.example.com:1"),
+            ("HTTP_PROXY", "http://proxy.example.com:2"),
+        ]);
         assert_eq!(var(&e, ("https", "h", 443)), Some("HTTPS_PROXY"));
         // Uppercase HTTP_PROXY is never read.
         assert_eq!(var(&e, ("http", "h", 80)), None);
@@ -238,7 +241,7 @@ mod tests {
     #[test]
     fn no_proxy_rules() {
         let e = env(&[
-            ("ALL_PROXY", "http://p:1"),
+            ("ALL_PROXY", "http://proxy.example.com:1"),
             (
                 "NO_PROXY",
                 "example.com, .internal, *.corp.test,127.0.0.1,10.0.0.0/8, [::1]:8443,h.test:8080,fd00::/8",

@@ -1240,7 +1240,7 @@ name = "Requests"
 version = "2.32.3"
 dependencies = [{name = "urllib3"}, {name = "certifi"}]
 [[packages.wheels]]
-url = "https://files.example/packages/requests-2.32.3-py3-none-any.whl"
+url = "https://files.example.com/packages/requests-2.32.3-py3-none-any.whl"
 size = 64928
 hashes = {sha256 = "1111111111111111111111111111111111111111111111111111111111111111"}
 
@@ -1249,7 +1249,7 @@ name = "urllib3"
 version = "2.2.3"
 [[packages.wheels]]
 name = "urllib3-2.2.3-py3-none-any.whl"
-url = "https://user:secret@files.example/u/download?id=3"
+url = "https://user:secret@files.example.com/u/download?id=3"
 hashes = {sha256 = "2222222222222222222222222222222222222222222222222222222222222222", md5 = "00"}
 
 [[packages]]
@@ -1257,9 +1257,9 @@ name = "certifi"
 version = "2024.8.30"
 marker = "python_version >= '3.8'"
 requires-python = ">=3.6"
-sdist = {url = "https://files.example/certifi-2024.8.30.tar.gz", hashes = {sha256 = "3333333333333333333333333333333333333333333333333333333333333333"}}
+sdist = {url = "https://files.example.com/certifi-2024.8.30.tar.gz", hashes = {sha256 = "3333333333333333333333333333333333333333333333333333333333333333"}}
 wheels = [
-  {url = "https://files.example/certifi-2024.8.30-py3-none-any.whl", hashes = {sha256 = "3333333333333333333333333333333333333333333333333333333333333333"}},
+  {url = "https://files.example.com/certifi-2024.8.30-py3-none-any.whl", hashes = {sha256 = "3333333333333333333333333333333333333333333333333333333333333333"}},
 ]
 
 [tool.whatever]
@@ -1277,7 +1277,7 @@ x = 1
         assert_eq!(r.wheels[0].size, Some(64928));
         assert_eq!(r.wheels[0].sha256, H1);
         let u = &lock.packages[1];
-        assert_eq!(u.wheels[0].url, "https://files.example/u/download?id=3");
+        assert_eq!(u.wheels[0].url, "https://files.example.com/u/download?id=3");
         assert_eq!(u.wheels[0].filename, "urllib3-2.2.3-py3-none-any.whl");
         let c = &lock.packages[2];
         assert_eq!(c.marker.as_deref(), Some("python_version >= '3.8'"));
@@ -1445,7 +1445,7 @@ x = 1
              requests[socks, security]==2.32.3 \\\n    --hash=sha256:{H2}\n    # via something\n\
              Foo.Bar == 1.0  --hash sha256:{H3}  # pinned\n\
              --trusted-host private.example\n\
-             baz @ https://h.example/w/baz-2.0-py3-none-any.whl#sha256={H3} ; python_version < \"3.12\"\n",
+             baz @ https://index.example.com/w/baz-2.0-py3-none-any.whl#sha256={H3} ; python_version < \"3.12\"\n",
             H2.to_uppercase()
         );
         let f = parse(&text).unwrap();
@@ -1477,7 +1477,7 @@ x = 1
         assert_eq!(
             r[3].url.as_deref(),
             Some(&*format!(
-                "https://h.example/w/baz-2.0-py3-none-any.whl#sha256={H3}"
+                "https://index.example.com/w/baz-2.0-py3-none-any.whl#sha256={H3}"
             ))
         );
         assert_eq!(r[3].version, "2.0");
