@@ -19,7 +19,6 @@ pyyaml and theirs), ~150 MB of wheels.
 """
 
 import argparse
-import hashlib
 import os
 import subprocess
 import sys
@@ -30,6 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 LOCK = REPO / "bench" / "large.lock.txt"
 CACHE = REPO / ".dpex-test" / "bench" / "large-wheels"
 
+sys.path.insert(0, str(REPO / "tests"))
+from support.pylock import sha256_of  # noqa: E402
+
 # The versions of the reference measurements; the rest is what pip resolves.
 TOP = [
     "numpy==2.4.6", "scipy==1.17.1", "pandas==3.1.1", "python-dateutil", "pytz", "tzdata", "six",
@@ -39,14 +41,6 @@ TOP = [
 TARGET = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
           "--platform", "manylinux_2_17_x86_64", "--python-version", "3.11", "--implementation", "cp",
           "--abi", "cp311", "--abi", "abi3", "--abi", "none"]
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def main():
