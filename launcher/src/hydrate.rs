@@ -322,7 +322,6 @@ impl Drop for MemoryBudget {
 }
 
 fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> Result<()> {
-    let fetched_at = std::cell::Cell::new(std::time::Duration::ZERO);
     let wheel = item.wheel;
     if !is_sha256_hex(&wheel.sha256) {
         return Err(Error::msg(format!(
@@ -338,20 +337,22 @@ fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> 
         // Held in memory when it fits the budget, else in a file of the
         // staging folder: either way unpacked from the verified bytes.
         let in_memory = MemoryBudget::reserve(wheel.size);
-        let unpacked = if in_memory.is_some() {
+        let (unpacked, fetched) = if in_memory.is_some() {
             let bytes = sources.fetch_to_memory(&item.package.name, wheel)?;
-            fetched_at.set(started.elapsed());
-            crate::unpack::unpack_wheel_bytes(&bytes, &wheel.filename, work)
+            let fetched = started.elapsed();
+            (
+                crate::unpack::unpack_wheel_bytes(&bytes, &wheel.filename, work),
+                fetched,
+            )
         } else {
             let download = work.join(".download.whl");
             sources.fetch(&item.package.name, wheel, &download)?;
-            fetched_at.set(started.elapsed());
+            let fetched = started.elapsed();
             let unpacked = crate::unpack::unpack_wheel(&download, &wheel.filename, work);
             let _ = std::fs::remove_file(&download);
-            unpacked
+            (unpacked, fetched)
         };
         drop(in_memory);
-        let fetched = fetched_at.get();
         let unpacked = unpacked.and_then(|()| {
             let record = maintenance::WheelRecord {
                 project: item.package.name.clone(),
