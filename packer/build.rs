@@ -30,6 +30,7 @@ fn main() {
     let workspace = manifest_dir.parent().unwrap();
     for watched in [
         "launcher/src",
+        "launcher/crates",
         "launcher/Cargo.toml",
         "Cargo.lock",
         "Cargo.toml",

@@ -2,7 +2,7 @@
 //! evaluate against a fixed interpreter.
 #![no_main]
 
-use dpex_launcher::marker;
+use dpex_launcher::standards::marker;
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! PEX-INFO, the JSON document the launcher reads from every app zip.
 #![no_main]
 
-use dpex_launcher::pexinfo::PexInfo;
+use dpex_launcher::format::pexinfo::PexInfo;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

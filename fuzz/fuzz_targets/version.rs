@@ -2,7 +2,7 @@
 //! Input: `specifiers\nversion`.
 #![no_main]
 
-use dpex_launcher::version::{Version, VersionSpecifiers};
+use dpex_launcher::standards::version::{Version, VersionSpecifiers};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,8 @@
 //! Wheel file names (from locks and index pages) and compressed tag sets.
 #![no_main]
 
-use dpex_launcher::tags::{self, Tag, TagRanks, WheelName, MAX_WHEEL_TAGS};
+use dpex_launcher::standards::tags::{self, Tag, TagRanks, MAX_WHEEL_TAGS};
+use dpex_launcher::standards::wheel::WheelName;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! structural pre-check every wheel passes before it is unpacked.
 #![no_main]
 
-use dpex_launcher::{zipcheck, ziptail};
+use dpex_launcher::format::{app_zip as ziptail, zipcheck};
 use libfuzzer_sys::fuzz_target;
 use std::io::Cursor;
 

@@ -48,7 +48,7 @@ impl fmt::Display for Error {
                 source,
             } => {
                 write!(f, "could not {action} {}: {source}", path.display())?;
-                if source.raw_os_error() == Some(28) {
+                if source.raw_os_error() == Some(libc::ENOSPC) {
                     write!(f, ". The disk is full: free some space or point DPEX_ROOT at a larger filesystem, then run again")?;
                 }
                 Ok(())

@@ -1,27 +1,21 @@
-//! dpex launcher library: everything the native stub does, shared with the
-//! `dpex` packer (PEX-INFO, wheel names and tags, markers, versions, cache,
-//! fetch, unpack).
+//! The launcher: everything the native stub does between `./app.pex` and
+//! `execve(python)`, shared with the `dpex` packer (which hydrates, downloads
+//! and inspects caches with the same code). docs/architecture.md is the map.
+//!
+//! - [`settings`]: every environment variable the launcher reads, read once
+//! - [`format`]: the app file (PEX-INFO, the zip behind the stub)
+//! - [`cache`]: the cache layout, `atomic_dir`, locks, in-use marks
+//! - [`install`]: fetch, verify, unpack, build the environment (hydration)
+//! - [`run`]: choose the interpreter, pexrc files, hand off to Python
+//!
+//! The packaging standards are `dpex-standards`; the network is `dpex-net`.
 
 pub mod cache;
 pub mod error;
-pub mod fetch;
-pub mod http;
-pub mod hydrate;
-pub mod index;
-pub mod interpreter;
-pub mod launch;
-pub mod maintenance;
-pub mod mapped;
-pub mod marker;
-pub mod netrc;
-pub mod pexinfo;
-pub mod pexrc;
-pub mod progress;
-pub mod proxy;
-pub mod tags;
-pub mod tls;
-pub mod unpack;
-pub mod venv;
-pub mod version;
-pub mod zipcheck;
-pub mod ziptail;
+pub mod format;
+pub mod install;
+pub mod run;
+pub mod settings;
+
+pub use dpex_net as net;
+pub use dpex_standards as standards;

@@ -2,8 +2,11 @@
 //! dehydrated app.pex. See docs/format.md and docs/cache.md.
 
 use dpex_launcher::cache::Cache;
-use dpex_launcher::error::Result;
-use dpex_launcher::{hydrate, interpreter, launch, venv, ziptail::AppZip};
+use dpex_launcher::error::{Error, Result};
+use dpex_launcher::format::app_zip::AppZip;
+use dpex_launcher::install::{hydrate, venv};
+use dpex_launcher::run::{exec, interpreter, pexrc};
+use dpex_launcher::settings::Settings;
 use std::ffi::OsString;
 
 fn main() {
@@ -17,26 +20,22 @@ fn main() {
 
 fn run() -> Result<std::convert::Infallible> {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let exe = std::env::current_exe().map_err(|e| {
-        dpex_launcher::error::Error::msg(format!("cannot find the launcher's own file: {e}"))
-    })?;
-    let invoked = launch::invoked_path(
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::msg(format!("cannot find the launcher's own file: {e}")))?;
+    let invoked = exec::invoked_path(
         args.first().map(OsString::as_os_str).unwrap_or_default(),
         &exe,
     );
-    dpex_launcher::pexrc::apply(&invoked);
-    // Bad PEX_* values fail here, before any download, as pex fails at boot.
-    launch::check_env()?;
-    let app_path = launch::app_path(&invoked);
-    let verbose: u32 = std::env::var("PEX_VERBOSE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    pexrc::apply(&invoked)?;
+    // Bad PEX_*/DPEX_* values fail here, before any download, as pex fails at boot.
+    let settings = Settings::from_env()?;
+    let verbose = settings.verbose;
+    let app_path = exec::app_path(&invoked);
     let mut app = AppZip::open(&exe)?;
     let info = app.read_pex_info()?;
-    let cache = Cache::from_env()?;
+    let cache = Cache::from_settings(&settings)?;
     let started = std::time::Instant::now();
-    let python = interpreter::find_interpreter(&cache, &info.interpreter_constraints)?;
+    let python = interpreter::find_interpreter(&cache, &info.interpreter_constraints, &settings)?;
     if verbose > 1 {
         eprintln!(
             "dpex: interpreter chosen in {} ms",
@@ -46,7 +45,7 @@ fn run() -> Result<std::convert::Infallible> {
     if verbose > 0 {
         eprintln!("dpex: interpreter {}", python.executable.display());
     }
-    let env = match hydrate::ensure_environment(&cache, &mut app, &info, &python, verbose) {
+    let env = match hydrate::ensure_environment(&cache, &app, &info, &python, &settings) {
         // An unwritable cache (a read-only home, a locked-down host): warn in
         // one line, run from a per-user temporary cache, as pex does.
         Err(e) if e.is_unwritable() => {
@@ -56,18 +55,19 @@ fn run() -> Result<std::convert::Infallible> {
                 cache.root().display(),
                 fallback.root().display()
             );
-            hydrate::ensure_environment(&fallback, &mut app, &info, &python, verbose)?
+            hydrate::ensure_environment(&fallback, &app, &info, &python, &settings)?
         }
         other => other?,
     };
     if verbose > 0 {
         eprintln!("dpex: environment {}", env.env_dir.display());
     }
-    Err(launch::exec_python(
+    Err(exec::exec_python(
         &venv::python_path(&env.env_dir),
         &env.app_dir,
         &info,
         &app_path,
         &args[1.min(args.len())..],
+        &settings,
     ))
 }

@@ -6,12 +6,15 @@
 //! hash is mapped to a file through the index's project page (first index
 //! that has the project wins, to avoid dependency confusion).
 
-use dpex_launcher::http::redact_url;
-use dpex_launcher::index::{self, Agent, IndexFile};
-use dpex_launcher::marker;
-use dpex_launcher::pexinfo::{DehydratedRequirement, LockedWheel};
-use dpex_launcher::tags::WheelName;
-use dpex_launcher::version::{is_valid_name, normalize_name, Version, VersionSpecifiers};
+use dpex_launcher::format::pexinfo::{DehydratedRequirement, LockedWheel};
+use dpex_launcher::net::http::{redact_url, Agent};
+use dpex_launcher::net::index::{self, IndexFile};
+use dpex_launcher::standards::digest::Sha256Hex;
+use dpex_launcher::standards::marker;
+use dpex_launcher::standards::version::{
+    is_valid_name, normalize_name, Version, VersionSpecifiers,
+};
+use dpex_launcher::standards::wheel::WheelName;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -57,11 +60,6 @@ fn same_version(a: &str, b: &str) -> bool {
 
 fn validate_marker(m: &str) -> Result<(), String> {
     marker::parse(m).map(|_| ())
-}
-
-/// Is `s` 64 lowercase-able hex digits?
-fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `https://u:p@index.example.com/x` -> `https://index.example.com/x`, with a warning naming `what`.
@@ -338,7 +336,9 @@ fn pylock_wheel(
     let url = strip_credentials(url, what, warnings);
 
     let sha256 = match w.hashes.iter().find(|(k, _)| k.eq_ignore_ascii_case("sha256")) {
-        Some((_, v)) if is_sha256_hex(v.trim()) => v.trim().to_ascii_lowercase(),
+        Some((_, v)) if Sha256Hex::parse_any_case(v.trim()).is_ok() => {
+            Sha256Hex::parse_any_case(v.trim())?
+        }
         Some((_, v)) => {
             return Err(format!(
                 "{what}: wheel {label} has sha256 {v:?}, which is not 64 hex digits; {RELOCK_PYLOCK}"
@@ -413,7 +413,7 @@ pub struct PinnedRequirement {
     pub marker: Option<String>,
     /// Lowercase hex sha256 values from `--hash=sha256:…` (and a URL's
     /// `#sha256=` fragment).
-    pub hashes: Vec<String>,
+    pub hashes: Vec<Sha256Hex>,
 }
 
 impl PinnedRequirement {
@@ -719,7 +719,7 @@ fn parse_options(tokens: &[String]) -> Result<Vec<(String, Option<String>)>, Str
 }
 
 /// `sha256:<hex>` -> lowercase hex.
-fn parse_hash(value: &str) -> Result<String, String> {
+fn parse_hash(value: &str) -> Result<Sha256Hex, String> {
     let Some((algo, hex)) = value.split_once(':') else {
         return Err(format!(
             "--hash={value} is not `<algorithm>:<hex digest>`; {RELOCK_REQS}"
@@ -727,8 +727,9 @@ fn parse_hash(value: &str) -> Result<String, String> {
     };
     let algo = algo.to_ascii_lowercase();
     match algo.as_str() {
-        "sha256" if is_sha256_hex(hex) => Ok(hex.to_ascii_lowercase()),
-        "sha256" => Err(format!("--hash={value} is not a sha256 digest (64 hex digits); {RELOCK_REQS}")),
+        "sha256" => Sha256Hex::parse_any_case(hex).map_err(|_| {
+            format!("--hash={value} is not a sha256 digest (64 hex digits); {RELOCK_REQS}")
+        }),
         "sha384" | "sha512" => Err(format!(
             "--hash={value} uses {algo}, but dpex needs sha256 hashes (what indexes publish and what the \
              launcher verifies); {RELOCK_REQS} (they write sha256)"
@@ -1752,7 +1753,7 @@ x = 1
              Bar[x]==2.0 ; python_version >= '3.11' --hash=sha256:{H3}\n"
         );
         let file = parse(&text).unwrap();
-        let agent = dpex_launcher::http::agent();
+        let agent = Agent::new(Default::default());
         let lock = resolve_requirements(
             file.clone(),
             &[format!("{first}/simple")],
@@ -1769,7 +1770,7 @@ x = 1
             vec![LockedWheel {
                 filename: "foo-1.0-py3-none-any.whl".into(),
                 url: format!("{first}/files/foo-1.0-py3-none-any.whl"),
-                sha256: H1.into(),
+                sha256: Sha256Hex::parse(H1).unwrap(),
                 size: Some(10),
             }]
         );
@@ -1850,7 +1851,7 @@ x = 1
             "text/plain",
             "boom".to_string(),
         )]);
-        let agent = dpex_launcher::http::agent();
+        let agent = Agent::new(Default::default());
         let url = base.replace("http://", "http://u:pw@");
         let text = format!("foo==1.0 --hash=sha256:{H1}\n");
         let e = resolve_requirements(
@@ -1874,7 +1875,7 @@ x = 1
             "application/octet-stream",
             "y".repeat(5),
         )]);
-        let agent = dpex_launcher::http::agent();
+        let agent = Agent::new(Default::default());
         let text = format!("baz @ {base}/w/baz-2.0-py3-none-any.whl --hash=sha256:{H1}\n");
         let lock = resolve_requirements(
             parse(&text).unwrap(),

@@ -1,11 +1,12 @@
 //! `dpex`: build dehydrated PEX files. See README.md and docs/.
 
+mod cache_admin;
 mod ops;
 mod pexfile;
 
 use clap::{Args, Parser, Subcommand};
-use dpex_launcher::pexinfo::{InheritPath, PexInfo};
-use dpex_launcher::version::normalize_name;
+use dpex_launcher::format::pexinfo::{InheritPath, PexInfo};
+use dpex_launcher::standards::version::normalize_name;
 use dpex_packer::lock;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -214,7 +215,11 @@ fn build(args: BuildArgs) -> Result<(), String> {
     let lock = match (&args.lock, &args.requirement) {
         (Some(path), None) => lock::read_pylock(path)?,
         (None, Some(path)) => {
-            lock::read_requirements(path, &args.index_url, &dpex_launcher::http::agent())?
+            // The launcher's network settings (timeouts, PEX_VERBOSE), read the same way.
+            let settings =
+                dpex_launcher::settings::Settings::from_env().map_err(|e| e.to_string())?;
+            let agent = dpex_launcher::net::http::Agent::new(settings.net);
+            lock::read_requirements(path, &args.index_url, &agent)?
         }
         (None, None) => lock::LockInput::default(),
         (Some(_), Some(_)) => return Err("use either --lock or -r, not both".into()),
@@ -248,7 +253,7 @@ fn build(args: BuildArgs) -> Result<(), String> {
     }
     let mut distributions = BTreeMap::new();
     for wheel in packages.iter().flat_map(|p| &p.wheels) {
-        distributions.insert(wheel.filename.clone(), wheel.sha256.clone());
+        distributions.insert(wheel.filename.clone(), wheel.sha256.to_string());
     }
     let split_all = |option: &str, texts: &[String]| -> Result<Vec<String>, String> {
         let mut out = Vec::new();
@@ -299,8 +304,8 @@ fn build(args: BuildArgs) -> Result<(), String> {
         dehydrated_requirements: packages,
     };
     for constraint in &info.interpreter_constraints {
-        let (_, specifiers) = dpex_launcher::interpreter::split_constraint(constraint);
-        dpex_launcher::version::VersionSpecifiers::parse(specifiers)
+        let (_, specifiers) = dpex_launcher::standards::python::split_constraint(constraint);
+        dpex_launcher::standards::version::VersionSpecifiers::parse(specifiers)
             .map_err(|e| format!("--interpreter-constraint {constraint:?} is not valid: {e}"))?;
     }
     info.pex_hash = Some(pexfile::pex_hash(&info));

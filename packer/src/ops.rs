@@ -1,13 +1,22 @@
 //! `dpex hydrate`, `dpex download` and `dpex kernelspec install`: operations on
 //! a built app.pex, through the same library code its launcher runs.
 
+use crate::cache_admin;
 use dpex_launcher::cache::Cache;
-use dpex_launcher::fetch::Sources;
-use dpex_launcher::hydrate;
-use dpex_launcher::interpreter;
-use dpex_launcher::pexinfo::{LockedWheel, PexInfo};
-use dpex_launcher::ziptail::AppZip;
+use dpex_launcher::format::app_zip::AppZip;
+use dpex_launcher::format::pexinfo::{LockedWheel, PexInfo};
+use dpex_launcher::install::fetch::Sources;
+use dpex_launcher::install::{hydrate, venv};
+use dpex_launcher::run::interpreter;
+use dpex_launcher::settings::Settings;
+use dpex_launcher::standards::python::InterpreterInfo;
 use std::path::{Path, PathBuf};
+
+/// The launcher's settings, read from this process's environment: `dpex`
+/// commands fill and read the same cache the apps' launchers use.
+fn settings() -> Result<Settings, String> {
+    Settings::from_env().map_err(|e| e.to_string())
+}
 
 fn open_app(app: &Path) -> Result<(AppZip, PexInfo), String> {
     let mut zip = AppZip::open(app).map_err(|e| e.to_string())?;
@@ -20,26 +29,32 @@ fn choose_interpreter(
     cache: &Cache,
     info: &PexInfo,
     python: Option<&Path>,
-) -> Result<interpreter::InterpreterInfo, String> {
+    settings: &Settings,
+) -> Result<InterpreterInfo, String> {
+    let mut settings = settings.clone();
     if let Some(python) = python {
         // The launcher's own precedence starts with PEX_PYTHON.
-        std::env::set_var("PEX_PYTHON", python);
+        settings.python = Some(python.into());
     }
-    interpreter::find_interpreter(cache, &info.interpreter_constraints).map_err(|e| e.to_string())
+    interpreter::find_interpreter(cache, &info.interpreter_constraints, &settings)
+        .map_err(|e| e.to_string())
 }
 
 /// Fill the cache for `app` ahead of time: the same steps as a first run,
 /// without running the app.
 pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), String> {
-    let (mut zip, info) = open_app(app)?;
-    let cache = Cache::from_env().map_err(|e| e.to_string())?;
-    let python = choose_interpreter(&cache, &info, python)?;
-    let env = hydrate::ensure_environment(&cache, &mut zip, &info, &python, 1)
+    let (zip, info) = open_app(app)?;
+    let mut settings = settings()?;
+    // Progress and warnings, as with PEX_VERBOSE=1.
+    settings.verbose = settings.verbose.max(1);
+    let cache = Cache::from_settings(&settings).map_err(|e| e.to_string())?;
+    let python = choose_interpreter(&cache, &info, python, &settings)?;
+    let env = hydrate::ensure_environment(&cache, &zip, &info, &python, &settings)
         .map_err(|e| e.to_string())?;
     if compile {
         // The venv's folders are its own (files are links into the cache), so
         // the bytecode lands in this environment, next to what imports it.
-        let python_path = dpex_launcher::venv::python_path(&env.env_dir);
+        let python_path = venv::python_path(&env.env_dir);
         let site = env.env_dir.join(&python.purelib_rel);
         let status = std::process::Command::new(&python_path)
             .args(["-m", "compileall", "-q", "-j", "0"])
@@ -68,10 +83,11 @@ pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), S
 /// interpreter needs), verified, for `DPEX_FIND_LINKS` on air-gapped hosts.
 pub fn download(app: &Path, dest: &Path, python: Option<&Path>) -> Result<(), String> {
     let (_, info) = open_app(app)?;
+    let settings = settings()?;
     let wanted: Vec<(&str, &LockedWheel)> = match python {
         Some(_) => {
-            let cache = Cache::from_env().map_err(|e| e.to_string())?;
-            let python = choose_interpreter(&cache, &info, python)?;
+            let cache = Cache::from_settings(&settings).map_err(|e| e.to_string())?;
+            let python = choose_interpreter(&cache, &info, python, &settings)?;
             hydrate::select_wheels(&info, &python)
                 .map_err(|e| e.to_string())?
                 .into_iter()
@@ -85,7 +101,7 @@ pub fn download(app: &Path, dest: &Path, python: Option<&Path>) -> Result<(), St
             .collect(),
     };
     std::fs::create_dir_all(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-    let sources = Sources::from_env();
+    let sources = Sources::new(&settings);
     let mut fetched = 0;
     for (project, wheel) in &wanted {
         let target = dest.join(&wheel.filename);
@@ -113,13 +129,7 @@ fn file_sha256(path: &Path) -> Option<String> {
     let mut file = std::fs::File::open(path).ok()?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).ok()?;
-    Some(
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    Some(dpex_launcher::standards::digest::hex(&hasher.finalize()))
 }
 
 /// Where `dpex kernelspec install` writes.
@@ -183,13 +193,12 @@ pub enum CacheOp {
 }
 
 pub fn cache(op: CacheOp) -> Result<(), String> {
-    use dpex_launcher::maintenance;
-    let cache = Cache::from_env().map_err(|e| e.to_string())?;
+    let cache = Cache::from_settings(&settings()?).map_err(|e| e.to_string())?;
     match op {
-        CacheOp::Info => print!("{}", maintenance::info(&cache)),
+        CacheOp::Info => print!("{}", cache_admin::info(&cache)),
         CacheOp::Prune(age) => {
-            let older_than = maintenance::parse_age(&age).map_err(|e| e.to_string())?;
-            let report = maintenance::prune(&cache, older_than).map_err(|e| e.to_string())?;
+            let older_than = cache_admin::parse_age(&age).map_err(|e| e.to_string())?;
+            let report = cache_admin::prune(&cache, older_than).map_err(|e| e.to_string())?;
             println!(
                 "removed {} environments, {} apps, {} wheels ({:.1} MB); {} unused environments are in use now and were kept",
                 report.envs,
@@ -200,7 +209,7 @@ pub fn cache(op: CacheOp) -> Result<(), String> {
             );
         }
         CacheOp::Verify { repair } => {
-            let damaged = maintenance::verify(&cache, repair).map_err(|e| e.to_string())?;
+            let damaged = cache_admin::verify(&cache, repair).map_err(|e| e.to_string())?;
             for damage in &damaged {
                 println!("damaged: {}", damage.entry.display());
                 for problem in damage.problems.iter().take(10) {

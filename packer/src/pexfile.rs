@@ -1,7 +1,8 @@
 //! Writing app.pex: the launcher stub, then a zip of the app's sources, the
 //! python-shim and PEX-INFO. Deterministic: same inputs, same bytes.
 
-use dpex_launcher::pexinfo::PexInfo;
+use dpex_launcher::format::pexinfo::PexInfo;
+use dpex_launcher::standards::digest::hex;
 use sha1::{Digest, Sha1};
 use std::collections::BTreeMap;
 use std::fs;
@@ -134,10 +135,6 @@ pub fn pex_hash(info: &PexInfo) -> String {
     let mut without = info.clone();
     without.pex_hash = None;
     hex(&Sha1::digest(without.to_json().as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The whole app.pex as bytes: stub, then the zip (with offsets counted from

@@ -4,8 +4,8 @@
 //! `$ORIGIN`-relative libraries resolve, split packages merge).
 
 use crate::error::{Error, Result};
-use crate::interpreter::InterpreterInfo;
-use crate::unpack::{SCRIPTS_DIR, SITE_DIR};
+use crate::install::unpack::{SCRIPTS_DIR, SITE_DIR};
+use dpex_standards::python::InterpreterInfo;
 use std::fs;
 use std::io::{BufRead, Read};
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -2,7 +2,7 @@
 //! central directory is at the end), PEX-INFO read from it.
 
 use crate::error::{Error, Result};
-use crate::pexinfo::PexInfo;
+use crate::format::pexinfo::PexInfo;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -24,15 +24,6 @@ impl AppZip {
 
     pub fn read_pex_info(&mut self) -> Result<PexInfo> {
         pex_info_in(&mut self.archive, &self.path.display().to_string())
-    }
-
-    /// Extract every entry into `dest` (a staging folder).
-    pub fn extract(&mut self, dest: &Path) -> Result<()> {
-        let what = self.path.display().to_string();
-        // Read, not mapped: someone may rewrite app.pex in place meanwhile,
-        // and a map would then fault; the entries' CRCs catch changed bytes.
-        let bytes = std::fs::read(&self.path).map_err(|e| Error::io("read", &self.path, e))?;
-        crate::unpack::unpack_zip(&bytes, dest, &what, |p| Ok(Some(p.to_path_buf())))
     }
 }
 

@@ -1,46 +1,16 @@
 //! Finding, probing and caching Python interpreters.
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-/// What the probe learns from an interpreter (one run of a stdlib-only script,
-/// cached by the interpreter's real path, size and mtime).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct InterpreterInfo {
-    /// Real path of the base interpreter binary (shims and venvs resolved).
-    pub executable: PathBuf,
-    /// `sys.version_info[:3]`.
-    pub version: (u32, u32, u32),
-    /// `sys.implementation.name`, e.g. `cpython`, `pypy`.
-    pub implementation: String,
-    /// `sys.abiflags` (`""`, `"t"`, `"d"`, ...); empty where Python lacks it.
-    pub abiflags: String,
-    /// `sysconfig.get_config_var("SOABI")`, e.g. `cpython-311-x86_64-linux-gnu`.
-    pub soabi: String,
-    /// `sysconfig.get_platform()`, e.g. `linux-x86_64`.
-    pub platform: String,
-    /// 32 or 64: the interpreter's pointer size in bits.
-    pub pointer_bits: u32,
-    /// glibc version the interpreter runs on, if glibc.
-    pub glibc: Option<(u32, u32)>,
-    /// musl version the interpreter runs on, if musl.
-    pub musl: Option<(u32, u32)>,
-    /// `Py_GIL_DISABLED` build.
-    pub free_threaded: bool,
-    /// The PEP 508 marker environment (`python_version`, `sys_platform`, ...).
-    pub markers: BTreeMap<String, String>,
-    /// site-packages relative to a venv root, e.g. `lib/python3.11/site-packages`.
-    pub purelib_rel: String,
-}
-
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::version::{Version, VersionSpecifiers};
+use crate::settings::Settings;
+use dpex_standards::digest::hex;
+use dpex_standards::python::{meets_constraints, split_constraint, InterpreterInfo};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 const PROBE_SCRIPT: &str = include_str!("probe.py");
@@ -207,10 +177,6 @@ fn run_probe(candidate: &Path) -> Result<InterpreterInfo> {
     })
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Write a small file so that readers see the old or the new content, never half.
 pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
@@ -219,49 +185,6 @@ pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Resul
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     fs::write(&tmp, bytes)?;
     fs::rename(&tmp, path)
-}
-
-/// Does `info` meet any of the constraints (`CPython==3.11.*`, `>=3.8,<3.13`,
-/// `PyPy`)? An empty list admits every interpreter.
-pub fn meets_constraints(info: &InterpreterInfo, constraints: &[String]) -> Result<bool> {
-    if constraints.is_empty() {
-        return Ok(true);
-    }
-    let version_text = info
-        .markers
-        .get("python_full_version")
-        .cloned()
-        .unwrap_or_else(|| format!("{}.{}.{}", info.version.0, info.version.1, info.version.2));
-    let version = Version::parse_python_full_version(&version_text).map_err(Error::msg)?;
-    let implementation = info
-        .markers
-        .get("platform_python_implementation")
-        .map(String::as_str)
-        .unwrap_or("");
-    for constraint in constraints {
-        let (name, specifiers) = split_constraint(constraint);
-        if !name.is_empty() && !name.eq_ignore_ascii_case(implementation) {
-            continue;
-        }
-        let specifiers = VersionSpecifiers::parse(specifiers).map_err(|e| {
-            Error::msg(format!(
-                "invalid interpreter constraint {constraint:?}: {e}"
-            ))
-        })?;
-        if specifiers.contains(&version) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// `CPython==3.11.*` -> (`CPython`, `==3.11.*`).
-pub fn split_constraint(constraint: &str) -> (&str, &str) {
-    let constraint = constraint.trim();
-    let cut = constraint
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(constraint.len());
-    (&constraint[..cut], constraint[cut..].trim())
 }
 
 /// One line describing an interpreter for messages.
@@ -286,12 +209,13 @@ pub fn describe(path: &Path, info: &InterpreterInfo) -> String {
 /// Choose the interpreter: the one `python app.pex` ran under, else
 /// `PEX_PYTHON` (path or name), else the first `python3.X`/`python3`/`python`
 /// on `PEX_PYTHON_PATH` or `PATH` that meets the constraints.
-pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<InterpreterInfo> {
-    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let search_path = env("PEX_PYTHON_PATH")
-        .or_else(|| env("PATH"))
-        .unwrap_or_default();
-    if let Some(python) = env("PEX_PYTHON") {
+pub fn find_interpreter(
+    cache: &Cache,
+    constraints: &[String],
+    settings: &Settings,
+) -> Result<InterpreterInfo> {
+    let search_path = settings.python_search_path();
+    if let Some(python) = &settings.python {
         let python = PathBuf::from(python);
         let resolved = if python.components().count() > 1 {
             Some(python.clone())
@@ -308,7 +232,7 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
             )));
         };
         let info = probe_cached(cache, &path)?;
-        if !meets_constraints(&info, constraints)? {
+        if !meets_constraints(&info, constraints).map_err(Error::msg)? {
             return Err(Error::msg(format!(
                 "{} chosen by PEX_PYTHON does not meet this app's interpreter constraints {}; \
                  pick another interpreter",
@@ -320,9 +244,9 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
     }
     // `python app.pex`: keep that interpreter when it fits, as pex does;
     // otherwise look for one that does.
-    if let Some(python) = env("__DPEX_PYTHON") {
+    if let Some(python) = &settings.shim_python {
         let info = probe_cached(cache, Path::new(&python))?;
-        if meets_constraints(&info, constraints)? {
+        if meets_constraints(&info, constraints).map_err(Error::msg)? {
             return Ok(info);
         }
     }
@@ -341,7 +265,7 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
             }
             match probe_cached(cache, &candidate) {
                 Ok(info) => {
-                    if meets_constraints(&info, constraints)? {
+                    if meets_constraints(&info, constraints).map_err(Error::msg)? {
                         return Ok(info);
                     }
                     seen.push(describe(&candidate, &info));
@@ -358,7 +282,7 @@ pub fn find_interpreter(cache: &Cache, constraints: &[String]) -> Result<Interpr
     Err(Error::msg(format!(
         "no Python interpreter on {} meets this app's interpreter constraints ({}). Found: {found}. \
          Install a matching Python, or point PEX_PYTHON at one",
-        if env("PEX_PYTHON_PATH").is_some() { "PEX_PYTHON_PATH" } else { "PATH" },
+        if settings.python_path.is_some() { "PEX_PYTHON_PATH" } else { "PATH" },
         if constraints.is_empty() { "any".to_string() } else { constraints.join(" or ") },
     )))
 }
@@ -389,34 +313,5 @@ mod tests {
         assert_eq!(open.last().unwrap(), "python");
         assert!(open.contains(&"python3.13".to_string()));
         assert_eq!(candidate_names(&[])[0], "python3");
-    }
-
-    #[test]
-    fn constraints_split_and_match() {
-        assert_eq!(split_constraint("CPython==3.11.*"), ("CPython", "==3.11.*"));
-        assert_eq!(split_constraint(">=3.8"), ("", ">=3.8"));
-        let mut info = InterpreterInfo {
-            executable: "/usr/bin/python3.11".into(),
-            version: (3, 11, 2),
-            implementation: "cpython".into(),
-            abiflags: String::new(),
-            soabi: "cpython-311-x86_64-linux-gnu".into(),
-            platform: "linux-x86_64".into(),
-            pointer_bits: 64,
-            glibc: Some((2, 36)),
-            musl: None,
-            free_threaded: false,
-            markers: Default::default(),
-            purelib_rel: "lib/python3.11/site-packages".into(),
-        };
-        info.markers
-            .insert("python_full_version".into(), "3.11.2".into());
-        info.markers
-            .insert("platform_python_implementation".into(), "CPython".into());
-        assert!(meets_constraints(&info, &[]).unwrap());
-        assert!(meets_constraints(&info, &["CPython==3.11.*".into()]).unwrap());
-        assert!(meets_constraints(&info, &["PyPy".into(), ">=3.10,<3.12".into()]).unwrap());
-        assert!(!meets_constraints(&info, &["CPython>=3.12".into()]).unwrap());
-        assert!(!meets_constraints(&info, &["PyPy==3.11.*".into()]).unwrap());
     }
 }

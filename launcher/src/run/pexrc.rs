@@ -4,12 +4,14 @@
 //! `PEX_DISABLE_VARIABLES=1` locks a run down, as in pex: no rc file is read
 //! and every other `PEX_*` variable of the environment is dropped.
 
+use crate::error::Result;
+use crate::settings;
 use std::path::{Path, PathBuf};
 
 /// The rc files, in increasing priority.
 pub fn rc_files(app_path: &Path) -> Vec<PathBuf> {
     let mut files = vec![PathBuf::from("/etc/pexrc")];
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+    if let Some(home) = settings::lookup("HOME") {
         files.push(PathBuf::from(home).join(".pexrc"));
     }
     if let Some(dir) = app_path.parent() {
@@ -32,13 +34,13 @@ pub fn parse(text: &str) -> Vec<(String, String)> {
 /// Set the `PEX_*` and `DPEX_*` variables the rc files define and the
 /// environment does not, or, under `PEX_DISABLE_VARIABLES`, drop the other
 /// `PEX_*` variables. Call before any thread starts.
-pub fn apply(app_path: &Path) {
-    if crate::launch::env_flag("PEX_DISABLE_VARIABLES") {
+pub fn apply(app_path: &Path) -> Result<()> {
+    if settings::flag("PEX_DISABLE_VARIABLES")? {
         drop_pex_variables();
-        return;
+        return Ok(());
     }
-    if crate::launch::env_flag("PEX_IGNORE_RCFILES") {
-        return;
+    if settings::flag("PEX_IGNORE_RCFILES")? {
+        return Ok(());
     }
     let mut values: Vec<(String, String)> = Vec::new();
     for file in rc_files(app_path) {
@@ -53,6 +55,7 @@ pub fn apply(app_path: &Path) {
             std::env::set_var(key, value);
         }
     }
+    Ok(())
 }
 
 /// Remove every `PEX_*` variable but `PEX_DISABLE_VARIABLES` itself. (pex

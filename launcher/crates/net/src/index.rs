@@ -5,7 +5,7 @@
 //! kept: file name, absolute URL, sha256, size, requires-python, yanked.
 
 use crate::http::redact_url;
-use crate::version::normalize_name;
+use dpex_standards::version::normalize_name;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -4,9 +4,11 @@
 //! (and size) decide, so any source is safe.
 
 use crate::error::{Error, Result};
-use crate::http::redact_url;
-use crate::index::{self, IndexFile};
-use crate::pexinfo::LockedWheel;
+use crate::format::pexinfo::LockedWheel;
+use crate::settings::Settings;
+use dpex_net::http::{redact_url, Agent};
+use dpex_net::index::{self, IndexFile};
+use dpex_standards::digest::hex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
@@ -44,36 +46,22 @@ impl Location {
 pub struct Sources {
     find_links: Vec<String>,
     indices: Vec<String>,
-    agent: crate::http::Agent,
+    agent: Agent,
     pages: Mutex<HashMap<String, std::result::Result<Vec<IndexFile>, String>>>,
     /// `DPEX_OFFLINE=1`: local files only, never the network.
     offline: bool,
-}
-
-fn split_list(value: Option<String>) -> Vec<String> {
-    value
-        .unwrap_or_default()
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    verbose: u32,
 }
 
 impl Sources {
-    pub fn from_env() -> Sources {
-        Sources::new(
-            split_list(std::env::var("DPEX_FIND_LINKS").ok()),
-            split_list(std::env::var("PEX_BOOTSTRAP_HYDRATION_INDICES").ok()),
-        )
-    }
-
-    pub fn new(find_links: Vec<String>, indices: Vec<String>) -> Sources {
+    pub fn new(settings: &Settings) -> Sources {
         Sources {
-            find_links,
-            indices,
-            agent: crate::http::agent(),
+            find_links: settings.find_links.clone(),
+            indices: settings.hydration_indices.clone(),
+            agent: Agent::new(settings.net.clone()),
             pages: Mutex::new(HashMap::new()),
-            offline: crate::launch::env_flag("DPEX_OFFLINE"),
+            offline: settings.offline,
+            verbose: settings.verbose,
         }
     }
 
@@ -235,7 +223,7 @@ impl Sources {
                 for attempt in 0..ATTEMPTS {
                     if attempt > 0 {
                         let pause = Duration::from_millis(250 << attempt);
-                        if crate::progress::verbose() > 0 {
+                        if self.verbose > 0 {
                             eprintln!(
                                 "dpex: retrying {} from {}: {last} (attempt {} of {ATTEMPTS}, in {:.1} s)",
                                 wheel.filename,
@@ -402,7 +390,7 @@ fn copy_verified(
             break;
         }
     }
-    let actual = crate::interpreter::hex(&hasher.finalize());
+    let actual = hex(&hasher.finalize());
     if wheel.size.is_some_and(|expected| size < expected) {
         // A body cut short: worth another try of the same source.
         return Err(FetchError::Failed(format!(
@@ -411,7 +399,7 @@ fn copy_verified(
         )));
     }
     let size_ok = wheel.size.is_none_or(|s| s == size);
-    if !size_ok || actual != wheel.sha256 {
+    if !size_ok || wheel.sha256 != actual {
         let size_note = match wheel.size {
             Some(expected) if expected != size => format!(
                 " (expected {expected} bytes, got {size}{})",
@@ -456,10 +444,7 @@ fn local_path(link: &str) -> Option<PathBuf> {
     Some(PathBuf::from(link))
 }
 
-fn fetch_flat_page(
-    agent: &crate::http::Agent,
-    url: &str,
-) -> std::result::Result<Vec<IndexFile>, String> {
+fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFile>, String> {
     let shown = redact_url(url);
     let response = agent.get(url).call().map_err(|e| format!("{shown}: {e}"))?;
     let status = response.status().as_u16();

@@ -23,7 +23,7 @@ use std::str::FromStr;
 
 /// Quote untrusted input for an error message: escaped (so the message stays
 /// on one line) and cut short (so a huge input doesn't flood the terminal).
-pub(crate) fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     const MAX_CHARS: usize = 80;
     if s.chars().count() <= MAX_CHARS {
         format!("{s:?}")

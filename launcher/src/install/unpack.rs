@@ -2,7 +2,7 @@
 //! outside it: wheels (with the `.data` scheme spread) and the app's own zip.
 
 use crate::error::{Error, Result};
-use crate::mapped::Mapped;
+use crate::install::mapped::Mapped;
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
@@ -10,9 +10,41 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Cap on the bytes one archive may unpack to (a zip bomb guard). Override
-/// with `DPEX_MAX_UNPACKED_SIZE` (bytes).
-pub const DEFAULT_MAX_UNPACKED: u64 = 16 << 30;
+/// How much one archive may unpack to, and with how many threads.
+#[derive(Clone, Copy, Debug)]
+pub struct UnpackLimits {
+    /// Bytes one archive may unpack to, a zip bomb guard
+    /// (`DPEX_MAX_UNPACKED_SIZE`).
+    pub max_size: u64,
+    /// Threads for one big wheel (`DPEX_UNPACK_THREADS`; default the cores,
+    /// at most 4).
+    pub threads: usize,
+}
+
+impl UnpackLimits {
+    pub fn from_settings(settings: &crate::settings::Settings) -> UnpackLimits {
+        UnpackLimits {
+            max_size: settings.max_unpacked_size,
+            threads: settings.unpack_threads.unwrap_or_else(default_threads),
+        }
+    }
+}
+
+impl Default for UnpackLimits {
+    fn default() -> UnpackLimits {
+        UnpackLimits {
+            max_size: crate::settings::DEFAULT_MAX_UNPACKED,
+            threads: default_threads(),
+        }
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4)
+}
 
 const S_IFMT: u32 = 0o170000;
 const S_IFLNK: u32 = 0o120000;
@@ -60,17 +92,16 @@ pub fn safe_relative_path(name: &str) -> std::result::Result<PathBuf, String> {
     Ok(out)
 }
 
-fn max_unpacked() -> u64 {
-    std::env::var("DPEX_MAX_UNPACKED_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_MAX_UNPACKED)
-}
-
 /// Unpack every entry of the zip `bytes` into `dest` (an empty staging
 /// folder), mapping each entry's path with `place` (which may refuse it).
 /// `what` names the archive in errors.
-pub fn unpack_zip<F>(bytes: &[u8], dest: &Path, what: &str, place: F) -> Result<()>
+pub fn unpack_zip<F>(
+    bytes: &[u8],
+    dest: &Path,
+    what: &str,
+    limits: UnpackLimits,
+    place: F,
+) -> Result<()>
 where
     F: Fn(&Path) -> std::result::Result<Option<PathBuf>, String>,
 {
@@ -85,6 +116,7 @@ where
         what,
         &place,
         &AtomicU64::new(0),
+        limits.max_size,
     )
 }
 
@@ -98,6 +130,7 @@ fn unpack_entries<F>(
     what: &str,
     place: &F,
     total: &AtomicU64,
+    limit: u64,
 ) -> Result<()>
 where
     F: Fn(&Path) -> std::result::Result<Option<PathBuf>, String>,
@@ -105,7 +138,6 @@ where
     let bad = |why: String| {
         Error::msg(format!("refusing to unpack {what}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"))
     };
-    let limit = max_unpacked();
     let mut inflater = Inflater::new();
     let mut made_dirs: HashSet<PathBuf> = HashSet::new();
     for index in indices {
@@ -290,17 +322,22 @@ impl Inflater {
 const COPY_BUFFER: usize = 256 * 1024;
 
 /// Unpack the wheel file `wheel` into `dest` (see [`unpack_wheel_bytes`]).
-pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path) -> Result<()> {
+pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path, limits: UnpackLimits) -> Result<()> {
     let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
     let map = Mapped::of(&file).map_err(|e| Error::io("read", wheel, e))?;
-    unpack_wheel_bytes(map.bytes(), filename, dest)
+    unpack_wheel_bytes(map.bytes(), filename, dest, limits)
 }
 
 /// Unpack a wheel's bytes into `dest`: the importable files (root,
 /// `.data/purelib`, `.data/platlib`) under `site/`, `.data/scripts` under
 /// `scripts/`, `.data/data` under `data/`, `.data/headers` under `headers/`.
-pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<()> {
-    crate::zipcheck::check_structure_of(&mut io::Cursor::new(bytes), bytes.len() as u64).map_err(|why| {
+pub fn unpack_wheel_bytes(
+    bytes: &[u8],
+    filename: &str,
+    dest: &Path,
+    limits: UnpackLimits,
+) -> Result<()> {
+    crate::format::zipcheck::check_structure_of(&mut io::Cursor::new(bytes), bytes.len() as u64).map_err(|why| {
         Error::msg(format!(
             "refusing to unpack {filename}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"
         ))
@@ -344,7 +381,7 @@ pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<(
     // Big wheels (numpy, torch) are the tail of a cold start: spread their
     // entries over the cores, each thread with its own reader.
     let threads = if bytes.len() as u64 >= PARALLEL_UNPACK_BYTES {
-        unpack_threads()
+        limits.threads
     } else {
         1
     };
@@ -359,6 +396,7 @@ pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<(
             filename,
             &place,
             &total,
+            limits.max_size,
         );
     }
     std::thread::scope(|scope| {
@@ -376,6 +414,7 @@ pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<(
                         filename,
                         place,
                         total,
+                        limits.max_size,
                     )
                 })
             })
@@ -389,20 +428,6 @@ pub fn unpack_wheel_bytes(bytes: &[u8], filename: &str, dest: &Path) -> Result<(
             .collect::<Result<Vec<()>>>()
             .map(|_| ())
     })
-}
-
-/// Threads for one big wheel: `DPEX_UNPACK_THREADS`, else the cores (at most 4).
-fn unpack_threads() -> usize {
-    std::env::var("DPEX_UNPACK_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-                .min(4)
-        })
 }
 
 /// Wheels at least this big are unpacked by several threads.
@@ -507,7 +532,12 @@ mod tests {
     }
 
     fn unpack(path: &Path, dest: &Path) -> Result<()> {
-        unpack_wheel(path, "demo-1.0-py3-none-any.whl", dest)
+        unpack_wheel(
+            path,
+            "demo-1.0-py3-none-any.whl",
+            dest,
+            UnpackLimits::default(),
+        )
     }
 
     #[test]

@@ -32,19 +32,26 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Redirects followed for one request.
 pub const MAX_REDIRECTS: u32 = 10;
 
-/// `DPEX_CONNECT_TIMEOUT` (seconds), else [`CONNECT_TIMEOUT`].
-pub fn connect_timeout() -> Duration {
-    seconds_from_env("DPEX_CONNECT_TIMEOUT").unwrap_or(CONNECT_TIMEOUT)
+/// What the client is told by its caller (the launcher's settings, read once
+/// at start).
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// `DPEX_CONNECT_TIMEOUT`.
+    pub connect_timeout: Duration,
+    /// `DPEX_READ_TIMEOUT`: seconds without a byte, per read.
+    pub read_timeout: Duration,
+    /// `PEX_VERBOSE`: at 2 and above the trust store and proxies are named.
+    pub verbose: u32,
 }
 
-/// `DPEX_READ_TIMEOUT` (seconds without a byte, per read), else [`READ_TIMEOUT`].
-pub fn read_timeout() -> Duration {
-    seconds_from_env("DPEX_READ_TIMEOUT").unwrap_or(READ_TIMEOUT)
-}
-
-fn seconds_from_env(name: &str) -> Option<Duration> {
-    let value: f64 = std::env::var(name).ok()?.trim().parse().ok()?;
-    (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value))
+impl Default for NetConfig {
+    fn default() -> NetConfig {
+        NetConfig {
+            connect_timeout: CONNECT_TIMEOUT,
+            read_timeout: READ_TIMEOUT,
+            verbose: 0,
+        }
+    }
 }
 
 /// A response: non-2xx statuses are responses (not errors) so callers can
@@ -54,17 +61,18 @@ pub type Response = ureq::http::Response<ureq::Body>;
 /// The client. Cheap to create: the trust store, proxy settings and netrc
 /// file are read at the first request (a warm start makes none).
 pub struct Agent {
+    config: NetConfig,
     client: OnceLock<Client>,
 }
 
-/// The agent the launcher and the packer share.
-pub fn agent() -> Agent {
-    Agent {
-        client: OnceLock::new(),
-    }
-}
-
 impl Agent {
+    pub fn new(config: NetConfig) -> Agent {
+        Agent {
+            config,
+            client: OnceLock::new(),
+        }
+    }
+
     pub fn get(&self, url: &str) -> Request<'_> {
         self.request(false, url)
     }
@@ -83,7 +91,7 @@ impl Agent {
     }
 
     fn client(&self) -> &Client {
-        self.client.get_or_init(Client::from_env)
+        self.client.get_or_init(|| Client::new(&self.config))
     }
 }
 
@@ -226,6 +234,7 @@ impl Request<'_> {
 struct Client {
     /// The trust store's description, or why it could not be read.
     trust: Result<String, String>,
+    config: NetConfig,
     tls: ureq::tls::TlsConfig,
     direct: ureq::Agent,
     proxies: ProxyEnv,
@@ -235,7 +244,7 @@ struct Client {
 }
 
 impl Client {
-    fn from_env() -> Client {
+    fn new(config: &NetConfig) -> Client {
         let (roots, trust) = match crate::tls::trust_store() {
             Ok(store) => (store.roots, Ok(store.description)),
             // https requests fail with this error; http ones still work.
@@ -243,7 +252,7 @@ impl Client {
         };
         let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
         let proxies = ProxyEnv::from_env();
-        if crate::progress::verbose() >= 2 {
+        if config.verbose >= 2 {
             match &trust {
                 Ok(d) => eprintln!("dpex: HTTPS servers are verified against {d}"),
                 Err(e) => eprintln!("dpex: no trust store for HTTPS: {e}"),
@@ -251,7 +260,8 @@ impl Client {
         }
         Client {
             trust,
-            direct: build_agent(&tls, None),
+            direct: build_agent(config, &tls, None),
+            config: config.clone(),
             tls,
             proxies,
             via: Mutex::new(Vec::new()),
@@ -298,10 +308,10 @@ impl Client {
                 proxy.protocol()
             ));
         }
-        if crate::progress::verbose() >= 2 {
+        if self.config.verbose >= 2 {
             eprintln!("dpex: using the proxy {shown} (from {})", choice.var);
         }
-        Ok(build_agent(&self.tls, Some(proxy)))
+        Ok(build_agent(&self.config, &self.tls, Some(proxy)))
     }
 
     /// A user-ready message for a failed request.
@@ -351,14 +361,18 @@ impl Client {
 
 /// The ureq config: our timeouts, no redirects (see [`Request::call`]), no
 /// error for HTTP statuses, the trust store, and the proxy if any.
-fn ureq_config(tls: &ureq::tls::TlsConfig, proxy: Option<ureq::Proxy>) -> ureq::config::Config {
+fn ureq_config(
+    config: &NetConfig,
+    tls: &ureq::tls::TlsConfig,
+    proxy: Option<ureq::Proxy>,
+) -> ureq::config::Config {
     ureq::Agent::config_builder()
-        .timeout_connect(Some(connect_timeout()))
-        .timeout_recv_response(Some(read_timeout()))
+        .timeout_connect(Some(config.connect_timeout))
+        .timeout_recv_response(Some(config.read_timeout))
         .timeout_recv_body(None)
         // An idle timeout per read, not a deadline for the whole body: a big
         // wheel may take long, a stalled server must not.
-        .timeout_per_read(Some(read_timeout()))
+        .timeout_per_read(Some(config.read_timeout))
         .timeout_per_call(None)
         .http_status_as_error(false)
         // Redirects are followed by Request::call (credentials, https only).
@@ -372,16 +386,20 @@ fn ureq_config(tls: &ureq::tls::TlsConfig, proxy: Option<ureq::Proxy>) -> ureq::
 
 /// A ureq agent with our connector chain: a forward-proxy step for plain
 /// http through an HTTP proxy, then ureq's CONNECT tunnel, TCP and rustls.
-fn build_agent(tls: &ureq::tls::TlsConfig, proxy: Option<ureq::Proxy>) -> ureq::Agent {
+fn build_agent(
+    config: &NetConfig,
+    tls: &ureq::tls::TlsConfig,
+    proxy: Option<ureq::Proxy>,
+) -> ureq::Agent {
     let connector = ()
         .chain(ForwardProxy {
-            direct: ureq_config(tls, None),
+            direct: ureq_config(config, tls, None),
         })
         .chain(ConnectProxyConnector::default())
         .chain(TcpConnector::default())
         .chain(RustlsConnector::default());
     ureq::Agent::with_parts(
-        ureq_config(tls, proxy),
+        ureq_config(config, tls, proxy),
         connector,
         DefaultResolver::default(),
     )

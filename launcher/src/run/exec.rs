@@ -3,7 +3,8 @@
 //! and `execve` the environment's python, which keeps our PID.
 
 use crate::error::Error;
-use crate::pexinfo::{InheritPath, PexInfo};
+use crate::format::pexinfo::{InheritPath, PexInfo};
+use crate::settings::Settings;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -29,109 +30,18 @@ impl Entry {
     }
 }
 
-/// pex's booleans: `1/0/true/false`, any case.
-pub fn env_flag(name: &str) -> bool {
-    env_value(name).and_then(|v| parse_bool(&v)) == Some(true)
-}
-
-/// `1/0/true/false` in any case, else `None`.
-fn parse_bool(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" => Some(true),
-        "0" | "false" => Some(false),
-        _ => None,
-    }
-}
-
-fn env_value(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// pex's boolean variables. pex fails on any other value (`PEX_INTERPRETER=yes`),
-/// so a script that sets one so never worked with pex; dpex fails the same way
-/// instead of guessing. An empty value counts as unset (pex fails on it too).
-const BOOL_VARS: &[&str] = &[
-    "PEX_INTERPRETER",
-    "PEX_IGNORE_RCFILES",
-    "PEX_DISABLE_VARIABLES",
-    "PEX_TOOLS",
-    "PEX_VENV",
-    "PEX_COVERAGE",
-    "PEX_PROFILE",
-    "PEX_IGNORE_ERRORS",
-    "PEX_EMIT_WARNINGS",
-];
-
-/// pex's integer variables.
-const INT_VARS: &[&str] = &["PEX_VERBOSE", "PEX_MAX_INSTALL_JOBS"];
-
-/// `PEX_INHERIT_PATH` from the environment: pex takes exactly `false`,
-/// `prefer` or `fallback` there (PEX-INFO also takes booleans).
-pub fn env_inherit_path() -> Result<Option<InheritPath>, Error> {
-    match env_value("PEX_INHERIT_PATH").as_deref() {
-        None => Ok(None),
-        Some("false") => Ok(Some(InheritPath::False)),
-        Some("prefer") => Ok(Some(InheritPath::Prefer)),
-        Some("fallback") => Ok(Some(InheritPath::Fallback)),
-        Some(other) => Err(Error::msg(format!(
-            "Invalid value for PEX_INHERIT_PATH: '{other}' must be one of 'false', 'prefer', 'fallback'"
-        ))),
-    }
-}
-
-/// Refuse what pex refuses before the app runs: malformed `PEX_*` values,
-/// `PEX_SCRIPT` together with `PEX_MODULE`, and `PEX_TOOLS` (dpex apps carry
-/// no pex tools; pex refuses it too unless built with `--include-tools`).
-/// Messages are pex's, so they read the same in logs.
-pub fn check_env() -> Result<(), Error> {
-    for name in BOOL_VARS {
-        if let Some(value) = env_value(name) {
-            if parse_bool(&value).is_none() {
-                return Err(Error::msg(format!(
-                    "Invalid bool value for {name}, must be 0/1/false/true, got '{value}'"
-                )));
-            }
-        }
-    }
-    for name in INT_VARS {
-        if let Some(value) = env_value(name) {
-            if value.trim().parse::<i64>().is_err() {
-                return Err(Error::msg(format!(
-                    "Invalid value for {name}, must be an integer, got '{value}'"
-                )));
-            }
-        }
-    }
-    env_inherit_path()?;
-    if env_flag("PEX_TOOLS") {
-        return Err(Error::msg(
-            "The PEX_TOOLS environment variable was set, but this PEX was not built with tools: \
-             dpex apps carry no pex tools (use `dpex` commands, or unset PEX_TOOLS)",
-        ));
-    }
-    if !env_flag("PEX_INTERPRETER") {
-        if let (Some(script), Some(module)) = (env_value("PEX_SCRIPT"), env_value("PEX_MODULE")) {
-            return Err(Error::msg(format!(
-                "Cannot specify both script and entry_point for a PEX! \
-                 (PEX_SCRIPT={script} and PEX_MODULE={module} are both set)"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Choose the entry, pex's precedence: PEX_INTERPRETER, PEX_SCRIPT,
 /// PEX_MODULE, then PEX-INFO's script or entry point, else the interpreter.
 /// The bool says whether `inject_args` apply (only to the built-in entry).
-pub fn choose_entry(info: &PexInfo) -> (Entry, bool) {
-    if env_flag("PEX_INTERPRETER") {
+pub fn choose_entry(info: &PexInfo, settings: &Settings) -> (Entry, bool) {
+    if settings.interpreter_mode {
         return (Entry::Interpreter, false);
     }
-    if let Some(script) = env_value("PEX_SCRIPT") {
-        return (Entry::Script(script), false);
+    if let Some(script) = &settings.script {
+        return (Entry::Script(script.clone()), false);
     }
-    if let Some(module) = env_value("PEX_MODULE") {
-        return (Entry::EntryPoint(module), false);
+    if let Some(module) = &settings.module {
+        return (Entry::EntryPoint(module.clone()), false);
     }
     if let Some(script) = info.script.as_deref().filter(|s| !s.is_empty()) {
         return (Entry::Script(script.to_string()), true);
@@ -297,14 +207,17 @@ pub fn exec_python(
     info: &PexInfo,
     app_path: &Path,
     user_args: &[OsString],
+    settings: &Settings,
 ) -> Error {
-    let (entry, with_injected) = choose_entry(info);
+    let (entry, with_injected) = choose_entry(info, settings);
     // pex's order: the app's frozen interpreter flags, then those of
     // `python FLAGS app.pex`, then (interpreter mode) the user's leading ones.
     let mut python_args: Vec<OsString> =
         info.inject_python_args.iter().map(OsString::from).collect();
     python_args.extend(
-        env_value("__DPEX_PYTHON_ARGS")
+        settings
+            .shim_python_args
+            .as_deref()
             .unwrap_or_default()
             .split('\x1f')
             .filter(|s| !s.is_empty())
@@ -318,7 +231,7 @@ pub fn exec_python(
     }
     let mut inherit = info.inherit_path;
     // As in pex, the variable can only turn inheritance on.
-    if let Ok(Some(value)) = env_inherit_path() {
+    if let Some(value) = settings.inherit_path {
         if value != InheritPath::False {
             inherit = value;
         }
@@ -353,7 +266,7 @@ pub fn exec_python(
     }
     command.args(&rest);
     command.env_clear().envs(&app_env);
-    if let Some(extra) = env_value("PEX_EXTRA_SYS_PATH") {
+    if let Some(extra) = &settings.extra_sys_path {
         command.env("__DPEX_EXTRA_SYS_PATH", extra);
     }
     // sys.argv[0], as pex sets it: the path the app was started by.
@@ -394,13 +307,6 @@ mod tests {
         );
         assert_eq!(substitute_env("plain", env), "plain");
         assert_eq!(substitute_env("a}b", env), "a}b");
-    }
-
-    #[test]
-    fn booleans() {
-        assert_eq!(parse_bool("TRUE"), Some(true));
-        assert_eq!(parse_bool("0"), Some(false));
-        assert_eq!(parse_bool("yes"), None);
     }
 
     #[test]

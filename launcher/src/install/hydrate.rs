@@ -2,19 +2,22 @@
 //! fetch and unpack the missing ones in parallel, extract the app, build the
 //! venv. Each piece is a cache entry published by `atomic_dir`.
 
+use crate::cache::in_use::{self, EnvRecord, WheelRecord, ENV_RECORD, WHEEL_RECORD};
 use crate::cache::{atomic_dir, Cache};
 use crate::error::{Error, Result};
-use crate::fetch::Sources;
-use crate::interpreter::{hex, InterpreterInfo};
-use crate::maintenance;
-use crate::pexinfo::{DehydratedRequirement, LockedWheel, PexInfo};
-use crate::progress::Progress;
-use crate::tags::{self, TagRanks};
-use crate::version::{Version, VersionSpecifiers};
-use crate::ziptail::AppZip;
+use crate::format::app_zip::AppZip;
+use crate::format::pexinfo::{DehydratedRequirement, LockedWheel, PexInfo};
+use crate::install::fetch::Sources;
+use crate::install::progress::Progress;
+use crate::install::unpack::{self, UnpackLimits};
+use crate::settings::Settings;
+use dpex_standards::digest::hex;
+use dpex_standards::python::InterpreterInfo;
+use dpex_standards::tags::{self, TagRanks};
+use dpex_standards::version::{Version, VersionSpecifiers};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Download-and-unpack workers: loopback and datacenter links saturate with a
@@ -72,8 +75,8 @@ pub fn select_wheels<'a>(
     let mut selected = Vec::new();
     for package in &info.dehydrated_requirements {
         if let Some(marker) = package.marker.as_deref().filter(|m| !m.trim().is_empty()) {
-            let applies =
-                crate::marker::evaluate(marker, &interpreter.markers, &[]).map_err(|e| {
+            let applies = dpex_standards::marker::evaluate(marker, &interpreter.markers, &[])
+                .map_err(|e| {
                     Error::msg(format!(
                         "package {} {}: {e}. Rebuild the app with a valid lock",
                         package.name, package.version
@@ -132,11 +135,12 @@ pub fn select_wheels<'a>(
 /// missing. The warm path is one `exists` check.
 pub fn ensure_environment(
     cache: &Cache,
-    app: &mut AppZip,
+    app: &AppZip,
     info: &PexInfo,
     interpreter: &InterpreterInfo,
-    verbose: u32,
+    settings: &Settings,
 ) -> Result<Environment> {
+    let verbose = settings.verbose;
     let pex_hash = app_key(info)?;
     let key = env_key(pex_hash, interpreter);
     // Warm: a few stats. An environment is used with the app entry of its own
@@ -151,13 +155,13 @@ pub fn ensure_environment(
         if env_dir.exists() && app_dir.join("__main__.py").exists() {
             // Layers are never written (nor pruned): only the cache's own
             // environments are marked in use.
-            if i > 0 || maintenance::hold_in_use(&env_dir) {
+            if i > 0 || in_use::hold_in_use(&env_dir) {
                 return Ok(Environment { env_dir, app_dir });
             }
         }
     }
     // Cold: keep `dpex cache prune` out until the environment is built.
-    let _gc = maintenance::gc_lock_shared(cache);
+    let _gc = in_use::gc_lock_shared(cache);
     let env_dir = cache.env_dir(&key);
     let selected = select_wheels(info, interpreter)?;
     let app_dir = match cache
@@ -167,14 +171,16 @@ pub fn ensure_environment(
         Some(existing) => existing,
         None => {
             let app_dir = cache.app_dir(pex_hash);
-            atomic_dir(&app_dir, |work| app.extract(work))?;
+            atomic_dir(&app_dir, cache.lock_wait(), |work| {
+                extract_app(app, work, UnpackLimits::from_settings(settings))
+            })?;
             app_dir
         }
     };
-    let wheel_dirs = hydrate_wheels(cache, &selected, verbose)?;
+    let wheel_dirs = hydrate_wheels(cache, &selected, settings)?;
     let venv_started = std::time::Instant::now();
-    atomic_dir(&env_dir, |work| {
-        let warnings = crate::venv::build(
+    atomic_dir(&env_dir, cache.lock_wait(), |work| {
+        let warnings = crate::install::venv::build(
             work,
             &env_dir,
             interpreter,
@@ -182,13 +188,13 @@ pub fn ensure_environment(
             &app_dir,
             cache.root(),
         )?;
-        let record = maintenance::EnvRecord {
+        let record = EnvRecord {
             pex_hash: pex_hash.to_string(),
             app_dir: app_dir.clone(),
             interpreter: interpreter.executable.clone(),
             wheel_dirs: wheel_dirs.clone(),
         };
-        let record_path = work.join(maintenance::ENV_RECORD);
+        let record_path = work.join(ENV_RECORD);
         std::fs::write(&record_path, serde_json::to_vec(&record).unwrap())
             .map_err(|e| Error::io("write", record_path, e))?;
         if verbose > 0 {
@@ -204,13 +210,17 @@ pub fn ensure_environment(
             venv_started.elapsed().as_millis()
         );
     }
-    maintenance::hold_in_use(&env_dir);
+    in_use::hold_in_use(&env_dir);
     Ok(Environment { env_dir, app_dir })
 }
 
 /// Fetch and unpack every selected wheel not yet in the cache, in parallel.
 /// Returns the unpacked wheel folders in the order of `selected`.
-pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Result<Vec<PathBuf>> {
+pub fn hydrate_wheels(
+    cache: &Cache,
+    selected: &[Selected],
+    settings: &Settings,
+) -> Result<Vec<PathBuf>> {
     let dirs: Vec<PathBuf> = selected
         .iter()
         .map(|s| {
@@ -227,7 +237,14 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
     if missing.is_empty() {
         return Ok(dirs);
     }
-    let sources = Sources::from_env();
+    let sources = Sources::new(settings);
+    let work = Work {
+        sources: &sources,
+        budget: MemoryBudget::new(settings.download_memory),
+        limits: UnpackLimits::from_settings(settings),
+        lock_wait: cache.lock_wait(),
+        verbose: settings.verbose,
+    };
     if sources.offline() {
         let unavailable: Vec<String> = missing
             .iter()
@@ -252,7 +269,7 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
         }
     }
     let total_bytes = missing.iter().filter_map(|&i| selected[i].wheel.size).sum();
-    let progress = Progress::new(missing.len(), total_bytes, verbose);
+    let progress = Progress::new(missing.len(), total_bytes, settings.verbose);
     let next = AtomicUsize::new(0);
     let errors = Mutex::new(Vec::new());
     let workers = missing.len().min(MAX_WORKERS);
@@ -265,7 +282,7 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
                     break;
                 }
                 let item = &selected[i];
-                match hydrate_one(&sources, item, &dirs[i], verbose) {
+                match hydrate_one(&work, item, &dirs[i]) {
                     Ok(()) => {
                         progress.wheel_done(&item.wheel.filename, item.wheel.size.unwrap_or(0))
                     }
@@ -281,85 +298,87 @@ pub fn hydrate_wheels(cache: &Cache, selected: &[Selected], verbose: u32) -> Res
     Ok(dirs)
 }
 
+/// What every download-and-unpack worker shares.
+struct Work<'a> {
+    sources: &'a Sources,
+    budget: MemoryBudget,
+    limits: UnpackLimits,
+    lock_wait: crate::cache::lock::LockWait,
+    verbose: u32,
+}
+
 /// Bytes of downloads held in memory at once, over all workers: above it a
 /// wheel goes to a temporary file instead (torch-sized wheels, many at once).
 /// `DPEX_DOWNLOAD_MEMORY` sets it (bytes; 0: always a file), for hosts whose
 /// memory limit is tight.
-const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
-
-fn memory_budget() -> u64 {
-    static BUDGET: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *BUDGET.get_or_init(|| {
-        std::env::var("DPEX_DOWNLOAD_MEMORY")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(DEFAULT_MEMORY_BUDGET)
-    })
+struct MemoryBudget {
+    limit: u64,
+    in_use: AtomicU64,
 }
 
-static IN_MEMORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// A share of [`memory_budget`], returned on drop.
-struct MemoryBudget(u64);
+/// A share of the [`MemoryBudget`], returned on drop.
+struct MemoryShare<'a>(&'a MemoryBudget, u64);
 
 impl MemoryBudget {
+    fn new(limit: u64) -> MemoryBudget {
+        MemoryBudget {
+            limit,
+            in_use: AtomicU64::new(0),
+        }
+    }
+
     /// Only wheels whose size the lock records: an unsized one could be anything.
-    fn reserve(size: Option<u64>) -> Option<MemoryBudget> {
+    fn reserve(&self, size: Option<u64>) -> Option<MemoryShare<'_>> {
         let size = size?;
-        let before = IN_MEMORY.fetch_add(size, Ordering::SeqCst);
-        if before + size > memory_budget() {
-            IN_MEMORY.fetch_sub(size, Ordering::SeqCst);
+        let before = self.in_use.fetch_add(size, Ordering::SeqCst);
+        if before + size > self.limit {
+            self.in_use.fetch_sub(size, Ordering::SeqCst);
             return None;
         }
-        Some(MemoryBudget(size))
+        Some(MemoryShare(self, size))
     }
 }
 
-impl Drop for MemoryBudget {
+impl Drop for MemoryShare<'_> {
     fn drop(&mut self) {
-        IN_MEMORY.fetch_sub(self.0, Ordering::SeqCst);
+        self.0.in_use.fetch_sub(self.1, Ordering::SeqCst);
     }
 }
 
-fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> Result<()> {
+fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
+    let (sources, verbose) = (work.sources, work.verbose);
     let wheel = item.wheel;
-    if !is_sha256_hex(&wheel.sha256) {
-        return Err(Error::msg(format!(
-            "PEX-INFO pins {} with {:?}, which is not a sha256 hex digest; rebuild the app with `dpex build`",
-            wheel.filename, wheel.sha256
-        )));
-    }
-    atomic_dir(dir, |work| {
+    atomic_dir(dir, work.lock_wait, |staging| {
         if verbose > 1 {
             eprintln!("dpex: fetching {}", wheel.filename);
         }
         let started = std::time::Instant::now();
         // Held in memory when it fits the budget, else in a file of the
         // staging folder: either way unpacked from the verified bytes.
-        let in_memory = MemoryBudget::reserve(wheel.size);
+        let in_memory = work.budget.reserve(wheel.size);
         let (unpacked, fetched) = if in_memory.is_some() {
             let bytes = sources.fetch_to_memory(&item.package.name, wheel)?;
             let fetched = started.elapsed();
             (
-                crate::unpack::unpack_wheel_bytes(&bytes, &wheel.filename, work),
+                unpack::unpack_wheel_bytes(&bytes, &wheel.filename, staging, work.limits),
                 fetched,
             )
         } else {
-            let download = work.join(".download.whl");
+            let download = staging.join(".download.whl");
             sources.fetch(&item.package.name, wheel, &download)?;
             let fetched = started.elapsed();
-            let unpacked = crate::unpack::unpack_wheel(&download, &wheel.filename, work);
+            let unpacked = unpack::unpack_wheel(&download, &wheel.filename, staging, work.limits);
             let _ = std::fs::remove_file(&download);
             (unpacked, fetched)
         };
         drop(in_memory);
         let unpacked = unpacked.and_then(|()| {
-            let record = maintenance::WheelRecord {
+            let record = WheelRecord {
                 project: item.package.name.clone(),
                 version: item.package.version.clone(),
                 filename: wheel.filename.clone(),
             };
-            let path = work.join(maintenance::WHEEL_RECORD);
+            let path = staging.join(WHEEL_RECORD);
             std::fs::write(&path, serde_json::to_vec(&record).unwrap())
                 .map_err(|e| Error::io("write", path, e))
         });
@@ -376,8 +395,11 @@ fn hydrate_one(sources: &Sources, item: &Selected, dir: &Path, verbose: u32) -> 
     Ok(())
 }
 
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// Extract every entry of the app's zip into `dest` (a staging folder).
+fn extract_app(app: &AppZip, dest: &Path, limits: UnpackLimits) -> Result<()> {
+    let what = app.path.display().to_string();
+    // Read, not mapped: someone may rewrite app.pex in place meanwhile, and a
+    // map would then fault; the entries' CRCs catch changed bytes.
+    let bytes = std::fs::read(&app.path).map_err(|e| Error::io("read", &app.path, e))?;
+    unpack::unpack_zip(&bytes, dest, &what, limits, |p| Ok(Some(p.to_path_buf())))
 }

@@ -1,6 +1,7 @@
 //! PEX-INFO: pex's own keys with pex's meaning, plus `dehydrated_requirements`,
 //! the pinned wheels that the launcher fetches at first run. See docs/format.md.
 
+use dpex_standards::digest::Sha256Hex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -12,8 +13,9 @@ pub struct LockedWheel {
     pub filename: String,
     /// Where the packer found it (credentials never recorded).
     pub url: String,
-    /// Lowercase hex sha256 of the whole file: the trust anchor.
-    pub sha256: String,
+    /// Lowercase hex sha256 of the whole file: the trust anchor (checked
+    /// to be one when PEX-INFO is read).
+    pub sha256: Sha256Hex,
     /// Size in bytes, when the lock or index knew it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,

@@ -5,20 +5,6 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// `PEX_VERBOSE` as a level (0 when unset or not a number).
-pub fn verbose() -> u32 {
-    std::env::var("PEX_VERBOSE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Whether to tell the user about slow steps: stderr is a terminal, or
-/// PEX_VERBOSE is set above 0.
-pub fn wanted() -> bool {
-    verbose() > 0 || std::io::stderr().is_terminal()
-}
-
 pub struct Progress {
     enabled: bool,
     terminal: bool,

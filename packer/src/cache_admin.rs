@@ -1,94 +1,18 @@
-//! Taking care of the cache: which entries are in use, `dpex cache info`,
-//! `dpex cache prune` and `dpex cache verify`.
-//!
-//! Every launch holds a shared `flock` on its environment's use file
-//! (`envs/.<key>.use`) for its whole life (the descriptor survives `execve`)
-//! and sets that file's mtime: its last use. Cold starts also hold the cache's
-//! `.gc.lck` shared while they build. `prune` takes `.gc.lck` exclusively (so
-//! no cold start is half-way), removes environments whose lock it can take
-//! exclusively and that were last used before the cut-off, then the apps and
-//! wheels no remaining environment needs.
+//! `dpex cache info`, `dpex cache prune` and `dpex cache verify`: taking
+//! care of a cache the launcher fills. Which entries are in use is the
+//! launcher's (`dpex_launcher::cache::in_use`); see docs/cache.md.
 
-use crate::cache::{remove_any, Cache};
-use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
+use dpex_launcher::cache::in_use::{use_file_of, EnvRecord, WheelRecord, ENV_RECORD, WHEEL_RECORD};
+use dpex_launcher::cache::{lock, remove_any, Cache};
+use dpex_launcher::error::{Error, Result};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io::{BufRead, BufReader};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-/// What an environment was built from, written as `dpex-env.json` inside it.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct EnvRecord {
-    pub pex_hash: String,
-    pub app_dir: PathBuf,
-    pub interpreter: PathBuf,
-    pub wheel_dirs: Vec<PathBuf>,
-}
-
-pub const ENV_RECORD: &str = "dpex-env.json";
-
-/// What a wheel entry holds, written as `wheel.json` inside it.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct WheelRecord {
-    pub project: String,
-    pub version: String,
-    pub filename: String,
-}
-
-pub const WHEEL_RECORD: &str = "wheel.json";
-
-/// The file a running app holds a shared lock on, and whose mtime is its last
-/// use. Not the entry's build lock: a builder waiting for that must not wait
-/// for every app that runs on the finished entry.
-fn lock_file_of(entry: &Path) -> PathBuf {
-    let name = entry.file_name().unwrap_or_default().to_string_lossy();
-    entry.with_file_name(format!(".{name}.use"))
-}
-
-fn open_lock(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-}
-
-/// Mark `env_dir` in use for this process's lifetime, and as used now.
-/// Returns false if the environment vanished (pruned) meanwhile.
-pub fn hold_in_use(env_dir: &Path) -> bool {
-    let Ok(file) = open_lock(&lock_file_of(env_dir)) else {
-        // A read-only layer: nothing to mark, nothing can prune it.
-        return env_dir.exists();
-    };
-    if file.lock_shared().is_err() {
-        return env_dir.exists();
-    }
-    let _ = file.set_modified(SystemTime::now());
-    // Keep the lock across execve: the app's process holds it until it exits.
-    unsafe {
-        let fd = file.as_raw_fd();
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-        }
-    }
-    std::mem::forget(file);
-    env_dir.exists()
-}
-
-/// Held (shared) by cold starts while they build, so prune never removes a
-/// wheel between a builder finding it and linking it.
-pub fn gc_lock_shared(cache: &Cache) -> Option<File> {
-    fs::create_dir_all(cache.root()).ok()?;
-    let file = open_lock(&cache.root().join(".gc.lck")).ok()?;
-    file.lock_shared().ok()?;
-    Some(file)
-}
 
 /// Bytes under `path`, each file counted once however many hard links it has
 /// there (a wheel entry; the whole cache).
@@ -144,7 +68,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
 }
 
 fn last_used(env_dir: &Path) -> SystemTime {
-    fs::metadata(lock_file_of(env_dir))
+    fs::metadata(use_file_of(env_dir))
         .or_else(|_| fs::metadata(env_dir))
         .and_then(|m| m.modified())
         .unwrap_or(SystemTime::UNIX_EPOCH)
@@ -263,8 +187,8 @@ pub struct PruneReport {
 /// in use now), then apps and wheels no remaining environment needs.
 pub fn prune(cache: &Cache, older_than: Duration) -> Result<PruneReport> {
     let root = cache.root();
-    let gc =
-        open_lock(&root.join(".gc.lck")).map_err(|e| Error::io("open", root.join(".gc.lck"), e))?;
+    let gc = lock::open(&root.join(".gc.lck"))
+        .map_err(|e| Error::io("open", root.join(".gc.lck"), e))?;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         match gc.try_lock() {
@@ -289,7 +213,7 @@ pub fn prune(cache: &Cache, older_than: Duration) -> Result<PruneReport> {
     for env in entries(&root.join("envs")) {
         let record: Option<EnvRecord> = read_json(&env.join(ENV_RECORD));
         let lock =
-            open_lock(&lock_file_of(&env)).map_err(|e| Error::io("open", lock_file_of(&env), e))?;
+            lock::open(&use_file_of(&env)).map_err(|e| Error::io("open", use_file_of(&env), e))?;
         let stale = last_used(&env) < cutoff;
         if stale && lock.try_lock().is_ok() {
             report.freed += own_size(&env);
@@ -344,7 +268,7 @@ pub struct Damage {
 pub fn verify(cache: &Cache, repair: bool) -> Result<Vec<Damage>> {
     let root = cache.root();
     let _gc = if repair {
-        let gc = open_lock(&root.join(".gc.lck"))
+        let gc = lock::open(&root.join(".gc.lck"))
             .map_err(|e| Error::io("open", root.join(".gc.lck"), e))?;
         gc.lock()
             .map_err(|e| Error::io("lock", root.join(".gc.lck"), e))?;
@@ -400,7 +324,7 @@ pub fn verify(cache: &Cache, repair: bool) -> Result<Vec<Damage>> {
 /// Problems of one unpacked wheel against its RECORD (missing files, wrong
 /// hashes or sizes).
 fn check_wheel(wheel: &Path) -> Vec<String> {
-    let site = wheel.join(crate::unpack::SITE_DIR);
+    let site = wheel.join(dpex_launcher::install::unpack::SITE_DIR);
     let Some(dist_info) = entries(&site)
         .into_iter()
         .find(|p| p.to_string_lossy().ends_with(".dist-info"))
@@ -433,9 +357,13 @@ fn check_wheel(wheel: &Path) -> Vec<String> {
         let on_disk = match path.strip_prefix(&data_prefix) {
             Some(rest) => match rest.split_once('/') {
                 Some(("purelib" | "platlib", p)) => site.join(p),
-                Some(("scripts", p)) => wheel.join(crate::unpack::SCRIPTS_DIR).join(p),
-                Some(("data", p)) => wheel.join(crate::unpack::DATA_DIR).join(p),
-                Some(("headers", p)) => wheel.join(crate::unpack::HEADERS_DIR).join(p),
+                Some(("scripts", p)) => wheel
+                    .join(dpex_launcher::install::unpack::SCRIPTS_DIR)
+                    .join(p),
+                Some(("data", p)) => wheel.join(dpex_launcher::install::unpack::DATA_DIR).join(p),
+                Some(("headers", p)) => wheel
+                    .join(dpex_launcher::install::unpack::HEADERS_DIR)
+                    .join(p),
                 _ => continue,
             },
             None => site.join(path),

@@ -1,0 +1,18 @@
+//! dpex's network layer, shared by the launcher and the packer: one place
+//! decides which host gets credentials, which proxy a URL goes through, and
+//! which certificates are trusted (see docs/security.md).
+//!
+//! - [`http`]: the client and its policy (credentials per origin, redirects,
+//!   no https -> http downgrade, timeouts), typed errors
+//! - [`proxy`]: proxy variables, per URL, as curl reads them
+//! - [`tls`]: the trust store
+//! - [`netrc`]: `~/.netrc` credentials
+//! - [`index`]: simple-repository (PEP 503/691) project pages
+//!
+//! Depends only on `dpex-standards` (project-name normalization).
+
+pub mod http;
+pub mod index;
+pub mod netrc;
+pub mod proxy;
+pub mod tls;

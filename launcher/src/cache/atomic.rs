@@ -1,0 +1,154 @@
+//! `atomic_dir`, the one primitive every cache write goes through: build in
+//! a work folder, publish by `rename` under the entry's lock.
+
+use super::lock::{lock_exclusive, LockWait};
+use crate::error::{Error, Result};
+use std::fs;
+use std::path::Path;
+
+/// Make `target` exist with the content `populate` writes into the work dir it
+/// is given. Returns `true` if this call built it, `false` if it was there.
+///
+/// Look, lock, look again: the fast path takes no lock. A crashed builder
+/// leaves only a stale work dir (removed by the next builder) and a lock file
+/// the kernel has already unlocked; `target` itself appears only by `rename`.
+pub fn atomic_dir<F>(target: &Path, wait: LockWait, populate: F) -> Result<bool>
+where
+    F: FnOnce(&Path) -> Result<()>,
+{
+    if target.exists() {
+        return Ok(false);
+    }
+    let parent = target.parent().expect("cache entries have a parent");
+    let name = target
+        .file_name()
+        .expect("cache entries have a name")
+        .to_string_lossy();
+    fs::create_dir_all(parent).map_err(|e| Error::io("create the cache directory", parent, e))?;
+    let lock_path = parent.join(format!(".{name}.lck"));
+    let lock = lock_exclusive(&lock_path, &name, wait)?;
+    if target.exists() {
+        return Ok(false);
+    }
+    // With the lock, the work dir's name is ours alone, and a stale one is a
+    // crashed builder's. Without working locks, builders race: each gets its
+    // own work dir and the first rename wins.
+    let work = match lock {
+        Some(_) => parent.join(format!(".{name}.work")),
+        None => parent.join(format!(".{name}.work.{}.{}", std::process::id(), unique())),
+    };
+    if work.symlink_metadata().is_ok() {
+        remove_any(&work).map_err(|e| Error::io("remove the stale work directory", &work, e))?;
+    }
+    fs::create_dir(&work).map_err(|e| Error::io("create the work directory", &work, e))?;
+    let built = populate(&work).and_then(|()| match fs::rename(&work, target) {
+        Ok(()) => Ok(true),
+        // Lost a race with a builder that had no lock either: theirs is as good.
+        Err(_) if lock.is_none() && target.exists() => Ok(false),
+        Err(e) => Err(Error::io("publish the cache entry", target, e)),
+    });
+    if !matches!(built, Ok(true)) {
+        // Leave nothing behind that looks like an entry; ignore errors (the
+        // next builder removes a stale work dir anyway).
+        let _ = fs::remove_dir_all(&work);
+    }
+    drop(lock);
+    built
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Remove a file, symlink or directory tree.
+pub fn remove_any(path: &Path) -> std::io::Result<()> {
+    match path.symlink_metadata() {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("dpex-cache-test-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn publishes_once_and_skips_when_present() {
+        let dir = tempdir("once");
+        let target = dir.join("entry");
+        let built = atomic_dir(&target, LockWait::default(), |w| {
+            fs::write(w.join("f"), "x").unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert!(built);
+        assert_eq!(fs::read_to_string(target.join("f")).unwrap(), "x");
+        let again =
+            atomic_dir(&target, LockWait::default(), |_| panic!("must not rebuild")).unwrap();
+        assert!(!again);
+    }
+
+    #[test]
+    fn failed_populate_leaves_nothing() {
+        let dir = tempdir("fail");
+        let target = dir.join("entry");
+        let err = atomic_dir(&target, LockWait::default(), |w| {
+            fs::write(w.join("half"), "x").unwrap();
+            Err(Error::msg("boom"))
+        });
+        assert!(err.is_err());
+        assert!(!target.exists());
+        assert!(!dir.join(".entry.work").exists());
+    }
+
+    #[test]
+    fn stale_work_dir_is_replaced() {
+        let dir = tempdir("stale");
+        fs::create_dir_all(dir.join(".entry.work/junk")).unwrap();
+        let target = dir.join("entry");
+        atomic_dir(&target, LockWait::default(), |w| {
+            fs::write(w.join("f"), "y").unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert!(!target.join("junk").exists());
+        assert!(target.join("f").exists());
+    }
+
+    #[test]
+    fn concurrent_builders_build_once() {
+        let dir = tempdir("race");
+        let target = dir.join("entry");
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    atomic_dir(&target, LockWait::default(), |w| {
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        {
+                            fs::write(w.join("f"), "z").unwrap();
+                            Ok(())
+                        }
+                    })
+                    .unwrap();
+                });
+            }
+        });
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,78 @@
+//! Which cache entries are in use, and what each entry records about itself
+//! (read by the packer's `dpex cache info/prune/verify`).
+//!
+//! Every launch holds a shared `flock` on its environment's use file
+//! (`envs/.<key>.use`) for its whole life (the descriptor survives `execve`)
+//! and sets that file's mtime: its last use. Cold starts also hold the cache's
+//! `.gc.lck` shared while they build. `prune` takes `.gc.lck` exclusively (so
+//! no cold start is half-way), removes environments whose lock it can take
+//! exclusively and that were last used before the cut-off, then the apps and
+//! wheels no remaining environment needs.
+
+use crate::cache::Cache;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// What an environment was built from, written as `dpex-env.json` inside it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct EnvRecord {
+    pub pex_hash: String,
+    pub app_dir: PathBuf,
+    pub interpreter: PathBuf,
+    pub wheel_dirs: Vec<PathBuf>,
+}
+
+pub const ENV_RECORD: &str = "dpex-env.json";
+
+/// What a wheel entry holds, written as `wheel.json` inside it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct WheelRecord {
+    pub project: String,
+    pub version: String,
+    pub filename: String,
+}
+
+pub const WHEEL_RECORD: &str = "wheel.json";
+
+/// The file a running app holds a shared lock on, and whose mtime is its last
+/// use. Not the entry's build lock: a builder waiting for that must not wait
+/// for every app that runs on the finished entry.
+pub fn use_file_of(entry: &Path) -> PathBuf {
+    let name = entry.file_name().unwrap_or_default().to_string_lossy();
+    entry.with_file_name(format!(".{name}.use"))
+}
+
+/// Mark `env_dir` in use for this process's lifetime, and as used now.
+/// Returns false if the environment vanished (pruned) meanwhile.
+pub fn hold_in_use(env_dir: &Path) -> bool {
+    let Ok(file) = super::lock::open(&use_file_of(env_dir)) else {
+        // A read-only layer: nothing to mark, nothing can prune it.
+        return env_dir.exists();
+    };
+    if file.lock_shared().is_err() {
+        return env_dir.exists();
+    }
+    let _ = file.set_modified(SystemTime::now());
+    // Keep the lock across execve: the app's process holds it until it exits.
+    unsafe {
+        let fd = file.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+        }
+    }
+    std::mem::forget(file);
+    env_dir.exists()
+}
+
+/// Held (shared) by cold starts while they build, so prune never removes a
+/// wheel between a builder finding it and linking it.
+pub fn gc_lock_shared(cache: &Cache) -> Option<File> {
+    fs::create_dir_all(cache.root()).ok()?;
+    let file = super::lock::open(&cache.root().join(".gc.lck")).ok()?;
+    file.lock_shared().ok()?;
+    Some(file)
+}

@@ -1,0 +1,87 @@
+//! Advisory file locks (flock) on the cache's lock files: exclusive for a
+//! builder, with a bounded wait; shared for users (see `in_use`).
+
+use crate::error::{Error, Result};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Open (creating) a lock file. Its content is never read or written.
+pub fn open(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+/// How a builder waits for another process's lock on an entry.
+#[derive(Clone, Copy, Debug)]
+pub struct LockWait {
+    /// `DPEX_LOCK_TIMEOUT`.
+    pub timeout: Duration,
+    /// Say on stderr that we are waiting (a terminal, or `PEX_VERBOSE`).
+    pub tell: bool,
+}
+
+impl Default for LockWait {
+    fn default() -> LockWait {
+        LockWait {
+            timeout: crate::settings::DEFAULT_LOCK_TIMEOUT,
+            tell: false,
+        }
+    }
+}
+
+/// Take an exclusive advisory lock (flock) on `path`, creating it, waiting at
+/// most `wait.timeout`. `None` when the filesystem has no working locks
+/// (then publishing by rename still keeps readers safe). The lock is released
+/// when the returned file is dropped or the process dies.
+pub fn lock_exclusive(path: &Path, what: &str, wait: LockWait) -> Result<Option<File>> {
+    let file = open(path).map_err(|e| Error::io("open the lock file", path, e))?;
+    let deadline = Instant::now() + wait.timeout;
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) if locks_unsupported(&e) => {
+                warn_once(&format!(
+                    "the filesystem of {} does not support file locks ({e}); going on without \
+                     them (entries are still published atomically)",
+                    path.display()
+                ));
+                return Ok(None);
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::msg(format!(
+                "gave up after {:.0} s waiting for the lock {}: another dpex process is still \
+                 building the cache entry {what} (downloading or unpacking it). If no such process \
+                 is running, the lock is stale only in its holder's mind: check for a hung process; \
+                 raise DPEX_LOCK_TIMEOUT to wait longer",
+                wait.timeout.as_secs_f64(),
+                path.display()
+            )));
+        }
+        if !told && wait.tell {
+            eprintln!("dpex: waiting for another process to finish {what}");
+            told = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn locks_unsupported(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::Unsupported
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::ENOLCK | libc::ENOSYS | libc::EOPNOTSUPP)
+        )
+}
+
+fn warn_once(message: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| eprintln!("dpex: warning: {message}"));
+}

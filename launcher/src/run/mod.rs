@@ -1,0 +1,7 @@
+//! Running the app: [`interpreter`] finds and probes Python, [`pexrc`] reads
+//! pex's rc files into the environment, [`exec`] shapes argv and the
+//! environment the way pex does and `execve`s Python.
+
+pub mod exec;
+pub mod interpreter;
+pub mod pexrc;
