@@ -302,48 +302,42 @@ impl Vars<'_> {
         }
     }
 
-    fn pex_int(&self, name: &str) -> Result<Option<i64>> {
+    /// A value parsed by `parse`; a value it refuses is an error saying what
+    /// was `expected` (pex's wording).
+    fn parsed<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>> {
         self.string(name)
             .map(|value| {
-                value.trim().parse::<i64>().map_err(|_| {
+                parse(value.trim()).ok_or_else(|| {
                     Error::msg(format!(
-                        "Invalid value for {name}, must be an integer, got '{value}'"
+                        "Invalid value for {name}, must be {expected}, got '{value}'"
                     ))
                 })
             })
             .transpose()
+    }
+
+    fn pex_int(&self, name: &str) -> Result<Option<i64>> {
+        self.parsed(name, "an integer", |v| v.parse().ok())
     }
 
     /// A whole number of items or bytes, 0 or more.
     fn count(&self, name: &str) -> Result<Option<u64>> {
-        self.string(name)
-            .map(|value| {
-                value.trim().parse::<u64>().map_err(|_| {
-                    Error::msg(format!(
-                        "Invalid value for {name}, must be a whole number, got '{value}'"
-                    ))
-                })
-            })
-            .transpose()
+        self.parsed(name, "a whole number", |v| v.parse().ok())
     }
 
     /// Seconds, fractions allowed, 0 or more.
     fn seconds(&self, name: &str) -> Result<Option<Duration>> {
-        self.string(name)
-            .map(|value| {
-                value
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e12)
-                    .map(Duration::from_secs_f64)
-                    .ok_or_else(|| {
-                        Error::msg(format!(
-                            "Invalid value for {name}, must be a number of seconds, got '{value}'"
-                        ))
-                    })
-            })
-            .transpose()
+        self.parsed(name, "a number of seconds", |v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e12)
+                .map(Duration::from_secs_f64)
+        })
     }
 }
 
