@@ -2,13 +2,16 @@
 //! care of a cache the launcher fills. Which entries are in use is the
 //! launcher's (`dpex_launcher::cache::in_use`); see docs/cache.md.
 
-use dpex_launcher::cache::in_use::{use_file_of, EnvRecord, WheelRecord, ENV_RECORD, WHEEL_RECORD};
+use dpex_launcher::cache::in_use::{
+    gc_lock_exclusive, use_file_of, EnvRecord, WheelRecord, ENV_RECORD, WHEEL_RECORD,
+};
+use dpex_launcher::cache::lock::LockWait;
 use dpex_launcher::cache::{lock, remove_any, Cache};
 use dpex_launcher::error::{Error, Result};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::fs::{self, File, TryLockError};
+use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -187,23 +190,13 @@ pub struct PruneReport {
 /// in use now), then apps and wheels no remaining environment needs.
 pub fn prune(cache: &Cache, older_than: Duration) -> Result<PruneReport> {
     let root = cache.root();
-    let gc = lock::open(&root.join(".gc.lck"))
-        .map_err(|e| Error::io("open", root.join(".gc.lck"), e))?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match gc.try_lock() {
-            Ok(()) => break,
-            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(_) => {
-                return Err(Error::msg(format!(
-                    "a cold start is still building in {} after 30 s; run prune again later",
-                    root.display()
-                )))
-            }
-        }
-    }
+    // A cold start builds in seconds to minutes: wait a little, then ask
+    // the user to come back rather than hold prune for the whole lock timeout.
+    let wait = LockWait {
+        timeout: Duration::from_secs(30),
+        ..cache.lock_wait()
+    };
+    let _gc = gc_lock_exclusive(cache, wait)?;
     let mut report = PruneReport::default();
     let cutoff = SystemTime::now()
         .checked_sub(older_than)
@@ -267,14 +260,9 @@ pub struct Damage {
 /// next run fetches them again).
 pub fn verify(cache: &Cache, repair: bool) -> Result<Vec<Damage>> {
     let root = cache.root();
-    let _gc = if repair {
-        let gc = lock::open(&root.join(".gc.lck"))
-            .map_err(|e| Error::io("open", root.join(".gc.lck"), e))?;
-        gc.lock()
-            .map_err(|e| Error::io("lock", root.join(".gc.lck"), e))?;
-        Some(gc)
-    } else {
-        None
+    let _gc = match repair {
+        true => gc_lock_exclusive(cache, cache.lock_wait())?,
+        false => None,
     };
     let mut damaged = Vec::new();
     for wheel in entries(&root.join("wheels")) {

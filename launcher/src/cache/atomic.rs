@@ -26,7 +26,7 @@ where
         .to_string_lossy();
     fs::create_dir_all(parent).map_err(|e| Error::io("create the cache directory", parent, e))?;
     let lock_path = parent.join(format!(".{name}.lck"));
-    let lock = lock_exclusive(&lock_path, &name, wait)?;
+    let lock = lock_exclusive(&lock_path, &format!("the cache entry {name}"), wait)?;
     if target.exists() {
         return Ok(false);
     }

@@ -9,7 +9,9 @@
 //! exclusively and that were last used before the cut-off, then the apps and
 //! wheels no remaining environment needs.
 
+use crate::cache::lock::LockWait;
 use crate::cache::Cache;
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::os::fd::AsRawFd;
@@ -68,11 +70,25 @@ pub fn hold_in_use(env_dir: &Path) -> bool {
     env_dir.exists()
 }
 
+/// The lock cold starts hold shared while they build and `dpex cache prune`
+/// (or `verify --repair`) holds exclusively while it removes entries.
+pub const GC_LOCK: &str = ".gc.lck";
+
 /// Held (shared) by cold starts while they build, so prune never removes a
 /// wheel between a builder finding it and linking it.
 pub fn gc_lock_shared(cache: &Cache) -> Option<File> {
     fs::create_dir_all(cache.root()).ok()?;
-    let file = super::lock::open(&cache.root().join(".gc.lck")).ok()?;
+    let file = super::lock::open(&cache.root().join(GC_LOCK)).ok()?;
     file.lock_shared().ok()?;
     Some(file)
+}
+
+/// Keep cold starts out while entries are removed: waits (at most
+/// `wait.timeout`) for the builds under way to finish. `None` where the
+/// filesystem has no locks.
+pub fn gc_lock_exclusive(cache: &Cache, wait: LockWait) -> Result<Option<File>> {
+    fs::create_dir_all(cache.root())
+        .map_err(|e| crate::error::Error::io("create the cache directory", cache.root(), e))?;
+    let what = format!("in the cache {} (a cold start)", cache.root().display());
+    super::lock::lock_exclusive(&cache.root().join(GC_LOCK), &what, wait)
 }

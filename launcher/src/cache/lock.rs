@@ -34,7 +34,8 @@ impl Default for LockWait {
 }
 
 /// Take an exclusive advisory lock (flock) on `path`, creating it, waiting at
-/// most `wait.timeout`. `None` when the filesystem has no working locks
+/// most `wait.timeout` for the process that is building `what` (`the cache
+/// entry <name>`) to finish. `None` when the filesystem has no working locks
 /// (then publishing by rename still keeps readers safe). The lock is released
 /// when the returned file is dropped or the process dies.
 pub fn lock_exclusive(path: &Path, what: &str, wait: LockWait) -> Result<Option<File>> {
@@ -58,7 +59,7 @@ pub fn lock_exclusive(path: &Path, what: &str, wait: LockWait) -> Result<Option<
         if Instant::now() >= deadline {
             return Err(Error::msg(format!(
                 "gave up after {:.0} s waiting for the lock {}: another dpex process is still \
-                 building the cache entry {what} (downloading or unpacking it). If no such process \
+                 building {what} (downloading or unpacking). If no such process \
                  is running, the lock is stale only in its holder's mind: check for a hung process; \
                  raise DPEX_LOCK_TIMEOUT to wait longer",
                 wait.timeout.as_secs_f64(),
@@ -66,7 +67,7 @@ pub fn lock_exclusive(path: &Path, what: &str, wait: LockWait) -> Result<Option<
             )));
         }
         if !told && wait.tell {
-            eprintln!("dpex: waiting for another process to finish {what}");
+            eprintln!("dpex: waiting for another process building {what}");
             told = true;
         }
         std::thread::sleep(Duration::from_millis(20));
