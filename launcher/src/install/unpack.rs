@@ -3,6 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::install::mapped::Mapped;
+use dpex_standards::version::normalize_name;
+use dpex_standards::wheel::WheelName;
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
@@ -439,8 +441,9 @@ fn check_wheel_metadata<R: io::Read + io::Seek>(
     archive: &mut zip::ZipArchive<R>,
     filename: &str,
 ) -> Result<String> {
-    let project = filename.split('-').next().unwrap_or("");
-    let normalize = |s: &str| s.to_ascii_lowercase().replace(['-', '.'], "_");
+    let project = WheelName::parse(filename)
+        .map_err(Error::msg)?
+        .normalized_name();
     let mut dist_infos: Vec<String> = archive
         .file_names()
         .filter_map(|n| {
@@ -453,7 +456,7 @@ fn check_wheel_metadata<R: io::Read + io::Seek>(
     dist_infos.dedup();
     let wanted: Vec<&String> = dist_infos
         .iter()
-        .filter(|d| normalize(d.split('-').next().unwrap_or("")) == normalize(project))
+        .filter(|d| normalize_name(d.split('-').next().unwrap_or("")) == project)
         .collect();
     let dist_info = match (wanted.as_slice(), dist_infos.len()) {
         ([one], 1) => (*one).clone(),
