@@ -56,14 +56,17 @@ def test_verify_finds_and_repairs_damage(e2e):
     assert "match" in assert_ok(e2e.dpex_cmd("cache", "verify", env=e2e.env())).stdout
     wheel_dir = e2e.root / "1" / "wheels" / e2e.wheels.sha256(e2e.files("idna")[0].name)
     victim = wheel_dir / "site" / "idna" / "core.py"
-    victim.write_text(victim.read_text() + "\n# tampered\n")
+    victim.write_text(victim.read_text() + "\n# TAMPERED-BY-THE-TEST\n")
+    # The environment hard-links the same inode: the app now runs the tampered code.
+    runs_tampered = "import idna.core, inspect; print('TAMPERED-BY-THE-TEST' in inspect.getsource(idna.core))"
+    assert assert_ok(e2e.run_pex(pex, "-c", runs_tampered)).stdout.strip() == "True"
     r = e2e.dpex_cmd("cache", "verify", env=e2e.env())
     assert_clean_error(r, "--repair")
     assert "idna/core.py" in r.stdout, describe(r)
     assert_ok(e2e.dpex_cmd("cache", "verify", "--repair", env=e2e.env()))
     assert not wheel_dir.exists()
-    r = assert_ok(e2e.run_pex(pex, "-c", "import idna.core, inspect; print('TAMPERED' in inspect.getsource(idna.core))"))
-    assert r.stdout.strip() == "False"
+    r = assert_ok(e2e.run_pex(pex, "-c", runs_tampered))
+    assert r.stdout.strip() == "False", describe(r)
     assert e2e.index.file_gets()[e2e.files("idna")[0].name] == 2
 
 
