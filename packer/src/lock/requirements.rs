@@ -4,6 +4,7 @@
 //! to files by [`super::resolve`].
 
 use super::{has_scheme, parse_wheel_filename, validate_marker};
+use crate::shell;
 use dpex_launcher::net::http::redact_url;
 use dpex_launcher::net::index;
 use dpex_launcher::standards::digest::Sha256Hex;
@@ -200,66 +201,6 @@ fn expand_env(line: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// A minimal `shlex.split`: whitespace-separated, `'…'`, `"…"`, `\` escapes.
-fn shlex_split(s: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => return Err("an unclosed ' quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => cur.push(c),
-                            Some(c) => {
-                                cur.push('\\');
-                                cur.push(c);
-                            }
-                            None => return Err("an unclosed \" quote".into()),
-                        },
-                        Some(c) => cur.push(c),
-                        None => return Err("an unclosed \" quote".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(c) = chars.next() {
-                    cur.push(c);
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    Ok(out)
 }
 
 /// Options that take a value (pip's `SUPPORTED_OPTIONS` and per-requirement ones).
@@ -559,7 +500,7 @@ pub fn parse_requirements_text_with_env(
         let args = tokens[..first_opt].join(" ");
         let opts_text = tokens[first_opt..].join(" ");
         let opt_tokens =
-            shlex_split(&opts_text).map_err(|e| err(format!("its options have {e}")))?;
+            shell::split(&opts_text).map_err(|e| err(format!("its options have {e}")))?;
         let options = parse_options(&opt_tokens).map_err(err)?;
 
         if args.trim().is_empty() {
@@ -804,6 +745,27 @@ mod tests {
             parse_options(&["-ihttps://index.example.com/simple".into()]).unwrap(),
             [("-i".into(), Some("https://index.example.com/simple".into()))]
         );
+    }
+
+    #[test]
+    fn options_are_split_like_shlex() {
+        // pip splits a line's options (from the first `-` word on) with
+        // `shlex.split` (see crate::shell).
+        let file = parse(&format!(
+            "a==1 --hash='sha256:{H1}' \"--hash\" sha256:{H2}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            file.requirements[0].hashes,
+            vec![H1.to_string(), H2.to_string()]
+        );
+        let e = parse(&format!("a==1 --hash=sha256:{H1} \\ # note\n")).unwrap_err();
+        assert!(
+            e.starts_with("line 1:") && e.contains("its options have a trailing"),
+            "{e}"
+        );
+        let e = parse(&format!("a==1 --hash='sha256:{H1}\n")).unwrap_err();
+        assert!(e.contains("its options have an unclosed ' quote"), "{e}");
     }
 
     #[test]
