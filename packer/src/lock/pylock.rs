@@ -268,14 +268,9 @@ fn pylock_wheel(
     let url = strip_credentials(url, what, warnings);
 
     let sha256 = match w.hashes.iter().find(|(k, _)| k.eq_ignore_ascii_case("sha256")) {
-        Some((_, v)) if Sha256Hex::parse_any_case(v.trim()).is_ok() => {
-            Sha256Hex::parse_any_case(v.trim())?
-        }
-        Some((_, v)) => {
-            return Err(format!(
-                "{what}: wheel {label} has sha256 {v:?}, which is not 64 hex digits; {RELOCK_PYLOCK}"
-            ))
-        }
+        Some((_, v)) => Sha256Hex::parse_any_case(v.trim()).map_err(|_| {
+            format!("{what}: wheel {label} has sha256 {v:?}, which is not 64 hex digits; {RELOCK_PYLOCK}")
+        })?,
         None if w.hashes.is_empty() => {
             return Err(format!(
                 "{what}: wheel {label} has no `hashes`; dpex verifies every wheel by its sha256; {RELOCK_PYLOCK}"
