@@ -7,7 +7,7 @@ mod pexfile;
 use clap::{Args, Parser, Subcommand};
 use dpex_launcher::format::pexinfo::{InheritPath, PexInfo};
 use dpex_launcher::standards::version::normalize_name;
-use dpex_packer::lock;
+use dpex_packer::{lock, shell};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -258,10 +258,7 @@ fn build(args: BuildArgs) -> Result<(), String> {
     let split_all = |option: &str, texts: &[String]| -> Result<Vec<String>, String> {
         let mut out = Vec::new();
         for text in texts {
-            out.extend(
-                shell_split(text)
-                    .ok_or_else(|| format!("{option} {text:?} has an unclosed quote"))?,
-            );
+            out.extend(shell::split(text).map_err(|e| format!("{option} {text:?} has {e}"))?);
         }
         Ok(out)
     };
@@ -376,68 +373,4 @@ fn check_entry_point(
          Check the -e value and -D directories, or pass --no-validate-entry-point if a locked wheel provides it",
         if searched.is_empty() { "no -D given".to_string() } else { searched.join(", ") }
     ))
-}
-
-/// Split a shell-quoted string into words (single and double quotes, backslash).
-fn shell_split(text: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => current.push(c),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => current.push(chars.next()?),
-                        c => current.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                current.push(chars.next()?);
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                current.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(current);
-    }
-    Some(words)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_split;
-
-    #[test]
-    fn shell_split_quotes() {
-        assert_eq!(
-            shell_split("a 'b c' \"d\\\"e\" f\\ g").unwrap(),
-            vec!["a", "b c", "d\"e", "f g"]
-        );
-        assert!(shell_split("'open").is_none());
-        assert!(shell_split("").unwrap().is_empty());
-    }
 }
