@@ -76,12 +76,9 @@ fn strip_credentials(url: &str, what: &str, warnings: &mut Vec<String>) -> Strin
 }
 
 fn has_scheme(url: &str) -> Option<&str> {
-    let (scheme, _) = url.split_once("://")?;
-    (!scheme.is_empty()
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-    .then_some(scheme)
+    // `scheme://...`: the scheme as written.
+    let parsed = dpex_launcher::net::url::Url::parse(url).filter(|u| u.has_authority())?;
+    Some(&url[..parsed.scheme().len()])
 }
 
 // ---------------------------------------------------------------------------
