@@ -6,9 +6,11 @@
 use crate::error::{Error, Result};
 use crate::format::pexinfo::LockedWheel;
 use crate::settings::Settings;
-use dpex_net::http::{redact_url, Agent};
+use dpex_net::http::{Agent, ErrorKind};
 use dpex_net::index::{self, IndexFile};
+use dpex_net::url::{local_path, redact_url, Url};
 use dpex_standards::digest::hex;
+use dpex_standards::wheel::WheelName;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
@@ -185,14 +187,10 @@ impl Sources {
         for location in &locations {
             match self.fetch_from(location, wheel, sink) {
                 Ok(()) => return Ok(()),
-                Err(why) => {
-                    if let FetchError::Fatal(e) = why {
-                        return Err(e);
-                    }
-                    if let FetchError::Failed(why) = why {
-                        failures.push(format!("{}: {why}", location.describe()));
-                    }
-                }
+                Err(FetchError::Fatal(e)) => return Err(e),
+                Err(
+                    FetchError::Failed(why) | FetchError::Transient(why) | FetchError::Cut(why),
+                ) => failures.push(format!("{}: {why}", location.describe())),
             }
         }
         Err(Error::msg(format!(
@@ -200,7 +198,7 @@ impl Sources {
              Check the network and the index, or put the wheel in a folder named by DPEX_FIND_LINKS",
             wheel.filename,
             project,
-            version_of(&wheel.filename),
+            WheelName::parse(&wheel.filename).map_or_else(|_| "?".to_string(), |w| w.version),
             wheel.sha256,
             failures.join("\n  - ")
         )))
@@ -215,7 +213,11 @@ impl Sources {
         match location {
             Location::File(path) => {
                 let file = File::open(path).map_err(|e| FetchError::Failed(e.to_string()))?;
-                copy_verified(file, wheel, sink, &path.display().to_string())
+                copy_verified(file, wheel, sink, &path.display().to_string()).map_err(|e| match e {
+                    // A local file is not read again.
+                    FetchError::Cut(why) => FetchError::Failed(why),
+                    other => other,
+                })
             }
             Location::Url(url) => {
                 let url = self.with_index_credentials(url);
@@ -247,23 +249,27 @@ impl Sources {
         }
     }
 
-    /// A URL without credentials on the host of a configured index or
-    /// find-links URL that has some gets that URL's credentials (private
-    /// indexes link their files by absolute URL), as pip does; no other host
-    /// ever gets them.
+    /// A URL without credentials on the origin (scheme, host, port) of a
+    /// configured index or find-links URL that has some gets that URL's
+    /// credentials (private indexes link their files by absolute URL), as pip
+    /// does; no other origin ever gets them.
     fn with_index_credentials(&self, url: &str) -> String {
-        let Some((scheme, authority, rest)) = split_url(url) else {
+        let Some(parsed) = Url::parse(url) else {
             return url.to_string();
         };
-        if authority.contains('@') {
+        let Ok(origin) = parsed.origin() else {
+            return url.to_string();
+        };
+        if parsed.userinfo().is_some() {
             return url.to_string();
         }
         for configured in self.indices.iter().chain(&self.find_links) {
-            if let Some((c_scheme, c_authority, _)) = split_url(configured) {
-                if let Some((userinfo, host)) = c_authority.rsplit_once('@') {
-                    if c_scheme == scheme && host.eq_ignore_ascii_case(authority) {
-                        return format!("{scheme}://{userinfo}@{authority}{rest}");
-                    }
+            let Some(configured) = Url::parse(configured) else {
+                continue;
+            };
+            if let Some(userinfo) = configured.userinfo() {
+                if configured.origin().is_ok_and(|o| o == origin) {
+                    return parsed.with_userinfo(userinfo);
                 }
             }
         }
@@ -276,20 +282,19 @@ impl Sources {
         wheel: &LockedWheel,
         sink: &mut dyn Sink,
     ) -> std::result::Result<(), FetchError> {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
+        let scheme = Url::parse(url)
+            .filter(Url::has_authority)
+            .map(|u| u.scheme().to_string());
+        if !matches!(scheme.as_deref(), Some("https" | "http")) {
             return Err(FetchError::Failed(format!(
                 "unsupported URL scheme in {}",
                 redact_url(url)
             )));
         }
-        let response = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|e| match e.is_transient() {
-                true => FetchError::Transient(e.to_string()),
-                false => FetchError::Failed(e.to_string()),
-            })?;
+        let response = self.agent.get(url).call().map_err(|e| match e.kind() {
+            ErrorKind::Transient => FetchError::Transient(e.to_string()),
+            _ => FetchError::Failed(e.to_string()),
+        })?;
         let status = response.status().as_u16();
         if status == 429 || status >= 500 {
             return Err(FetchError::Transient(format!("HTTP {status}")));
@@ -306,7 +311,7 @@ impl Sources {
         let reader = response.into_body().into_reader();
         copy_verified(reader, wheel, sink, &redact_url(url)).map_err(|e| match e {
             // A body cut short is worth another try; a wrong hash is not.
-            FetchError::Failed(why) if why.contains("read error") => FetchError::Transient(why),
+            FetchError::Cut(why) => FetchError::Transient(why),
             other => other,
         })
     }
@@ -315,6 +320,9 @@ impl Sources {
 enum FetchError {
     /// Try this source again.
     Transient(String),
+    /// The bytes stopped coming (a read error, or a body shorter than the
+    /// locked size): transient for a download, a failure for a local file.
+    Cut(String),
     /// Try the next source.
     Failed(String),
     /// Stop: the bytes were wrong, or the cache cannot be written.
@@ -376,7 +384,7 @@ fn copy_verified(
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return Err(FetchError::Failed(format!(
+                return Err(FetchError::Cut(format!(
                     "read error after {size} bytes: {e}"
                 )))
             }
@@ -393,7 +401,7 @@ fn copy_verified(
     let actual = hex(&hasher.finalize());
     if wheel.size.is_some_and(|expected| size < expected) {
         // A body cut short: worth another try of the same source.
-        return Err(FetchError::Failed(format!(
+        return Err(FetchError::Cut(format!(
             "read error: the body ended after {size} of {} bytes",
             wheel.size.unwrap_or(0)
         )));
@@ -426,24 +434,6 @@ fn copy_verified(
     Ok(())
 }
 
-/// `scheme://authority/rest` -> (`scheme`, `authority`, `/rest`).
-fn split_url(url: &str) -> Option<(&str, &str, &str)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    Some((scheme, &rest[..end], &rest[end..]))
-}
-
-/// A find-links entry or URL that names a local folder or file.
-fn local_path(link: &str) -> Option<PathBuf> {
-    if let Some(rest) = link.strip_prefix("file://") {
-        return Some(PathBuf::from(rest));
-    }
-    if link.contains("://") {
-        return None;
-    }
-    Some(PathBuf::from(link))
-}
-
 fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFile>, String> {
     let shown = redact_url(url);
     let response = agent.get(url).call().map_err(|e| format!("{shown}: {e}"))?;
@@ -463,8 +453,4 @@ fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFil
         .read_to_vec()
         .map_err(|e| format!("{shown}: {e}"))?;
     index::parse_project_page(&body, "text/html", &base).map_err(|e| format!("{shown}: {e}"))
-}
-
-fn version_of(filename: &str) -> &str {
-    filename.split('-').nth(1).unwrap_or("?")
 }

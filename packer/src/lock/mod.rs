@@ -22,8 +22,8 @@ pub use requirements::{
 pub use resolve::{effective_indexes, resolve_requirements};
 
 use dpex_launcher::format::pexinfo::DehydratedRequirement;
-use dpex_launcher::net::http::{redact_url, Agent};
-use dpex_launcher::net::index;
+use dpex_launcher::net::http::Agent;
+use dpex_launcher::net::url::redact_url;
 use dpex_launcher::standards::marker;
 use dpex_launcher::standards::version::Version;
 use dpex_launcher::standards::wheel::WheelName;
@@ -68,7 +68,7 @@ pub(super) fn validate_marker(m: &str) -> Result<(), String> {
 
 /// `https://u:p@index.example.com/x` -> `https://index.example.com/x`, with a warning naming `what`.
 pub(super) fn strip_credentials(url: &str, what: &str, warnings: &mut Vec<String>) -> String {
-    let (stripped, had) = index::strip_userinfo(url);
+    let (stripped, had) = dpex_launcher::net::url::strip_userinfo(url);
     if had {
         warnings.push(format!(
             "{what}: the URL {} contains credentials; dpex recorded it without them, so the launcher \
@@ -80,12 +80,9 @@ pub(super) fn strip_credentials(url: &str, what: &str, warnings: &mut Vec<String
 }
 
 pub(super) fn has_scheme(url: &str) -> Option<&str> {
-    let (scheme, _) = url.split_once("://")?;
-    (!scheme.is_empty()
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-    .then_some(scheme)
+    // `scheme://...`: the scheme as written.
+    let parsed = dpex_launcher::net::url::Url::parse(url).filter(|u| u.has_authority())?;
+    Some(&url[..parsed.scheme().len()])
 }
 
 /// Read a hashed requirements file and map every hash to a wheel through

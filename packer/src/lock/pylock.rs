@@ -6,8 +6,7 @@ use super::{
     has_scheme, parse_wheel_filename, same_version, strip_credentials, validate_marker, LockInput,
 };
 use dpex_launcher::format::pexinfo::{DehydratedRequirement, LockedWheel};
-use dpex_launcher::net::http::redact_url;
-use dpex_launcher::net::index;
+use dpex_launcher::net::url::{basename, redact_url};
 use dpex_launcher::standards::digest::Sha256Hex;
 use dpex_launcher::standards::version::{
     is_valid_name, normalize_name, Version, VersionSpecifiers,
@@ -288,7 +287,7 @@ fn pylock_wheel(
 
     let filename = match &w.name {
         Some(n) => n.trim().to_string(),
-        None => index::url_basename(&url).ok_or_else(|| {
+        None => basename(&url).ok_or_else(|| {
             format!("{what}: cannot take a wheel file name from the URL {url}; add `name` to the wheel entry")
         })?,
     };

@@ -5,8 +5,7 @@
 
 use super::{has_scheme, parse_wheel_filename, validate_marker};
 use crate::shell;
-use dpex_launcher::net::http::redact_url;
-use dpex_launcher::net::index;
+use dpex_launcher::net::url::{basename, redact_url};
 use dpex_launcher::standards::digest::Sha256Hex;
 use dpex_launcher::standards::version::{is_valid_name, normalize_name, Version};
 
@@ -434,7 +433,7 @@ fn url_requirement(
         Some((u, f)) => (u, Some(f)),
         None => (url, None),
     };
-    let Some(filename) = index::url_basename(bare) else {
+    let Some(filename) = basename(bare) else {
         return Err(format!(
             "cannot take a file name from the URL {}",
             redact_url(url)

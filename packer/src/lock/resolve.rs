@@ -6,8 +6,9 @@
 
 use super::{parse_wheel_filename, same_version, strip_credentials, LockInput, RequirementsFile};
 use dpex_launcher::format::pexinfo::{DehydratedRequirement, LockedWheel};
-use dpex_launcher::net::http::{redact_url, Agent};
+use dpex_launcher::net::http::Agent;
 use dpex_launcher::net::index::{self, IndexFile};
+use dpex_launcher::net::url::{basename, redact_url};
 use dpex_launcher::standards::version::normalize_name;
 use std::collections::{BTreeSet, HashMap};
 
@@ -56,10 +57,10 @@ pub fn resolve_requirements(
         direct.insert(req.to_requirement_string());
 
         if let Some(url) = &req.url {
-            let size = index::head_content_length(agent, url.split('#').next().unwrap_or(url));
+            let size = head_content_length(agent, url.split('#').next().unwrap_or(url));
             let bare = url.split('#').next().unwrap_or(url);
             let recorded = strip_credentials(bare, &what, &mut warnings);
-            let filename = index::url_basename(bare).unwrap_or_default();
+            let filename = basename(bare).unwrap_or_default();
             packages.push(DehydratedRequirement {
                 name,
                 version: req.version.clone(),
@@ -157,7 +158,7 @@ pub fn resolve_requirements(
                         f.filename
                     ));
                 }
-                let size = f.size.or_else(|| index::head_content_length(agent, &f.url));
+                let size = f.size.or_else(|| head_content_length(agent, &f.url));
                 let url = strip_credentials(&f.url, &what, &mut warnings);
                 requires_pythons.insert(f.requires_python.clone());
                 wheels.push(LockedWheel {
@@ -200,6 +201,23 @@ pub fn resolve_requirements(
         requires_python: None,
         warnings,
     })
+}
+
+/// `Content-Length` from a HEAD request, when the server answers 2xx and
+/// tells; `None` on any failure.
+fn head_content_length(agent: &Agent, url: &str) -> Option<u64> {
+    let response = agent.head(url).call().ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response
+        .headers()
+        .get("content-length")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! One HTTP client for the launcher and the packer, and URL redaction for
-//! every message that shows a URL.
+//! One HTTP client for the launcher and the packer. URLs are parsed,
+//! compared by origin and redacted by [`crate::url`].
 //!
 //! The network policy lives here (see docs/security.md):
 //! - TLS is always verified, against the trust store of [`crate::tls`];
@@ -15,14 +15,13 @@
 
 use crate::netrc::Netrc;
 use crate::proxy::{Choice, ProxyEnv};
+use crate::url::redact_proxy;
+/// Re-exported: the launcher and the packer name it here.
+use crate::url::redact_url;
+use crate::url::{Origin, OriginError, Url};
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-use ureq::unversioned::resolver::DefaultResolver;
-use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, NextTimeout,
-    RustlsConnector, TcpConnector, Transport,
-};
 
 /// Connect and read timeouts: a stalled server must fail the download (and
 /// let the next source be tried), not hang a host's boot forever.
@@ -103,27 +102,44 @@ pub struct Request<'a> {
     headers: Vec<(String, String)>,
 }
 
-/// Why a request failed, ready for users (URLs redacted), and whether trying
-/// again may help.
+/// Why a request failed, ready for users (URLs redacted), and of which kind.
 #[derive(Clone, Debug)]
 pub struct HttpError {
     message: String,
-    transient: bool,
+    kind: ErrorKind,
+}
+
+/// What kind of failure an [`HttpError`] is: callers branch on this, never
+/// on the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A connection error, timeout or cut: the same URL may work next time.
+    Transient,
+    /// No trust store, or the server's certificate was refused.
+    Tls,
+    /// A redirect refused (https to http) or too many of them.
+    Redirect,
+    /// The URL is not an http(s) URL dpex can request.
+    BadUrl,
+    /// A proxy variable dpex cannot use.
+    Config,
 }
 
 impl HttpError {
-    fn fatal(message: impl Into<String>) -> HttpError {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> HttpError {
         HttpError {
             message: message.into(),
-            transient: false,
+            kind,
         }
     }
 
-    /// A connection error, timeout or cut: the same URL may work next time.
-    /// TLS verification failures, refused redirects and configuration
-    /// errors are not.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Whether trying the same URL again may help (see [`ErrorKind::Transient`]).
     pub fn is_transient(&self) -> bool {
-        self.transient
+        self.kind == ErrorKind::Transient
     }
 }
 
@@ -144,24 +160,23 @@ impl Request<'_> {
     /// Send the request, following redirects (at most [`MAX_REDIRECTS`]).
     pub fn call(self) -> Result<Response, HttpError> {
         let client = self.agent.client();
-        let first = Target::parse(&self.url)?;
+        let (first, first_origin) = target(&self.url)?;
         // The URL's own credentials, for its own origin only.
         let url_auth = first
-            .userinfo
-            .map(|u| (first.origin(), basic_from_userinfo(u)));
+            .userinfo()
+            .map(|u| (first_origin, basic_from_userinfo(u)));
         let mut url = self.url.clone();
         for hop in 0..=MAX_REDIRECTS {
-            let target = Target::parse(&url)?;
-            let origin = target.origin();
+            let (target, origin) = target(&url)?;
             let auth = match &url_auth {
                 Some((o, value)) if *o == origin => Some(value.clone()),
                 _ => client
                     .netrc
                     .as_ref()
-                    .and_then(|n| n.lookup(&target.host))
+                    .and_then(|n| n.lookup(&origin.host))
                     .map(|(user, password)| basic(user, password)),
             };
-            let bare = target.bare_url();
+            let bare = target.request_url();
             let in_redirect = |m: String| {
                 if hop == 0 {
                     m
@@ -169,16 +184,17 @@ impl Request<'_> {
                     format!("after a redirect to {}: {m}", redact_url(&bare))
                 }
             };
-            if target.scheme == "https" {
+            if origin.scheme == "https" {
                 if let Err(e) = &client.trust {
-                    return Err(HttpError::fatal(in_redirect(format!(
-                        "cannot verify HTTPS servers: {e}"
-                    ))));
+                    return Err(HttpError::new(
+                        ErrorKind::Tls,
+                        in_redirect(format!("cannot verify HTTPS servers: {e}")),
+                    ));
                 }
             }
             let (agent, proxy) = client
-                .agent_for(&target)
-                .map_err(|e| HttpError::fatal(in_redirect(e)))?;
+                .agent_for(&origin)
+                .map_err(|e| HttpError::new(ErrorKind::Config, in_redirect(e)))?;
             let mut request = if self.head {
                 agent.head(&bare)
             } else {
@@ -191,7 +207,7 @@ impl Request<'_> {
                 request = request.header("Authorization", value);
             }
             let response = request.call().map_err(|e| {
-                let mut err = client.describe(e, &target, proxy.as_ref());
+                let mut err = client.describe(e, &origin, proxy.as_ref());
                 err.message = in_redirect(err.message);
                 err
             })?;
@@ -206,14 +222,19 @@ impl Request<'_> {
                 return Ok(response);
             };
             // Credentials never come from a server: drop any in the Location.
-            let (next, _) = crate::index::strip_userinfo(&crate::index::join_url(&bare, &location));
-            if target.scheme == "https" && !next.to_ascii_lowercase().starts_with("https://") {
-                return Err(HttpError::fatal(format!(
+            let (next, _) = crate::url::strip_userinfo(&crate::url::join(&bare, &location));
+            if origin.scheme == "https"
+                && Url::parse(&next).is_none_or(|u| u.scheme() != "https" || !u.has_authority())
+            {
+                return Err(HttpError::new(
+                    ErrorKind::Redirect,
+                    format!(
                     "{} redirected to {}: refused, dpex never follows a redirect from https to \
                      plain http (the index or mirror must serve its files over https)",
                     redact_url(&bare),
                     redact_url(&next)
-                )));
+                ),
+                ));
             }
             // Read a short body so the connection can be reused.
             let _ = response
@@ -223,10 +244,13 @@ impl Request<'_> {
                 .read_to_vec();
             url = next;
         }
-        Err(HttpError::fatal(format!(
-            "{}: more than {MAX_REDIRECTS} redirects",
-            redact_url(&self.url)
-        )))
+        Err(HttpError::new(
+            ErrorKind::Redirect,
+            format!(
+                "{}: more than {MAX_REDIRECTS} redirects",
+                redact_url(&self.url)
+            ),
+        ))
     }
 }
 
@@ -271,10 +295,10 @@ impl Client {
 
     /// The agent for a target: direct, or through the proxy its scheme and
     /// host call for.
-    fn agent_for(&self, target: &Target) -> Result<(ureq::Agent, Option<Choice>), String> {
+    fn agent_for(&self, origin: &Origin) -> Result<(ureq::Agent, Option<Choice>), String> {
         let Some(choice) = self
             .proxies
-            .for_url(&target.scheme, &target.host, target.port)
+            .for_url(&origin.scheme, &origin.host, origin.port)
         else {
             return Ok((self.direct.clone(), None));
         };
@@ -315,36 +339,30 @@ impl Client {
     }
 
     /// A user-ready message for a failed request.
-    fn describe(&self, e: ureq::Error, target: &Target, proxy: Option<&Choice>) -> HttpError {
-        let text = e.to_string();
-        let store = self.trust.as_deref().unwrap_or("the trust store");
-        if let Some(detail) = text
-            .find("invalid peer certificate")
-            .map(|i| &text[i + "invalid peer certificate".len()..])
-        {
-            let detail = detail.trim_start_matches(':').trim();
-            let host = &target.host;
-            let message = if detail.contains("UnknownIssuer") || detail.contains("UnknownCA") {
-                format!(
+    fn describe(&self, e: ureq::Error, origin: &Origin, proxy: Option<&Choice>) -> HttpError {
+        if let Some(refused) = certificate_error(&e) {
+            use rustls::CertificateError::*;
+            let store = self.trust.as_deref().unwrap_or("the trust store");
+            let host = &origin.host;
+            let message = match refused {
+                UnknownIssuer => format!(
                     "the TLS certificate of {host} is not signed by a CA dpex trusts (checked against \
                      {store}); if the server uses a private or corporate CA, add its certificate: \
                      DPEX_CA_BUNDLE=/path/to/ca.pem (or SSL_CERT_FILE=/path/to/bundle.pem to replace \
                      the trust store)"
-                )
-            } else if detail.contains("not valid for name") {
-                format!(
-                    "the TLS certificate is not valid for the host name {host} ({detail}); use the \
+                ),
+                NotValidForName | NotValidForNameContext { .. } => format!(
+                    "the TLS certificate is not valid for the host name {host} ({refused}); use the \
                      host name the certificate was issued for in the URL"
-                )
-            } else {
-                format!(
-                    "the TLS certificate of {host} was refused ({detail}); check the server's \
+                ),
+                _ => format!(
+                    "the TLS certificate of {host} was refused ({refused}); check the server's \
                      certificate and this host's clock"
-                )
+                ),
             };
-            return HttpError::fatal(message);
+            return HttpError::new(ErrorKind::Tls, message);
         }
-        let mut message = text;
+        let mut message = e.to_string();
         if let Some(choice) = proxy {
             message = format!(
                 "{message} (through the proxy {} from {}; NO_PROXY lists hosts to reach directly)",
@@ -352,10 +370,35 @@ impl Client {
                 choice.var
             );
         }
-        HttpError {
-            message,
-            transient: true,
+        HttpError::new(ErrorKind::Transient, message)
+    }
+}
+
+/// The reason rustls refused the server's certificate, if that is the
+/// error. ureq reports a handshake failure as `Error::Io` wrapping the
+/// rustls error (the handshake runs through `std::io`), later ones as
+/// `Error::Rustls`.
+fn certificate_error(e: &ureq::Error) -> Option<&rustls::CertificateError> {
+    let tls = match e {
+        ureq::Error::Rustls(tls) => Some(tls),
+        ureq::Error::Io(io) => {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> =
+                io.get_ref().map(|inner| inner as _);
+            loop {
+                match cause {
+                    None => break None,
+                    Some(c) => match c.downcast_ref::<rustls::Error>() {
+                        Some(tls) => break Some(tls),
+                        None => cause = c.source(),
+                    },
+                }
+            }
         }
+        _ => None,
+    }?;
+    match tls {
+        rustls::Error::InvalidCertificate(refused) => Some(refused),
+        _ => None,
     }
 }
 
@@ -384,292 +427,38 @@ fn ureq_config(
         .build()
 }
 
-/// A ureq agent with our connector chain: a forward-proxy step for plain
-/// http through an HTTP proxy, then ureq's CONNECT tunnel, TCP and rustls.
+/// A ureq agent with our config, through `proxy` if any.
 fn build_agent(
     config: &NetConfig,
     tls: &ureq::tls::TlsConfig,
     proxy: Option<ureq::Proxy>,
 ) -> ureq::Agent {
-    let connector = ()
-        .chain(ForwardProxy {
-            direct: ureq_config(config, tls, None),
-        })
-        .chain(ConnectProxyConnector::default())
-        .chain(TcpConnector::default())
-        .chain(RustlsConnector::default());
-    ureq::Agent::with_parts(
+    crate::forward_proxy::build_agent(
         ureq_config(config, tls, proxy),
-        connector,
-        DefaultResolver::default(),
+        ureq_config(config, tls, None),
     )
 }
 
-/// Plain-http URLs through an HTTP(S) proxy: connect to the proxy and send
-/// each request with an absolute target (`GET http://index.example.com:8080/path`), as
-/// curl and pip do. (ureq itself would open a CONNECT tunnel, which proxies
-/// commonly allow only to port 443.)
-#[derive(Debug)]
-struct ForwardProxy {
-    /// The agent's config without a proxy, to connect to the proxy itself.
-    direct: ureq::config::Config,
+/// `url` as a URL dpex can request (http or https, with a host) and its origin.
+fn target(url: &str) -> Result<(Url<'_>, Origin), HttpError> {
+    let bad =
+        |why: OriginError| HttpError::new(ErrorKind::BadUrl, format!("{}: {why}", redact_url(url)));
+    let parsed = Url::parse(url).ok_or_else(|| bad(OriginError::NotAUrl))?;
+    let origin = parsed.origin().map_err(bad)?;
+    Ok((parsed, origin))
 }
 
-impl<In: Transport> Connector<In> for ForwardProxy {
-    type Out = Either<In, Box<dyn Transport>>;
-
-    fn connect(
-        &self,
-        details: &ConnectionDetails,
-        chained: Option<In>,
-    ) -> Result<Option<Self::Out>, ureq::Error> {
-        if let Some(transport) = chained {
-            return Ok(Some(Either::A(transport)));
-        }
-        let Some(proxy) = details.config.proxy() else {
-            return Ok(None);
-        };
-        let is_http_proxy = matches!(
-            proxy.protocol(),
-            ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
-        );
-        if details.uri.scheme_str() != Some("http") || !is_http_proxy {
-            return Ok(None);
-        }
-        let addrs = details
-            .resolver
-            .resolve(proxy.uri(), &self.direct, details.timeout)?;
-        let to_proxy = ConnectionDetails {
-            uri: proxy.uri(),
-            addrs,
-            config: &self.direct,
-            request_level: details.request_level,
-            resolver: details.resolver,
-            now: details.now,
-            timeout: details.timeout,
-            current_time: details.current_time.clone(),
-            run_connector: details.run_connector.clone(),
-            register_shutdown: details.register_shutdown.clone(),
-        };
-        let inner = (details.run_connector)(&to_proxy)?;
-        let authority = details
-            .uri
-            .authority()
-            .map(|a| a.as_str().rsplit('@').next().unwrap_or("").to_string())
-            .unwrap_or_default();
-        let proxy_auth = (proxy.username().is_some() || proxy.password().is_some()).then(|| {
-            basic(
-                proxy.username().unwrap_or_default(),
-                proxy.password().unwrap_or_default(),
-            )
-        });
-        Ok(Some(Either::B(Box::new(AbsoluteForm {
-            inner,
-            origin: format!("http://{authority}"),
-            proxy_auth,
-        }))))
-    }
+/// `Basic base64(user:password)`.
+pub(crate) fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
 }
 
-/// A connection to a forward proxy: rewrites each request line's target to
-/// absolute form and adds `Proxy-Authorization` when the proxy URL has
-/// credentials. dpex only sends GET and HEAD (no bodies), so every write
-/// starts with a request line.
-#[derive(Debug)]
-struct AbsoluteForm {
-    inner: Box<dyn Transport>,
-    origin: String,
-    proxy_auth: Option<String>,
-}
-
-impl Transport for AbsoluteForm {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        self.inner.buffers()
-    }
-
-    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        let rewritten = absolute_form(
-            &self.inner.buffers().output()[..amount],
-            &self.origin,
-            self.proxy_auth.as_deref(),
-        );
-        if let Some(head) = rewritten {
-            let out = self.inner.buffers().output();
-            if head.len() <= out.len() {
-                out[..head.len()].copy_from_slice(&head);
-                return self.inner.transmit_output(head.len(), timeout);
-            }
-        }
-        self.inner.transmit_output(amount, timeout)
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.inner.await_input(timeout)
-    }
-
-    fn is_open(&mut self) -> bool {
-        self.inner.is_open()
-    }
-}
-
-/// `GET /p HTTP/1.1\r\n...` -> `GET http://index.example.com/p HTTP/1.1\r\n[Proxy-Authorization]...`;
-/// `None` when `head` does not start with an origin-form request line.
-fn absolute_form(head: &[u8], origin: &str, proxy_auth: Option<&str>) -> Option<Vec<u8>> {
-    let line_end = head.windows(2).position(|w| w == b"\r\n")?;
-    let line = std::str::from_utf8(&head[..line_end]).ok()?;
-    let (method, target) = line.split_once(' ')?;
-    if method.is_empty()
-        || !method.bytes().all(|b| b.is_ascii_uppercase())
-        || !target.starts_with('/')
-    {
-        return None;
-    }
-    let mut out = Vec::with_capacity(head.len() + origin.len() + 80);
-    out.extend_from_slice(method.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(origin.as_bytes());
-    out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b"\r\n");
-    if let Some(value) = proxy_auth {
-        out.extend_from_slice(format!("Proxy-Authorization: {value}\r\n").as_bytes());
-    }
-    out.extend_from_slice(&head[line_end + 2..]);
-    Some(out)
-}
-
-/// A URL split for the policy decisions.
-struct Target<'a> {
-    scheme: String,
-    userinfo: Option<&'a str>,
-    /// Lowercase, without the brackets of an IPv6 address.
-    host: String,
-    /// The authority without userinfo, as written.
-    hostport: &'a str,
-    port: u16,
-    /// Path and query (the fragment dropped: it is never sent).
-    rest: &'a str,
-}
-
-impl<'a> Target<'a> {
-    fn parse(url: &'a str) -> Result<Target<'a>, HttpError> {
-        let bad = |why: &str| HttpError::fatal(format!("{}: {why}", redact_url(url)));
-        let (scheme, after) = url.split_once("://").ok_or_else(|| bad("not a URL"))?;
-        let scheme = scheme.to_ascii_lowercase();
-        let default_port = match scheme.as_str() {
-            "https" => 443,
-            "http" => 80,
-            _ => {
-                return Err(bad(
-                    "unsupported URL scheme (dpex fetches http and https URLs)",
-                ))
-            }
-        };
-        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-        let (authority, rest) = after.split_at(end);
-        let rest = rest.split('#').next().unwrap_or("");
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
-        };
-        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (addr, after) = v6.split_once(']').ok_or_else(|| bad("bad IPv6 address"))?;
-            (addr, after.strip_prefix(':'))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (hostport, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host name"));
-        }
-        let port = match port {
-            None | Some("") => default_port,
-            Some(p) => p.parse().map_err(|_| bad("bad port"))?,
-        };
-        Ok(Target {
-            scheme,
-            userinfo,
-            host: host.to_ascii_lowercase(),
-            hostport,
-            port,
-            rest,
-        })
-    }
-
-    fn origin(&self) -> (String, String, u16) {
-        (self.scheme.clone(), self.host.clone(), self.port)
-    }
-
-    /// The URL without userinfo and fragment.
-    fn bare_url(&self) -> String {
-        let rest = if self.rest.is_empty() { "/" } else { self.rest };
-        format!("{}://{}{}", self.scheme, self.hostport, rest)
-    }
-}
-
-/// `Basic base64(user:password)`, from a URL's percent-encoded userinfo (a
-/// bare token is a user name with an empty password, as pip sends it).
+/// The `Authorization` value for a URL's percent-encoded userinfo.
 fn basic_from_userinfo(userinfo: &str) -> String {
-    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    basic(
-        &crate::index::percent_decode(user),
-        &crate::index::percent_decode(password),
-    )
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// A proxy variable's value, redacted: it may have no scheme (`user:pw@proxy:3128`).
-fn redact_proxy(value: &str) -> String {
-    if value.contains("://") {
-        redact_url(value)
-    } else {
-        redact_url(&format!("http://{value}"))["http://".len()..].to_string()
-    }
-}
-
-/// `https://user:secret@index.example.com/x` -> `https://user:****@index.example.com/x`; a bare token
-/// (`https://token@host`) -> `https://****@host`.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
-    };
-    let userinfo = &authority[..at];
-    let shown = match userinfo.split_once(':') {
-        Some((user, _)) => format!("{user}:****"),
-        None => "****".to_string(),
-    };
-    format!("{}://{}@{}", &url[..scheme_end], shown, &rest[at + 1..])
+    let (user, password) = crate::url::credentials(userinfo);
+    basic(&user, &password)
 }
 
 #[cfg(test)]
@@ -677,103 +466,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redacts_passwords_and_tokens() {
-        assert_eq!(
-            redact_url("https://u:p@index.example.com/s"),
-            "https://u:****@index.example.com/s"
-        );
-        assert_eq!(
-            redact_url("https://tok@index.example.com/s"),
-            "https://****@index.example.com/s"
-        );
-        assert_eq!(
-            redact_url("https://index.example.com/a@b"),
-            "https://index.example.com/a@b"
-        );
-        assert_eq!(redact_url("/local/dir"), "/local/dir");
-        assert_eq!(redact_proxy("u:pw@proxy:3128"), "u:****@proxy:3128");
-        assert_eq!(
-            redact_proxy("http://u:pw@proxy:3128"),
-            "http://u:****@proxy:3128"
-        );
-        assert_eq!(redact_proxy("proxy:3128"), "proxy:3128");
-    }
-
-    #[test]
     fn basic_auth_values() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foob"), "Zm9vYg==");
+        let b64 = |bytes: &[u8]| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        };
+        assert_eq!(b64(b""), "");
+        assert_eq!(b64(b"f"), "Zg==");
+        assert_eq!(b64(b"fo"), "Zm8=");
+        assert_eq!(b64(b"foo"), "Zm9v");
+        assert_eq!(b64(b"foob"), "Zm9vYg==");
         assert_eq!(basic("user", "secret"), "Basic dXNlcjpzZWNyZXQ=");
         assert_eq!(basic_from_userinfo("u%40x:p%3Ass"), basic("u@x", "p:ss"));
         assert_eq!(basic_from_userinfo("token"), basic("token", ""));
     }
 
     #[test]
-    fn targets_and_origins() {
-        let t = Target::parse("HTTPS://u:p@Index.Example.COM:8443/simple/x/?q=1#frag").unwrap();
-        assert_eq!(
-            t.origin(),
-            ("https".into(), "index.example.com".into(), 8443)
-        );
-        assert_eq!(t.userinfo, Some("u:p"));
-        assert_eq!(t.bare_url(), "https://Index.Example.COM:8443/simple/x/?q=1");
-        let t = Target::parse("http://[::1]/x").unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("::1", 80));
-        assert_eq!(
-            Target::parse("https://index.example.com")
-                .unwrap()
-                .bare_url(),
-            "https://index.example.com/"
-        );
-        assert_eq!(
-            Target::parse("https://index.example.com:443/")
-                .unwrap()
-                .origin()
-                .2,
-            443
-        );
+    fn refuses_urls_it_cannot_request() {
         for bad in [
             "ftp://index.example.com/x",
             "index.example.com/x",
+            "https:/x",
             "https:///x",
             "https://index.example.com:port/",
         ] {
-            assert!(Target::parse(bad).is_err(), "{bad}");
+            let e = target(bad).err().unwrap();
+            assert_eq!(e.kind(), ErrorKind::BadUrl, "{bad}");
+            assert!(!e.is_transient(), "{bad}");
         }
-        let e = Target::parse("ftp://u:secret@h/x")
-            .err()
-            .unwrap()
-            .to_string();
+        let e = target("ftp://u:secret@h/x").err().unwrap().to_string();
         assert!(!e.contains("secret") && e.contains("unsupported"), "{e}");
-    }
-
-    #[test]
-    fn absolute_form_rewrites_the_request_line() {
-        let head = b"GET /files/a.whl?x=1 HTTP/1.1\r\nhost: index.example.com:8080\r\n\r\n";
-        let out = absolute_form(head, "http://index.example.com:8080", None).unwrap();
-        assert_eq!(
-            out,
-            b"GET http://index.example.com:8080/files/a.whl?x=1 HTTP/1.1\r\nhost: index.example.com:8080\r\n\r\n"
-        );
-        let out = absolute_form(
-            b"HEAD / HTTP/1.1\r\n\r\n",
-            "http://index.example.com",
-            Some("Basic eA=="),
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            b"HEAD http://index.example.com/ HTTP/1.1\r\nProxy-Authorization: Basic eA==\r\n\r\n"
-        );
-        assert!(absolute_form(
-            b"GET http://index.example.com/ HTTP/1.1\r\n\r\n",
-            "http://index.example.com",
-            None
-        )
-        .is_none());
-        assert!(absolute_form(b"body bytes", "http://index.example.com", None).is_none());
+        let (url, origin) = target("HTTPS://u:p@ss@Index.Example.COM/x#f").unwrap();
+        assert_eq!(url.userinfo(), Some("u:p@ss"));
+        assert_eq!(origin.host, "index.example.com");
+        assert_eq!(url.request_url(), "https://Index.Example.COM/x");
     }
 }

@@ -4,14 +4,11 @@
 //! can use them to find a mirror of a locked file. Only what a lock needs is
 //! kept: file name, absolute URL, sha256, size, requires-python, yanked.
 
-use crate::http::redact_url;
+use crate::http::Agent;
+use crate::url::{basename, join, redact_url, split_fragment, strip_userinfo, Url};
 use dpex_standards::version::normalize_name;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-
-/// The agent type the fetch functions take (re-exported so the packer can
-/// name it).
-pub use crate::http::Agent;
 
 /// The PEP 691 `Accept` header: JSON preferred, HTML accepted.
 pub const ACCEPT: &str =
@@ -43,116 +40,6 @@ pub fn project_page_url(index_url: &str, project: &str) -> String {
     )
 }
 
-/// Length of a URL scheme (`https`) when `s` starts with `scheme:`.
-fn scheme_len(s: &str) -> Option<usize> {
-    let colon = s.find(':')?;
-    let scheme = &s[..colon];
-    let mut chars = scheme.chars();
-    let first = chars.next()?;
-    if first.is_ascii_alphabetic()
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    {
-        Some(colon)
-    } else {
-        None
-    }
-}
-
-/// RFC 3986 `remove_dot_segments` on a path that starts with `/`.
-fn remove_dot_segments(path: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    let last = segments.len().saturating_sub(1);
-    let mut trailing_slash = false;
-    for (i, seg) in segments.iter().enumerate() {
-        match *seg {
-            "." => trailing_slash = i == last,
-            ".." => {
-                out.pop();
-                trailing_slash = i == last;
-            }
-            s => {
-                out.push(s);
-                trailing_slash = false;
-            }
-        }
-    }
-    let mut result = String::from("/");
-    result.push_str(&out.join("/"));
-    if trailing_slash && !result.ends_with('/') {
-        result.push('/');
-    }
-    result
-}
-
-/// Split `path?query#fragment` into (path, rest starting at `?` or `#`).
-fn split_path(s: &str) -> (&str, &str) {
-    let end = s.find(['?', '#']).unwrap_or(s.len());
-    (&s[..end], &s[end..])
-}
-
-/// Resolve `href` against `base` (RFC 3986 for the cases indexes use:
-/// absolute, scheme-relative `//host/x`, absolute-path `/x`, query `?q`,
-/// fragment `#f`, relative `x`, `../x`).
-pub fn join_url(base: &str, href: &str) -> String {
-    let href = href.trim();
-    if scheme_len(href).is_some() {
-        return href.to_string();
-    }
-    let Some(colon) = scheme_len(base) else {
-        // Not an absolute base: nothing better to do than the href itself.
-        return href.to_string();
-    };
-    let scheme = &base[..colon];
-    let after_scheme = &base[colon + 1..];
-    if href.starts_with("//") {
-        return format!("{scheme}:{href}");
-    }
-    // Split the base into authority and path.
-    let (authority, base_path_full) = match after_scheme.strip_prefix("//") {
-        Some(rest) => {
-            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            (Some(&rest[..end]), &rest[end..])
-        }
-        None => (None, after_scheme),
-    };
-    let prefix = match authority {
-        Some(a) => format!("{scheme}://{a}"),
-        None => format!("{scheme}:"),
-    };
-    let (base_path, base_tail) = split_path(base_path_full);
-    if href.is_empty() {
-        let query = base_tail.split('#').next().unwrap_or("");
-        return format!("{prefix}{base_path}{query}");
-    }
-    if href.starts_with('#') {
-        let query = base_tail.split('#').next().unwrap_or("");
-        return format!("{prefix}{base_path}{query}{href}");
-    }
-    if href.starts_with('?') {
-        return format!("{prefix}{base_path}{href}");
-    }
-    let (href_path, href_tail) = split_path(href);
-    let merged = if href_path.starts_with('/') {
-        href_path.to_string()
-    } else {
-        let dir = match base_path.rfind('/') {
-            Some(i) => &base_path[..=i],
-            None => "/",
-        };
-        format!("{dir}{href_path}")
-    };
-    format!("{prefix}{}{href_tail}", remove_dot_segments(&merged))
-}
-
-/// The URL without its `#fragment`, and the fragment.
-fn split_fragment(url: &str) -> (&str, Option<&str>) {
-    match url.split_once('#') {
-        Some((u, f)) => (u, Some(f)),
-        None => (url, None),
-    }
-}
-
 /// `sha256=<hex>` from a URL fragment (PEP 503), lowercased.
 fn fragment_sha256(fragment: Option<&str>) -> Option<String> {
     let fragment = fragment?;
@@ -166,47 +53,14 @@ fn fragment_sha256(fragment: Option<&str>) -> Option<String> {
     None
 }
 
-/// Decode `%XX` escapes (invalid escapes are kept as written).
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The last path component of a URL, percent-decoded; `None` when it is
-/// empty, `.`, `..` or would contain a path separator.
-pub fn url_basename(url: &str) -> Option<String> {
-    let (path, _) = split_path(url);
-    let last = path.rsplit('/').next()?;
-    let name = percent_decode(last);
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
-        return None;
-    }
-    Some(name)
-}
-
 /// Refuse a plain-http file link on a page read over https: the page's
 /// TLS would protect nothing if its links went out in the clear (the same
 /// rule as for redirects). Plain http is fine where the index itself is.
 pub fn check_not_downgraded(page_url: &str, file_url: &str) -> Result<(), String> {
     let is = |url: &str, scheme: &str| {
-        url.get(..scheme.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+        Url::parse(url).is_some_and(|u| u.has_authority() && u.scheme() == scheme)
     };
-    if is(page_url, "https://") && is(file_url, "http://") {
+    if is(page_url, "https") && is(file_url, "http") {
         return Err(format!(
             "the https page {} links the file over plain http ({}); dpex never downgrades from \
              https to http: have the index link its files over https, or use an http:// index URL \
@@ -216,23 +70,6 @@ pub fn check_not_downgraded(page_url: &str, file_url: &str) -> Result<(), String
         ));
     }
     Ok(())
-}
-
-/// Remove `user:password@` from a URL's authority; the flag says whether
-/// there was any.
-pub fn strip_userinfo(url: &str) -> (String, bool) {
-    let Some(scheme_end) = url.find("://") else {
-        return (url.to_string(), false);
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => (
-            format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
-            true,
-        ),
-        None => (url.to_string(), false),
-    }
 }
 
 /// Check an API version string (`1.1`); absent means 1.0.
@@ -292,7 +129,7 @@ fn parse_json(body: &[u8], page_url: &str) -> Result<Vec<IndexFile>, String> {
         .files
         .into_iter()
         .map(|f| {
-            let absolute = join_url(page_url, &f.url);
+            let absolute = join(page_url, &f.url);
             let (url, fragment) = split_fragment(&absolute);
             let sha256 = f
                 .hashes
@@ -481,7 +318,7 @@ fn parse_html(body: &[u8], page_url: &str) -> Result<Vec<IndexFile>, String> {
             }
             "base" => {
                 if let Some(href) = tag.attr("href") {
-                    base = join_url(page_url, &html_unescape(href));
+                    base = join(page_url, &html_unescape(href));
                 }
             }
             "a" => {
@@ -493,11 +330,11 @@ fn parse_html(body: &[u8], page_url: &str) -> Result<Vec<IndexFile>, String> {
                     .unwrap_or(s.len());
                 let inner = &s[pos..end];
                 pos = end;
-                let absolute = join_url(&base, &html_unescape(href));
+                let absolute = join(&base, &html_unescape(href));
                 let (url, fragment) = split_fragment(&absolute);
                 let mut filename = html_unescape(strip_tags(inner).trim());
                 if filename.is_empty() {
-                    filename = url_basename(url).unwrap_or_default();
+                    filename = basename(url).unwrap_or_default();
                 }
                 let requires_python = tag
                     .attr("data-requires-python")
@@ -631,23 +468,6 @@ pub fn fetch_project_page_opt(
     parse_project_page(&body, &content_type, &page_url).map(Some)
 }
 
-/// `Content-Length` from a HEAD request, when the server answers 2xx and
-/// tells; `None` on any failure.
-pub fn head_content_length(agent: &Agent, url: &str) -> Option<u64> {
-    let response = agent.head(url).call().ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    response
-        .headers()
-        .get("content-length")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// GET `<index_url>/<normalized project>/` with the PEP 691 `Accept` header
 /// and parse it by its `Content-Type`. Errors name the (redacted) URL and
 /// the HTTP status.
@@ -684,67 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn joins_urls() {
-        let base = "https://index.example.com/simple/foo/";
-        assert_eq!(
-            join_url(base, "https://other.example.com/a.whl"),
-            "https://other.example.com/a.whl"
-        );
-        assert_eq!(
-            join_url(base, "//files.example.com/a.whl"),
-            "https://files.example.com/a.whl"
-        );
-        assert_eq!(
-            join_url(base, "/packages/a.whl"),
-            "https://index.example.com/packages/a.whl"
-        );
-        assert_eq!(
-            join_url(base, "a.whl#sha256=00"),
-            "https://index.example.com/simple/foo/a.whl#sha256=00"
-        );
-        assert_eq!(
-            join_url(base, "../../packages/a.whl"),
-            "https://index.example.com/packages/a.whl"
-        );
-        assert_eq!(
-            join_url(base, "../../../../a.whl"),
-            "https://index.example.com/a.whl"
-        );
-        assert_eq!(
-            join_url(base, "./x/./y/../a.whl"),
-            "https://index.example.com/simple/foo/x/a.whl"
-        );
-        assert_eq!(
-            join_url("https://index.example.com/simple/foo", "a.whl"),
-            "https://index.example.com/simple/a.whl"
-        );
-        assert_eq!(
-            join_url("https://u:p@index.example.com:8080/s/foo/?x=1", "a.whl"),
-            "https://u:p@index.example.com:8080/s/foo/a.whl"
-        );
-        assert_eq!(
-            join_url(base, "?q=1"),
-            "https://index.example.com/simple/foo/?q=1"
-        );
-        assert_eq!(
-            join_url("https://index.example.com", "a.whl"),
-            "https://index.example.com/a.whl"
-        );
-        assert_eq!(
-            join_url("file:///srv/simple/foo/", "../../f/a.whl"),
-            "file:///srv/f/a.whl"
-        );
-    }
-
-    #[test]
-    fn basenames_and_userinfo() {
-        assert_eq!(
-            url_basename("https://index.example.com/p/a%2Bb-1.0-py3-none-any.whl?x#y").unwrap(),
-            "a+b-1.0-py3-none-any.whl"
-        );
-        assert_eq!(url_basename("https://index.example.com/p/"), None);
-        assert_eq!(url_basename("https://index.example.com/p/%2e%2e"), None);
-        assert_eq!(url_basename("https://index.example.com/p/a%2Fb"), None);
+    fn refuses_downgraded_links() {
         assert!(check_not_downgraded(
             "https://index.example.com/s/",
             "http://files.example.com/a.whl"
@@ -771,15 +531,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(!e.contains("pw") && e.contains("plain http"), "{e}");
-        assert_eq!(
-            strip_userinfo("https://u:p@index.example.com/x@y"),
-            ("https://index.example.com/x@y".to_string(), true)
-        );
-        assert_eq!(
-            strip_userinfo("https://index.example.com/x@y"),
-            ("https://index.example.com/x@y".to_string(), false)
-        );
-        assert_eq!(percent_decode("a%20b%zz%4"), "a b%zz%4");
     }
 
     #[test]
