@@ -10,7 +10,7 @@
 //! ureq release: that is why launcher/crates/net/Cargo.toml pins ureq to
 //! `~3.5.2`. Everything that uses that API is in this file.
 
-use crate::http::basic;
+use crate::auth::basic;
 use crate::url::Url;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{

@@ -13,6 +13,7 @@
 //! - a redirect from https to plain http is refused; plain http is used only
 //!   when a URL given to dpex (or a page it read over http) says so.
 
+use crate::auth;
 use crate::netrc::Netrc;
 use crate::proxy::{Choice, ProxyEnv};
 use crate::url::redact_proxy;
@@ -164,7 +165,7 @@ impl Request<'_> {
         // The URL's own credentials, for its own origin only.
         let url_auth = first
             .userinfo()
-            .map(|u| (first_origin, basic_from_userinfo(u)));
+            .map(|u| (first_origin, auth::basic_from_userinfo(u)));
         let mut url = self.url.clone();
         for hop in 0..=MAX_REDIRECTS {
             let (target, origin) = target(&url)?;
@@ -174,7 +175,7 @@ impl Request<'_> {
                     .netrc
                     .as_ref()
                     .and_then(|n| n.lookup(&origin.host))
-                    .map(|(user, password)| basic(user, password)),
+                    .map(|(user, password)| auth::basic(user, password)),
             };
             let bare = target.request_url();
             let in_redirect = |m: String| {
@@ -448,38 +449,9 @@ fn target(url: &str) -> Result<(Url<'_>, Origin), HttpError> {
     Ok((parsed, origin))
 }
 
-/// `Basic base64(user:password)`.
-pub(crate) fn basic(user: &str, password: &str) -> String {
-    use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {encoded}")
-}
-
-/// The `Authorization` value for a URL's percent-encoded userinfo.
-fn basic_from_userinfo(userinfo: &str) -> String {
-    let (user, password) = crate::url::credentials(userinfo);
-    basic(&user, &password)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn basic_auth_values() {
-        let b64 = |bytes: &[u8]| {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        };
-        assert_eq!(b64(b""), "");
-        assert_eq!(b64(b"f"), "Zg==");
-        assert_eq!(b64(b"fo"), "Zm8=");
-        assert_eq!(b64(b"foo"), "Zm9v");
-        assert_eq!(b64(b"foob"), "Zm9vYg==");
-        assert_eq!(basic("user", "secret"), "Basic dXNlcjpzZWNyZXQ=");
-        assert_eq!(basic_from_userinfo("u%40x:p%3Ass"), basic("u@x", "p:ss"));
-        assert_eq!(basic_from_userinfo("token"), basic("token", ""));
-    }
 
     #[test]
     fn refuses_urls_it_cannot_request() {

@@ -10,12 +10,13 @@
 //!   form (the only user of ureq's unversioned API)
 //! - [`proxy`]: proxy variables, per URL, as curl reads them
 //! - [`tls`]: the trust store
-//! - [`netrc`]: `~/.netrc` credentials
+//! - [`netrc`]: `~/.netrc` credentials; [`auth`]: the Basic header
 //! - [`index`]: simple-repository (PEP 503/691) project pages
 //!
 //! Depends only on `dpex-standards` (project-name normalization) and crates
 //! ureq links anyway.
 
+pub mod auth;
 mod forward_proxy;
 pub mod http;
 pub mod index;
