@@ -3,6 +3,8 @@ PEX_EXTRA_SYS_PATH."""
 
 import json
 
+import pytest
+
 from support.harness import assert_ok, describe
 
 
@@ -57,13 +59,22 @@ def test_extra_sys_path_is_appended_and_exported(e2e, tmp_path):
     assert "PEX_EXTRA_SYS_PATH" not in out["env"]
 
 
-def test_bad_pex_variable_fails_before_any_download(e2e):
-    """A typo in a PEX_* value fails at once, as in pex: no wheel is fetched first."""
+@pytest.mark.parametrize("name, value", [
+    ("PEX_INHERIT_PATH", "sometimes"),
+    # dpex's own variables follow the same rule (one settings module reads them all).
+    ("DPEX_LOCK_TIMEOUT", "soon"),
+    ("DPEX_OFFLINE", "yes"),
+    ("DPEX_READ_TIMEOUT", "0"),
+    ("DPEX_DOWNLOAD_MEMORY", "1G"),
+    ("DPEX_UNPACK_THREADS", "0"),
+])
+def test_bad_pex_variable_fails_before_any_download(e2e, name, value):
+    """A typo in a PEX_* or DPEX_* value fails at once, as in pex: no wheel is fetched first."""
     pex = build_interpreter_app(e2e)
     before = e2e.index.mark()
-    r = e2e.run_pex(pex, "-c", "print(1)", env={"PEX_INHERIT_PATH": "sometimes"})
+    r = e2e.run_pex(pex, "-c", "print(1)", env={name: value})
     assert r.returncode == 1 and not r.stdout, describe(r)
-    assert "PEX_INHERIT_PATH" in r.stderr and "sometimes" in r.stderr, describe(r)
+    assert "Invalid" in r.stderr and name in r.stderr and f"'{value}'" in r.stderr, describe(r)
     assert "Traceback" not in r.stderr and "panicked" not in r.stderr, describe(r)
     assert e2e.index.file_gets(since=before) == {}, describe(r)
     # Fixed, the same cold cache hydrates and runs.
