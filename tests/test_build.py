@@ -2,13 +2,17 @@
 
 import json
 import os
+import platform
 import re
 import shutil
 import stat
 import tomllib
 import zipfile
+from pathlib import Path
 
-from support import pylock
+import pytest
+
+from support import elf, pylock
 from support.apps import FULL_PROJECTS, REQUESTS_PROJECTS
 from support.harness import REPO, assert_ok, describe, pex_info, pex_info_bytes, run
 
@@ -47,6 +51,26 @@ def test_version_and_help(e2e):
                  "--inject-env", "--launcher", "-D", "-e", "-c", "-o", "-r"):
         assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", r.stdout), \
             f"{flag} not in `dpex build --help`" + describe(r)
+
+
+def musl_target_installed():
+    """Whether rustup has the musl target of this machine (then the stub dpex embeds is static)."""
+    target = f"{platform.machine()}-unknown-linux-musl"
+    rustup_home = Path(os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
+    return any(rustup_home.glob(f"toolchains/*/lib/rustlib/{target}"))
+
+
+def test_the_stub_is_static(e2e):
+    """README: with the musl target installed, the stub in every app is a static-pie
+    executable (no program interpreter, no shared libraries), so it runs on any Linux of
+    its architecture whatever its libc. CI installs the target, and fails on a skip."""
+    if not musl_target_installed():
+        pytest.skip("the musl target is not installed: dpex embeds a glibc-linked stub")
+    pex, _ = e2e.build("--lock", e2e.pylock(e2e.files("idna")), "-D", e2e.app_sources([]), "-e", "myapp.main:run")
+    with zipfile.ZipFile(pex) as zf:
+        stub_len = min(i.header_offset for i in zf.infolist())
+    stub = elf.describe(pex.read_bytes()[:stub_len])
+    assert stub == {"type": "DYN", "interp": None, "needed": 0}, f"the stub is not static-pie: {stub}"
 
 
 def test_build_from_pylock_is_fast_offline_and_well_formed(e2e):

@@ -71,12 +71,16 @@ def test_build_time_mode_with_both(apps, pythonpath, site_home, mode):
     apps[mode].run(env={"PYTHONPATH": pythonpath}, home=site_home).assert_same(stderr="empty")
 
 
-@pytest.mark.parametrize("env_mode", ["prefer", "fallback", "false"])
-@pytest.mark.parametrize("built", MODES)
+# (fallback, false) is left out: a pex quirk, compared in
+# test_pex_inherit_path_false_on_a_fallback_build below.
+@pytest.mark.parametrize("built, env_mode", [
+    (built, env_mode)
+    for built in MODES
+    for env_mode in ["prefer", "fallback", "false"]
+    if (built, env_mode) != ("fallback", "false")
+])
 def test_pex_inherit_path_variable(apps, pythonpath, site_home, built, env_mode):
     """The variable can only turn inheritance on: `false` keeps the build's mode."""
-    if (built, env_mode) == ("fallback", "false"):
-        pytest.skip("a pex quirk: see test_pex_inherit_path_false_on_a_fallback_build")
     pair = apps[built].run(env={"PYTHONPATH": pythonpath, "PEX_INHERIT_PATH": env_mode}, home=site_home)
     pair.assert_same(stderr="empty")
 
