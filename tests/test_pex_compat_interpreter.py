@@ -126,9 +126,10 @@ def test_directory_with_main(app_env, lab):
 
 def test_missing_script_file(app_env):
     app, env = app_env
-    pair = app.run("no-such-file.py", "x", env=env)
-    assert pair.pex.returncode != 0 and pair.dpex.returncode != 0, pair.describe()
-    assert pair.pex.returncode == pair.dpex.returncode, pair.describe()
+    pair = app.run("no-such-file.py", "x", env=env).assert_same(stderr="same")
+    assert pair.dpex.returncode == 1, pair.describe()
+    assert pair.dpex.stderr == ("Could not open no-such-file.py in the environment [<DIR>/app.pex]: [Errno 2] "
+                                "No such file or directory: 'no-such-file.py/__main__.py'\n"), pair.describe()
 
 
 @pytest.mark.parametrize("args", [(), ("a", "b")])
@@ -226,7 +227,7 @@ def test_separated_flag_values(interp, flags):
 
 @pytest.mark.parametrize("flags", [("-u",), ("-O",), ("-B",), ("-Xdev",)], ids=" ".join)
 def test_leading_flags_with_pex_interpreter(with_ep, flags):
-    """Documented difference (pex.md §3.3): under PEX_INTERPRETER=1 pex re-executes itself to
+    """Documented difference (docs/compat.md, "Interpreter flags"): under PEX_INTERPRETER=1 pex re-executes itself to
     apply the flags after it stripped PEX_INTERPRETER from the environment, so the app's
     entry point runs instead of the code (a pex bug). dpex runs the code with the flags."""
     pair = with_ep.run(*flags, "-c", "import sys; print('CODE', sys.argv)", "z", env=INTERP)

@@ -19,10 +19,12 @@ def twins(lab):
         "app": ("plain", idna, {}),
         "constrained": ("ic-311", idna, {"opts": ["--interpreter-constraint", "CPython==3.11.*"]}),
         "unmeetable": ("ic-399", idna, {"dpex_opts": ["--interpreter-constraint", "CPython==3.99.*"]}),
+        "older": ("ic-310", idna, {"dpex_opts": ["--interpreter-constraint", "CPython==3.10.*"]}),
     })
     # Constraints nothing here meets: pex refuses to build such a pex, so its PEX-INFO is
     # edited after a normal build; dpex builds it as asked.
     rewrite_pex_info(out["unmeetable"].pex, interpreter_constraints=["CPython==3.99.*"])
+    rewrite_pex_info(out["older"].pex, interpreter_constraints=["CPython==3.10.*"])
     return out
 
 
@@ -80,6 +82,10 @@ def test_unmeetable_interpreter_constraints(unmeetable, env):
     assert "CPython==3.99.*" in pair.dpex.stderr and "3.11" in pair.dpex.stderr, pair.describe()
 
 
-def test_pex_python_outside_the_constraints(constrained, lab):
-    pair = constrained.run("-c", "print('ran')", env={"PEX_PYTHON": "/usr/bin/false"})
+def test_pex_python_outside_the_constraints(twins):
+    """PEX_PYTHON names a working interpreter (3.11) that the app's constraint (3.10) rules
+    out: both refuse to run the app; dpex's message names the constraint and the interpreter."""
+    pair = twins["older"].run("-c", "print('ran')", env={"PEX_PYTHON": PY311})
     assert pair.pex.returncode != 0 and pair.dpex.returncode != 0, pair.describe()
+    assert "ran" not in pair.pex.stdout + pair.dpex.stdout, pair.describe()
+    assert "CPython==3.10.*" in pair.dpex.stderr and PY311 in pair.dpex.stderr, pair.describe()

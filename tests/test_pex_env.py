@@ -80,3 +80,31 @@ def test_bad_pex_variable_fails_before_any_download(e2e, name, value):
     # Fixed, the same cold cache hydrates and runs.
     r = assert_ok(e2e.run_pex(pex, "-c", "print(1)"))
     assert r.stdout == "1\n" and sum(e2e.index.file_gets(since=before).values()) == 1, describe(r)
+
+
+# The variables docs/compat.md lists as "validated": dpex does not act on them, but a value
+# pex would refuse is refused at boot, before any download, naming the variable.
+VALIDATED = {
+    "PEX_VENV": ("maybe", "true", "Invalid bool value for PEX_VENV, must be 0/1/false/true, got 'maybe'"),
+    "PEX_COVERAGE": ("yes", "1", "Invalid bool value for PEX_COVERAGE, must be 0/1/false/true, got 'yes'"),
+    "PEX_PROFILE": ("on", "0", "Invalid bool value for PEX_PROFILE, must be 0/1/false/true, got 'on'"),
+    "PEX_IGNORE_ERRORS": ("2", "false", "Invalid bool value for PEX_IGNORE_ERRORS, must be 0/1/false/true, got '2'"),
+    "PEX_EMIT_WARNINGS": ("loud", "False", "Invalid bool value for PEX_EMIT_WARNINGS, must be 0/1/false/true, got 'loud'"),
+    "PEX_MAX_INSTALL_JOBS": ("many", "4", "Invalid value for PEX_MAX_INSTALL_JOBS, must be an integer, got 'many'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALIDATED))
+def test_validated_variable(e2e, name):
+    bad, good, message = VALIDATED[name]
+    pex = build_interpreter_app(e2e)
+    before = e2e.index.mark()
+    r = e2e.run_pex(pex, "-c", "print(1)", env={name: bad})
+    assert r.returncode == 1 and not r.stdout, describe(r)
+    assert r.stderr.startswith("dpex: error: ") and len(r.stderr.splitlines()) == 1, describe(r)
+    assert message in r.stderr and repr(bad)[1:-1] in r.stderr, describe(r)
+    assert e2e.index.file_gets(since=before) == {}, describe(r)
+    assert not (e2e.root / "1" / "wheels").exists(), describe(r)
+    # A good value runs the app, cold cache and all.
+    r = assert_ok(e2e.run_pex(pex, "-c", "print(1)", env={name: good}))
+    assert r.stdout == "1\n" and not r.stderr, describe(r)

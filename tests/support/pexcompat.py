@@ -36,7 +36,7 @@ from pathlib import Path
 from . import pylock
 from .harness import PY311, REPO, assert_no_panic, clean_env, describe, run
 
-# The pex the suite compares against. pex.md (the reference notes) describes this version.
+# The pex the suite compares against; docs/compat.md describes dpex against this version.
 PEX_REQUIREMENT = "pex==2.100.7"
 
 
