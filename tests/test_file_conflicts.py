@@ -20,11 +20,8 @@ def test_first_wheel_wins_a_shared_file_with_a_warning(e2e, tripwire, tmp_path):
     assert r.stdout == "a\n", describe(r)
     warnings = [l for l in r.stderr.splitlines() if l.startswith("dpex: warning:")]
     assert len(warnings) == 1, describe(r)
-    # Known defect (reported, not fixed here): the path is relative to the conflicting folder
-    # (`__init__.py`, not `clash/__init__.py`) and "the first" names the environment's
-    # staging copy, not the wheel.
-    assert warnings[0].startswith("dpex: warning: __init__.py is provided by more than one wheel; "
-                                  "using the first ("), describe(r)
+    assert warnings[0] == (f"dpex: warning: clash/__init__.py is provided by more than one wheel; "
+                           f"using the copy of {a.name}, not that of {b.name}"), describe(r)
     # Without PEX_VERBOSE (another cache, so the environment is built again): same choice, silent.
     r = assert_ok(e2e.run_pex(pex, "-c", "import clash; print(clash.WHO)",
                               env={"DPEX_FIND_LINKS": d, "DPEX_ROOT": tmp_path / "quiet-root"}))

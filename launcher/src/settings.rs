@@ -268,6 +268,28 @@ pub fn flag(name: &str) -> Result<bool> {
     .pex_bool(name)
 }
 
+/// `12`, `1.5`, `.25`: whole seconds and a decimal fraction (to the
+/// nanosecond). Written out rather than through `f64`, whose parser would add
+/// its tables to the stub for this one use.
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let secs: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let nanos = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    (secs < 1_000_000_000_000).then(|| Duration::new(secs, nanos))
+}
+
 struct Vars<'a> {
     get: &'a dyn Fn(&str) -> Option<OsString>,
 }
@@ -332,12 +354,7 @@ impl Vars<'_> {
 
     /// Seconds, fractions allowed, 0 or more.
     fn seconds(&self, name: &str) -> Result<Option<Duration>> {
-        self.parsed(name, "a number of seconds", |v| {
-            v.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e12)
-                .map(Duration::from_secs_f64)
-        })
+        self.parsed(name, "a number of seconds", parse_seconds)
     }
 }
 
@@ -468,6 +485,32 @@ mod tests {
         ])
         .is_ok());
         assert!(settings(&[("PEX_TOOLS", "1")]).is_err());
+    }
+
+    #[test]
+    fn seconds_are_decimal() {
+        let ok = |t: &str| parse_seconds(t).unwrap();
+        assert_eq!(ok("12"), Duration::from_secs(12));
+        assert_eq!(ok("1.5"), Duration::from_millis(1500));
+        assert_eq!(ok(".25"), Duration::from_millis(250));
+        assert_eq!(ok("0"), Duration::ZERO);
+        assert_eq!(ok("2."), Duration::from_secs(2));
+        assert_eq!(ok("0.0000000019"), Duration::from_nanos(1));
+        for bad in [
+            "",
+            ".",
+            "-1",
+            "1e3",
+            "inf",
+            "NaN",
+            "1.2.3",
+            " 1",
+            "1s",
+            "+1",
+            "1000000000000",
+        ] {
+            assert!(parse_seconds(bad).is_none(), "{bad:?}");
+        }
     }
 
     /// docs/environment.md's launcher table lists exactly [`READ`].

@@ -3,6 +3,7 @@
 //! pip-installed (`.pth` files run, `sys.executable` sees the packages,
 //! `$ORIGIN`-relative libraries resolve, split packages merge).
 
+use crate::cache::in_use::{WheelRecord, WHEEL_RECORD};
 use crate::error::{Error, Result};
 use crate::install::unpack::{SCRIPTS_DIR, SITE_DIR};
 use dpex_standards::python::InterpreterInfo;
@@ -46,13 +47,18 @@ pub fn build(
     let site = work.join(&info.purelib_rel);
     mkdir(&site)?;
     let mut warnings = Vec::new();
-    for wheel in wheels {
+    for (i, wheel) in wheels.iter().enumerate() {
         let wheel_site = wheel.join(SITE_DIR);
         if wheel_site.is_dir() {
             let mut links = Linker {
                 hard: wheel.starts_with(own_cache),
             };
-            merge_links(&wheel_site, &site, false, &mut links, &mut warnings)?;
+            let mut conflicts = Vec::new();
+            merge_links(&wheel_site, &site, false, &mut links, &mut conflicts)?;
+            for path in conflicts {
+                let relative = path.strip_prefix(&site).unwrap_or(&path);
+                warnings.push(conflict(relative, &wheels[..i], wheel));
+            }
         }
         install_scripts(&wheel.join(SCRIPTS_DIR), &bin, final_dir, &mut warnings)?;
         write_console_scripts(&wheel_site, &bin, final_dir)?;
@@ -72,13 +78,14 @@ pub fn build(
 /// wheel's folder>` library paths resolve inside site-packages, and tools
 /// that change the venv (pip, `__pycache__` writes) change the venv's own
 /// folders, never the shared wheel entries. The first wheel wins a file
-/// conflict. `fresh`: this wheel just created `dst`, so nothing is in the way.
+/// conflict (the paths it lost are pushed to `conflicts`). `fresh`: this
+/// wheel just created `dst`, so nothing is in the way.
 fn merge_links(
     src: &Path,
     dst: &Path,
     fresh: bool,
     links: &mut Linker,
-    warnings: &mut Vec<String>,
+    conflicts: &mut Vec<PathBuf>,
 ) -> Result<()> {
     for (entry, is_dir) in read_dir_typed(src)? {
         let target = dst.join(entry.file_name().unwrap());
@@ -96,13 +103,13 @@ fn merge_links(
                 }
                 Some(meta) if meta.is_dir() => false,
                 Some(_) => {
-                    warnings.push(conflict(dst, &target));
+                    conflicts.push(target);
                     continue;
                 }
             };
-            merge_links(&entry, &target, created, links, warnings)?;
+            merge_links(&entry, &target, created, links, conflicts)?;
         } else if existing.is_some() {
-            warnings.push(conflict(dst, &target));
+            conflicts.push(target);
         } else {
             links.link(&entry, &target)?;
         }
@@ -142,13 +149,24 @@ impl Linker {
     }
 }
 
-fn conflict(root: &Path, target: &Path) -> String {
+/// The warning for `relative` (under site-packages), shipped by `loser` and
+/// by one of the wheels linked before it, whose copy was kept. Only on a
+/// conflict: the wheel entries' records are read here, not on every start.
+fn conflict(relative: &Path, earlier: &[PathBuf], loser: &Path) -> String {
+    let name = |wheel: &Path| {
+        fs::read(wheel.join(WHEEL_RECORD))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<WheelRecord>(&bytes).ok())
+            .map_or_else(|| wheel.display().to_string(), |r| r.filename)
+    };
+    let winner = earlier
+        .iter()
+        .find(|w| w.join(SITE_DIR).join(relative).symlink_metadata().is_ok());
     format!(
-        "{} is provided by more than one wheel; using the first ({})",
-        target.strip_prefix(root).unwrap_or(target).display(),
-        fs::canonicalize(target)
-            .unwrap_or(target.to_path_buf())
-            .display()
+        "{} is provided by more than one wheel; using the copy of {}, not that of {}",
+        relative.display(),
+        winner.map_or_else(|| "an earlier wheel".to_string(), |w| name(w)),
+        name(loser)
     )
 }
 
