@@ -448,8 +448,11 @@ fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFil
     } else {
         format!("{url}/")
     };
+    // Capped like a project page (ureq's own default cap is 10 MB).
     let body = response
         .into_body()
+        .with_config()
+        .limit(index::MAX_PAGE_BYTES)
         .read_to_vec()
         .map_err(|e| format!("{shown}: {e}"))?;
     index::parse_project_page(&body, "text/html", &base).map_err(|e| format!("{shown}: {e}"))
