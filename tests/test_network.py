@@ -15,6 +15,13 @@
 - A redirect from https to http is refused.
 - `dpex build` records no credentials in the app (the bytes of app.pex are
   searched), and neither dpex nor the launcher prints them.
+- Also each remaining claim of docs/security.md's network policy: the first index
+  that has a project wins (`dpex build --index-url A --index-url B`), at most 10
+  redirects, credentials in a `Location` header dropped, reading stops one byte past
+  the locked size, pages capped at 256 MiB, DPEX_CONNECT_TIMEOUT, an https:// proxy
+  (verified), what PEX_VERBOSE=2 says, the platform store of this host, DPEX_CA_BUNDLE
+  from a pexrc file, credentials in DPEX_FIND_LINKS. "Not retried" is counted at the
+  server (handshakes, requests), not read from stderr.
 
 The servers are in support/netlab.py.
 """
@@ -544,15 +551,32 @@ def test_reading_stops_at_the_locked_size(e2e, lab):
     assert written < total - (32 << 20), f"the server sent {written} of {total} bytes: dpex kept reading"
 
 
-def test_project_pages_are_capped_at_256_mib(e2e, lab, tripwire):
-    """A hydration index whose project page is 272 MiB (the links come last):
-    dpex stops at 256 MiB (index.rs MAX_PAGE_BYTES) and skips the index."""
+@pytest.mark.parametrize("where", ["index", "find-links"])
+def test_pages_are_capped_at_256_mib(e2e, lab, tripwire, where):
+    """A hydration index whose project page (or a find-links page) is 255 MiB, the links
+    last: read and used. At 272 MiB: dpex stops at 256 MiB (index.rs MAX_PAGE_BYTES) and
+    skips the source."""
     srv = lab("huge")
-    srv.always_page("idna", HUGE((256 << 20) + (16 << 20)))
     pex = idna_app(e2e, tripwire.url + "/files/")
-    r = e2e.run_pex(pex, env={"PEX_BOOTSTRAP_HYDRATION_INDICES": srv.simple_url}, timeout=120)
-    assert_clean_error(r, srv.page_url("idna"))
-    assert srv.file_gets() == {}, "a file linked past the cap was used"
+
+    def serve(size):
+        if where == "index":
+            srv.always_page("idna", HUGE(size))
+            return {"PEX_BOOTSTRAP_HYDRATION_INDICES": srv.simple_url}, srv.page_url("idna")
+        srv.always_flat(HUGE(size))
+        return {"DPEX_FIND_LINKS": srv.files_url}, srv.files_url
+
+    env, _ = serve((256 << 20) - (1 << 20))
+    assert_ran(e2e, e2e.run_pex(pex, env=env, timeout=120))
+    assert srv.file_gets() == {idna_name(e2e): 1}
+    assert tripwire.hits == 0
+    srv.sent.clear()
+    before = srv.mark()
+
+    env, named = serve((256 << 20) + (16 << 20))
+    r = e2e.run_pex(pex, env={**env, "DPEX_ROOT": e2e.tmp / "root2"}, timeout=120)
+    assert_clean_error(r, named)
+    assert srv.file_gets(since=before) == {}, "a file linked past the cap was used"
     assert eventually(lambda: srv.sent), "the server never finished its answer"
     ((_, written, total),) = srv.sent
     assert written < total, f"the server sent all {total} bytes of the page"

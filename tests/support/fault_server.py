@@ -23,7 +23,7 @@ Actions (build them with the functions below):
     PAD(extra)                the real bytes followed by `extra` more (Content-Length
                               says the total); how many were written before the
                               client hung up is kept in `sent`
-    HUGE(size)                (pages only) a valid project page padded to `size`
+    HUGE(size)                (pages only) a valid project or flat page padded to `size`
                               bytes (the links come last), bytes written kept in `sent`
 
 `after` may be an int (bytes) or a float in (0, 1) (a fraction of the file).
@@ -188,6 +188,22 @@ class _FaultHandler(_Handler):
         body = f"<!DOCTYPE html>\n<html><body>\n<h1>Links for {name}</h1>\n{links}</body></html>\n"
         return self._send(200, body.encode(), "text/html; charset=utf-8", head=head)
 
+    def _flat(self, head):
+        srv = self.server.index
+        action = srv.take(("flat", ""))
+        if action.kind != "huge":
+            return super()._flat(head)
+        links = "".join(f'<a href="{html.escape(srv.file_url(f.filename))}#sha256={f.sha256}">'
+                        f'{html.escape(f.filename)}</a><br/>\n' for f in srv.catalog.files())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(action.after))
+        self.end_headers()
+        if head:
+            return None
+        return _stream(self, srv, "flat", b"<!DOCTYPE html>\n<html><body>\n<!-- padding", action.after,
+                       f"-->\n{links}</body></html>\n".encode())
+
     def _file(self, filename, head):
         srv = self.server.index
         p = srv.catalog.root / filename
@@ -294,6 +310,12 @@ class FaultServer(IndexServer):
     def always_page(self, project, action):
         with self._plan_lock:
             self._plans[("page", normalize(project))] = _Forever(action)
+        return self
+
+    def always_flat(self, action):
+        """Every GET of the flat page /files/ gets `action` (OK or HUGE)."""
+        with self._plan_lock:
+            self._plans[("flat", "")] = _Forever(action)
         return self
 
     def clear(self):
