@@ -20,6 +20,11 @@ Actions (build them with the functions below):
                               client's read timeout)
     STALL(seconds)            accept the request, send nothing for `seconds`, then close
     WRONG()                   other bytes of the same length (a different sha256)
+    PAD(extra)                the real bytes followed by `extra` more (Content-Length
+                              says the total); how many were written before the
+                              client hung up is kept in `sent`
+    HUGE(size)                (pages only) a valid project or flat page padded to `size`
+                              bytes (the links come last), bytes written kept in `sent`
 
 `after` may be an int (bytes) or a float in (0, 1) (a fraction of the file).
 
@@ -54,7 +59,7 @@ class Action:
         self.chunk, self.delay, self.burst = chunk, delay, burst
 
     def __repr__(self):
-        extra = {"status": f"({self.status})", "reset": f"(after={self.after})",
+        extra = {"status": f"({self.status})", "pad": f"(+{self.after})", "huge": f"({self.after})", "reset": f"(after={self.after})",
                  "truncate": f"(after={self.after}, honest={self.honest})",
                  "slow": f"(chunk={self.chunk}, delay={self.delay}, burst={self.burst})", "stall": f"({self.delay}s)"}
         return self.kind + extra.get(self.kind, "")
@@ -92,6 +97,37 @@ def WRONG():
     return Action("wrong")
 
 
+def PAD(extra):
+    return Action("pad", after=int(extra))
+
+
+def HUGE(size):
+    return Action("huge", after=int(size))
+
+
+def _stream(handler, srv, key, head_bytes, total, tail=b"", chunk=1 << 20):
+    """Send head_bytes, padding, then tail (total bytes in all), recording in srv.sent
+    (key, bytes written, total) when done or when the client hung up."""
+    written = 0
+    try:
+        handler.wfile.write(head_bytes)
+        written += len(head_bytes)
+        pad = total - len(head_bytes) - len(tail)
+        block = b" " * chunk
+        while pad > 0:
+            n = min(chunk, pad)
+            handler.wfile.write(block[:n])
+            written += n
+            pad -= n
+        handler.wfile.write(tail)
+        written += len(tail)
+        handler.wfile.flush()
+    except OSError:
+        handler.close_connection = True
+    with srv._plan_lock:
+        srv.sent.append((key, written, total))
+
+
 def _cut(after, size):
     if isinstance(after, float) and 0 < after < 1:
         return max(1, min(size - 1, int(size * after)))
@@ -122,6 +158,19 @@ class _FaultHandler(_Handler):
             time.sleep(action.delay)
             self.close_connection = True
             return None
+        if action.kind == "huge":
+            files = srv.catalog.projects().get(name) or []
+            links = "".join(f'<a href="{html.escape(srv.file_url(f.filename))}#sha256={f.sha256}">'
+                            f'{html.escape(f.filename)}</a><br/>\n' for f in files)
+            head_bytes = b"<!DOCTYPE html>\n<html><body>\n<!-- padding"
+            tail = f"-->\n{links}</body></html>\n".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(action.after))
+            self.end_headers()
+            if head:
+                return None
+            return _stream(self, srv, "page:" + normalize(name), head_bytes, action.after, tail)
         if not srv.relative_links:
             return super()._project(name, head, query)
         files = srv.catalog.projects().get(name)
@@ -139,6 +188,22 @@ class _FaultHandler(_Handler):
         body = f"<!DOCTYPE html>\n<html><body>\n<h1>Links for {name}</h1>\n{links}</body></html>\n"
         return self._send(200, body.encode(), "text/html; charset=utf-8", head=head)
 
+    def _flat(self, head):
+        srv = self.server.index
+        action = srv.take(("flat", ""))
+        if action.kind != "huge":
+            return super()._flat(head)
+        links = "".join(f'<a href="{html.escape(srv.file_url(f.filename))}#sha256={f.sha256}">'
+                        f'{html.escape(f.filename)}</a><br/>\n' for f in srv.catalog.files())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(action.after))
+        self.end_headers()
+        if head:
+            return None
+        return _stream(self, srv, "flat", b"<!DOCTYPE html>\n<html><body>\n<!-- padding", action.after,
+                       f"-->\n{links}</body></html>\n".encode())
+
     def _file(self, filename, head):
         srv = self.server.index
         p = srv.catalog.root / filename
@@ -153,6 +218,9 @@ class _FaultHandler(_Handler):
             return self._send(action.status, f"injected HTTP {action.status}\n".encode(), head=head)
         if kind == "wrong":
             return self._send(200, corrupt_bytes(data), "application/octet-stream", head=head)
+        if kind == "pad":
+            self._headers(200, len(data) + action.after)
+            return _stream(self, srv, filename, data, len(data) + action.after)
         if kind == "stall":
             time.sleep(action.delay)
             self.close_connection = True
@@ -213,6 +281,7 @@ class FaultServer(IndexServer):
         self.auth_seen = []
         self.relative_links = relative_links
         self.events = []
+        self.sent = []  # (filename or "page:<project>", bytes written, bytes meant) of PAD/HUGE answers
         self._plans = {}
         self._plan_lock = threading.Lock()
 
@@ -241,6 +310,12 @@ class FaultServer(IndexServer):
     def always_page(self, project, action):
         with self._plan_lock:
             self._plans[("page", normalize(project))] = _Forever(action)
+        return self
+
+    def always_flat(self, action):
+        """Every GET of the flat page /files/ gets `action` (OK or HUGE)."""
+        with self._plan_lock:
+            self._plans[("flat", "")] = _Forever(action)
         return self
 
     def clear(self):

@@ -148,3 +148,14 @@ class Tripwire:
         self._stop.set()
         self._t.join(timeout=5)
         self.sock.close()
+
+
+def eventually(predicate, timeout=5.0, settle=0.2):
+    """Wait until predicate() is true (a server thread may record what it saw just after
+    the client exited), then `settle` seconds more so that a count can be pinned exactly.
+    Returns the last value of predicate()."""
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(settle)
+    return predicate()

@@ -21,7 +21,7 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from support.fault_server import FaultServer, _FaultHandler, _QuietServer
 
@@ -70,10 +70,20 @@ class _LabHandler(_FaultHandler):
         srv = self.server.index
         with srv._plan_lock:
             srv.seen.append((self.command, self.path, self.headers.get("Authorization")))
+        hop = self.path.split("/")
+        if len(hop) == 4 and hop[1] == "hop" and hop[2].isdigit():  # /hop/<k>/<name>
+            k = int(hop[2])
+            if k < srv.redirect_hops:
+                srv.note(self.command, self.path, "redirect")
+                return self._send(302, b"", headers={"Location": f"/hop/{k + 1}/{hop[3]}"}, head=head)
+            return super()._file(unquote(hop[3]), head)
         return super()._route(head)
 
     def _file(self, filename, head):
         srv = self.server.index
+        if srv.redirect_hops:
+            srv.note(self.command, self.path, "redirect")
+            return self._send(302, b"", headers={"Location": f"/hop/1/{quote(filename)}"}, head=head)
         if srv.redirect_files:
             srv.note(self.command, self.path, "redirect")
             return self._send(302, b"", headers={"Location": srv.redirect_files + quote(filename)}, head=head)
@@ -109,12 +119,15 @@ class LabServer(FaultServer):
       (after the auth check: a private index that sends downloads elsewhere);
     - keeps `seen`: (method, path, Authorization header or None) of every request;
     - links its files on its pages as `link_files_to + <name>` when set (an index
-      whose files live on another server).
+      whose files live on another server);
+    - with `redirect_hops=n`, answers GET /files/<name> through a chain of exactly n
+      redirects (/files/<name> -> /hop/1/<name> -> ... -> /hop/n/<name>, which serves it).
     """
 
     def __init__(self, wheel_dir, log_path=None, *, tls=None, name="127.0.0.1", redirect_files=None,
-                 link_files_to=None, **kw):
+                 link_files_to=None, redirect_hops=0, **kw):
         super().__init__(wheel_dir, log_path, **kw)
+        self.redirect_hops = redirect_hops
         self.tls = tls
         self.name = name
         self.redirect_files = redirect_files
@@ -207,7 +220,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         try:
             socks = [client, upstream]
             while True:
-                ready, _, _ = select.select(socks, [], [], 30)
+                # A TLS socket may hold decrypted bytes select() cannot see.
+                ready = [s for s in socks if isinstance(s, ssl.SSLSocket) and s.pending()]
+                if not ready:
+                    ready, _, _ = select.select(socks, [], [], 30)
                 if not ready:
                     break
                 for s in ready:
@@ -258,6 +274,25 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 class _ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    ssl_context = None  # set: clients speak TLS to the proxy (an https:// proxy URL)
+
+    def finish_request(self, request, client_address):
+        if self.ssl_context is None:
+            return super().finish_request(request, client_address)
+        request.settimeout(10)
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            with self.proxy.lock:
+                self.proxy.handshake_failures += 1
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
 
     def handle_error(self, request, client_address):
         pass
@@ -267,13 +302,17 @@ class CountingProxy:
     """An HTTP proxy on 127.0.0.1: CONNECT tunnels (https) and absolute-form GET/HEAD
     (plain http). `events` lists what passed: ("CONNECT", "host:port"), ("GET", url),
     ("HEAD", url), or ("ORIGIN-FORM", path) for a request a proxy cannot serve.
-    With auth=(user, password), requests without that Proxy-Authorization get 407."""
+    With auth=(user, password), requests without that Proxy-Authorization get 407.
+    With tls=(certfile, keyfile), clients must speak TLS to it (an https:// proxy);
+    refused handshakes are counted in `handshake_failures`."""
 
-    def __init__(self, auth=None):
+    def __init__(self, auth=None, tls=None):
         import base64
         self.auth_header = None
         if auth:
             self.auth_header = "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode()
+        self.tls = tls
+        self.handshake_failures = 0
         self.events = []
         self.proxy_auth_seen = []
         self.lock = threading.Lock()
@@ -283,6 +322,10 @@ class CountingProxy:
     def start(self):
         self._httpd = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
         self._httpd.proxy = self
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*map(str, self.tls))
+            self._httpd.ssl_context = ctx
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
@@ -301,10 +344,10 @@ class CountingProxy:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def url_with_credentials(self, user, password):
-        return f"http://{user}:{password}@127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{user}:{password}@127.0.0.1:{self.port}"
 
     def kinds(self):
         with self.lock:
@@ -313,3 +356,35 @@ class CountingProxy:
     def targets(self, kind):
         with self.lock:
             return [t for k, t in self.events if k == kind]
+
+
+# -- a listener that never answers a connect ----------------------------------------
+
+class Blackhole:
+    """A port on 127.0.0.1 whose connects hang: a listener with backlog 0 that never
+    accepts, its accept queue filled by our own connections, so the kernel drops
+    further SYNs (the client's connect times out, as with a firewalled host)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.fillers = []
+        for _ in range(16):
+            c = socket.socket()
+            c.settimeout(0.3)
+            try:
+                c.connect(("127.0.0.1", self.port))
+            except OSError:
+                c.close()
+                break
+            self.fillers.append(c)
+        else:
+            raise AssertionError("the accept queue never filled: connects would not hang")
+
+    def close(self):
+        for c in self.fillers:
+            c.close()
+        self.sock.close()

@@ -378,8 +378,14 @@ fn copy_verified(
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut size: u64 = 0;
+    // Stop at one byte past the locked size (the check below reports it),
+    // or at a hard cap when the lock has no size: never ask for more.
+    let limit = wheel.size.unwrap_or(MAX_UNSIZED_DOWNLOAD);
     loop {
-        let n = match reader.read(&mut buf) {
+        let want = (limit - size.min(limit))
+            .saturating_add(1)
+            .min(buf.len() as u64) as usize;
+        let n = match reader.read(&mut buf[..want]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -392,9 +398,7 @@ fn copy_verified(
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(FetchError::Fatal)?;
         size += n as u64;
-        // Stop at one byte past the locked size (the check below reports it),
-        // or at a hard cap when the lock has no size.
-        if size > wheel.size.unwrap_or(MAX_UNSIZED_DOWNLOAD) {
+        if size > limit {
             break;
         }
     }
@@ -448,8 +452,11 @@ fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFil
     } else {
         format!("{url}/")
     };
+    // Capped like a project page (ureq's own default cap is 10 MB).
     let body = response
         .into_body()
+        .with_config()
+        .limit(index::MAX_PAGE_BYTES)
         .read_to_vec()
         .map_err(|e| format!("{shown}: {e}"))?;
     index::parse_project_page(&body, "text/html", &base).map_err(|e| format!("{shown}: {e}"))

@@ -361,17 +361,22 @@ impl Client {
                      certificate and this host's clock"
                 ),
             };
-            return HttpError::new(ErrorKind::Tls, message);
+            return HttpError::new(ErrorKind::Tls, through(message, proxy));
         }
-        let mut message = e.to_string();
-        if let Some(choice) = proxy {
-            message = format!(
-                "{message} (through the proxy {} from {}; NO_PROXY lists hosts to reach directly)",
-                redact_proxy(&choice.url),
-                choice.var
-            );
-        }
-        HttpError::new(ErrorKind::Transient, message)
+        HttpError::new(ErrorKind::Transient, through(e.to_string(), proxy))
+    }
+}
+
+/// An error message, naming the proxy the request went through if any (an
+/// `https://` proxy's own certificate can be the one refused).
+fn through(message: String, proxy: Option<&Choice>) -> String {
+    match proxy {
+        Some(choice) => format!(
+            "{message} (through the proxy {} from {}; NO_PROXY lists hosts to reach directly)",
+            redact_proxy(&choice.url),
+            choice.var
+        ),
+        None => message,
     }
 }
 

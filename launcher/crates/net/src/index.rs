@@ -15,7 +15,7 @@ pub const ACCEPT: &str =
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
 /// Largest project page we read (PyPI's biggest JSON pages are tens of MB).
-const MAX_PAGE_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_PAGE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// One file listed on a project page.
 #[derive(Clone, Debug, PartialEq, Eq)]

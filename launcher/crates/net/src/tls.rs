@@ -46,6 +46,16 @@ pub fn trust_store() -> Result<TrustStore, String> {
 
 /// [`trust_store`] with the variables read through `get`.
 pub fn trust_store_from(get: impl Fn(&str) -> Option<String>) -> Result<TrustStore, String> {
+    trust_store_in(get, BUNDLE_FILES, CERT_DIRS)
+}
+
+/// [`trust_store_from`] with the platform's bundle files and folders given
+/// (unit tests point them at temporary files: the real ones are fixed paths).
+fn trust_store_in(
+    get: impl Fn(&str) -> Option<String>,
+    bundle_files: &[&str],
+    cert_dirs: &[&str],
+) -> Result<TrustStore, String> {
     let mut certs: Vec<Certificate<'static>> = Vec::new();
     let mut described = Vec::new();
     let cert_file = get("SSL_CERT_FILE");
@@ -77,13 +87,13 @@ pub fn trust_store_from(get: impl Fn(&str) -> Option<String>) -> Result<TrustSto
             certs.extend(found);
             described.push(format!("SSL_CERT_DIR={dirs}"));
         }
-    } else if let Some((path, found)) = BUNDLE_FILES.iter().find_map(|f| {
+    } else if let Some((path, found)) = bundle_files.iter().find_map(|f| {
         let found = read_file(Path::new(f)).ok()?;
         (!found.is_empty()).then_some((*f, found))
     }) {
         certs.extend(found);
         described.push(format!("the platform's trust store ({path})"));
-    } else if let Some((dir, found)) = CERT_DIRS.iter().find_map(|d| {
+    } else if let Some((dir, found)) = cert_dirs.iter().find_map(|d| {
         let found = read_dir(Path::new(d));
         (!found.is_empty()).then_some((*d, found))
     }) {
@@ -235,6 +245,98 @@ Bw==
             .err()
             .unwrap();
         assert!(e.contains("SSL_CERT_DIR=/nonexistent"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The platform store, with its fixed paths replaced by temporary ones:
+    /// the first bundle file with a certificate wins (a missing or empty one
+    /// is skipped), else the first folder with one, else the built-in roots;
+    /// DPEX_CA_BUNDLE adds to a platform store and is the whole store when
+    /// there is none; SSL_CERT_FILE means the platform store is not read.
+    #[test]
+    fn platform_store_discovery() {
+        let dir = std::env::temp_dir().join(format!("dpex-tls-platform-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let certs = dir.join("certs");
+        let empty_dir = dir.join("empty-certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        std::fs::create_dir_all(&empty_dir).unwrap();
+        let s = |p: &std::path::Path| p.display().to_string();
+        let missing = s(&dir.join("missing.crt"));
+        let empty = dir.join("empty.crt");
+        std::fs::write(&empty, "no certificate here").unwrap();
+        let one = dir.join("one.crt");
+        std::fs::write(&one, PEM).unwrap();
+        let two = dir.join("two.crt");
+        std::fs::write(&two, format!("{PEM}{PEM}")).unwrap();
+        std::fs::write(certs.join("a.pem"), PEM).unwrap();
+        std::fs::write(certs.join("b.pem"), PEM).unwrap();
+        std::fs::write(certs.join("c.pem"), PEM).unwrap();
+        let extra = dir.join("extra.pem");
+        std::fs::write(&extra, PEM).unwrap();
+        let none = |_: &str| None;
+
+        // The first bundle file that exists and holds a certificate.
+        let files = [missing.clone(), s(&empty), s(&two), s(&one)];
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        let dirs = [s(&certs)];
+        let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+        let st = trust_store_in(none, &files, &dirs).unwrap();
+        assert_eq!(count(&st), 2);
+        assert_eq!(
+            st.description,
+            format!("the platform's trust store ({})", s(&two))
+        );
+
+        // No bundle file: the first folder with certificates.
+        let empty_dir_s = s(&empty_dir);
+        let st = trust_store_in(
+            none,
+            &[missing.as_str(), &s(&empty)],
+            &[&empty_dir_s, dirs[0]],
+        )
+        .unwrap();
+        assert_eq!(count(&st), 3);
+        assert_eq!(
+            st.description,
+            format!("the platform's trust store ({})", s(&certs))
+        );
+
+        // Nothing at all: the built-in roots.
+        let st = trust_store_in(none, &[missing.as_str()], &[&empty_dir_s]).unwrap();
+        assert!(matches!(st.roots, RootCerts::WebPki));
+        assert!(
+            st.description.contains("Mozilla roots built into dpex"),
+            "{}",
+            st.description
+        );
+
+        // DPEX_CA_BUNDLE adds to the platform store...
+        let with_extra = |k: &str| (k == "DPEX_CA_BUNDLE").then(|| s(&extra));
+        let st = trust_store_in(with_extra, &files, &dirs).unwrap();
+        assert_eq!(count(&st), 3);
+        assert!(
+            st.description.starts_with("the platform's trust store (")
+                && st.description.contains(" plus DPEX_CA_BUNDLE=")
+        );
+        // ... and is the whole store on a host without one.
+        let st = trust_store_in(with_extra, &[missing.as_str()], &[&empty_dir_s]).unwrap();
+        assert_eq!(count(&st), 1);
+        assert_eq!(st.description, format!("DPEX_CA_BUNDLE={}", s(&extra)));
+
+        // SSL_CERT_FILE replaces the platform store: its files are not read.
+        let file_only = |k: &str| (k == "SSL_CERT_FILE").then(|| s(&one));
+        let st = trust_store_in(file_only, &files, &dirs).unwrap();
+        assert_eq!(count(&st), 1);
+        assert_eq!(st.description, format!("SSL_CERT_FILE={}", s(&one)));
+
+        // The real list is the documented one, in its order.
+        assert_eq!(
+            BUNDLE_FILES.first(),
+            Some(&"/etc/ssl/certs/ca-certificates.crt")
+        );
+        assert_eq!(BUNDLE_FILES.last(), Some(&"/etc/ssl/cert.pem"));
+        assert_eq!(BUNDLE_FILES.len(), 6);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
