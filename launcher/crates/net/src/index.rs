@@ -165,7 +165,11 @@ fn html_unescape(s: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let semi = rest[..rest.len().min(12)].find(';');
+        // Within the next 12 bytes; by byte, since byte 12 may be inside a
+        // character (`;` is ASCII, so where it is found is a boundary).
+        let semi = rest.as_bytes()[..rest.len().min(12)]
+            .iter()
+            .position(|&b| b == b';');
         let decoded = semi.and_then(|semi| {
             let entity = &rest[1..semi];
             let c = if let Some(num) = entity.strip_prefix('#') {
@@ -667,5 +671,20 @@ mod tests {
             html_unescape("&lt;3&#44;&#x3E;1 &amp;&unknown; &"),
             "<3,>1 &&unknown; &"
         );
+    }
+
+    #[test]
+    fn unescape_does_not_cut_a_character() {
+        // Found by the `index` fuzz target: the `;` search window (12 bytes)
+        // ended inside the multi-byte character, and slicing there panicked.
+        assert_eq!(
+            html_unescape("&#xZZ;&unk\u{fffd}nown;"),
+            "&#xZZ;&unk\u{fffd}nown;"
+        );
+        assert_eq!(html_unescape("&ampxxxxxxx\u{e9};"), "&ampxxxxxxx\u{e9};");
+        let page = "<a href=\"x.whl\">&#xZZ;&unk\u{fffd}nown;</a>";
+        let files =
+            parse_project_page(page.as_bytes(), "text/html", "https://i.example.com/s/x/").unwrap();
+        assert_eq!(files[0].filename, "&#xZZ;&unk\u{fffd}nown;");
     }
 }
