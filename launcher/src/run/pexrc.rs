@@ -27,6 +27,8 @@ pub fn parse(text: &str) -> Vec<(String, String)> {
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| line.split_once('='))
         .filter(|(key, value)| !key.trim().is_empty() && !value.is_empty())
+        // A NUL cannot be in an environment variable (set_var would panic).
+        .filter(|(key, value)| !key.contains('\0') && !value.contains('\0'))
         .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
         .collect()
 }
@@ -90,6 +92,16 @@ mod tests {
                 ("PEX_VERBOSE".into(), "1".into()),
                 ("PEX_PYTHON".into(), "/usr/bin/python3".into())
             ]
+        );
+    }
+
+    #[test]
+    fn lines_with_nul_are_skipped() {
+        // Found by the `pexrc` fuzz target: `apply` passes every PEX_* pair to
+        // std::env::set_var, which panics on a NUL (the launcher would abort).
+        assert_eq!(
+            parse("PEX_A=x\0y\nPEX\0_B=1\nPEX_C=ok\n"),
+            vec![("PEX_C".into(), "ok".into())]
         );
     }
 

@@ -165,7 +165,11 @@ fn html_unescape(s: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let semi = rest[..rest.len().min(12)].find(';');
+        // Within the next 12 bytes; by byte, since byte 12 may be inside a
+        // character (`;` is ASCII, so where it is found is a boundary).
+        let semi = rest.as_bytes()[..rest.len().min(12)]
+            .iter()
+            .position(|&b| b == b';');
         let decoded = semi.and_then(|semi| {
             let entity = &rest[1..semi];
             let c = if let Some(num) = entity.strip_prefix('#') {
@@ -269,11 +273,15 @@ fn parse_tag(s: &str) -> Option<(Tag, usize)> {
                 value = s[v0..i].to_string();
             }
         }
-        if attr_name.is_empty() {
-            i += 1;
-        } else {
+        if !attr_name.is_empty() {
             attrs.push((attr_name, value));
+        } else if i == n0 {
+            // Nothing consumed (cannot happen: an empty name stops at `=`,
+            // which was consumed); step over one whole character regardless.
+            i += s[i..].chars().next().map_or(1, char::len_utf8);
         }
+        // (A nameless `="value"` is dropped; the loop goes on right after it,
+        // never inside a character.)
     }
 }
 
@@ -667,5 +675,37 @@ mod tests {
             html_unescape("&lt;3&#44;&#x3E;1 &amp;&unknown; &"),
             "<3,>1 &&unknown; &"
         );
+    }
+
+    #[test]
+    fn unescape_does_not_cut_a_character() {
+        // Found by the `index` fuzz target: the `;` search window (12 bytes)
+        // ended inside the multi-byte character, and slicing there panicked.
+        assert_eq!(
+            html_unescape("&#xZZ;&unk\u{fffd}nown;"),
+            "&#xZZ;&unk\u{fffd}nown;"
+        );
+        assert_eq!(html_unescape("&ampxxxxxxx\u{e9};"), "&ampxxxxxxx\u{e9};");
+        let page = "<a href=\"x.whl\">&#xZZ;&unk\u{fffd}nown;</a>";
+        let files =
+            parse_project_page(page.as_bytes(), "text/html", "https://i.example.com/s/x/").unwrap();
+        assert_eq!(files[0].filename, "&#xZZ;&unk\u{fffd}nown;");
+    }
+
+    #[test]
+    fn a_nameless_attribute_does_not_cut_a_character() {
+        // Found by the `index` fuzz target: after a nameless `="value"` the tag
+        // parser skipped one byte, into the character that followed, and
+        // slicing the next attribute name there panicked.
+        let page = "<b=\"/m/\"\u{fffd}\u{fffd}><a =\"x\" href=\"y.whl\">y.whl</a>";
+        let files =
+            parse_project_page(page.as_bytes(), "text/html", "https://i.example.com/s/x/").unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].url, "https://i.example.com/s/x/y.whl");
+        // A nameless attribute right before `>` no longer swallows the `>`.
+        let page = "<a href=\"z.whl\" =\"x\">shown</a>";
+        let files =
+            parse_project_page(page.as_bytes(), "text/html", "https://i.example.com/s/x/").unwrap();
+        assert_eq!(files[0].filename, "shown");
     }
 }

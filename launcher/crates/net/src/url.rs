@@ -337,7 +337,7 @@ pub fn join(base: &str, href: &str) -> String {
         return format!("{prefix}{base_path}{href}");
     }
     let (href_path, href_tail) = split_path(href);
-    let merged = if href_path.starts_with('/') {
+    let mut merged = if href_path.starts_with('/') {
         href_path.to_string()
     } else {
         let dir = match base_path.rfind('/') {
@@ -346,7 +346,18 @@ pub fn join(base: &str, href: &str) -> String {
         };
         format!("{dir}{href_path}")
     };
-    format!("{prefix}{}{href_tail}", remove_dot_segments(&merged))
+    // remove_dot_segments wants a path that starts with `/` (a base without
+    // an authority may have one that does not: `file:x/y`).
+    if !merged.starts_with('/') {
+        merged.insert(0, '/');
+    }
+    let mut path = remove_dot_segments(&merged);
+    if !base.has_authority() && path.starts_with("//") {
+        // Without an authority, `scheme:` + `//x/...` would read as host `x`
+        // (RFC 3986, 3.3): keep it a path, as browsers do.
+        path.insert_str(0, "/.");
+    }
+    format!("{prefix}{path}{href_tail}")
 }
 
 /// The last path component of a URL (or path), percent-decoded; `None` when
@@ -577,6 +588,22 @@ mod tests {
             "https://index.example.com/s/?x=1#g"
         );
         assert_eq!(join("relative/base", "a.whl"), "a.whl");
+    }
+
+    #[test]
+    fn a_relative_href_never_makes_a_host() {
+        // Found by the `url` fuzz target: against a base without an authority,
+        // a path that came out as `//srv/...` read back as host `srv`.
+        let joined = join("file:`//srv/simo//lfope[", "./x/./y/../a.whl");
+        assert_eq!(joined, "file:/`//srv/simo//x/a.whl");
+        assert!(!Url::parse(&joined).unwrap().has_authority());
+        let joined = join("mailto:x", "/.//evil.example.com/a.whl");
+        assert!(!Url::parse(&joined).unwrap().has_authority(), "{joined}");
+        // With an authority, the host stays the base's.
+        assert_eq!(
+            join("https://index.example.com/s/", "/.//evil.example.com/a.whl"),
+            "https://index.example.com//evil.example.com/a.whl"
+        );
     }
 
     #[test]
