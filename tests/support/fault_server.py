@@ -160,17 +160,7 @@ class _FaultHandler(_Handler):
             return None
         if action.kind == "huge":
             files = srv.catalog.projects().get(name) or []
-            links = "".join(f'<a href="{html.escape(srv.file_url(f.filename))}#sha256={f.sha256}">'
-                            f'{html.escape(f.filename)}</a><br/>\n' for f in files)
-            head_bytes = b"<!DOCTYPE html>\n<html><body>\n<!-- padding"
-            tail = f"-->\n{links}</body></html>\n".encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(action.after))
-            self.end_headers()
-            if head:
-                return None
-            return _stream(self, srv, "page:" + normalize(name), head_bytes, action.after, tail)
+            return self._huge_page("page:" + normalize(name), files, action.after, head)
         if not srv.relative_links:
             return super()._project(name, head, query)
         files = srv.catalog.projects().get(name)
@@ -193,15 +183,20 @@ class _FaultHandler(_Handler):
         action = srv.take(("flat", ""))
         if action.kind != "huge":
             return super()._flat(head)
+        return self._huge_page("flat", srv.catalog.files(), action.after, head)
+
+    def _huge_page(self, label, files, size, head):
+        """An HTML page of `size` bytes: padding in a comment, then the links to `files`."""
+        srv = self.server.index
         links = "".join(f'<a href="{html.escape(srv.file_url(f.filename))}#sha256={f.sha256}">'
-                        f'{html.escape(f.filename)}</a><br/>\n' for f in srv.catalog.files())
+                        f'{html.escape(f.filename)}</a><br/>\n' for f in files)
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(action.after))
+        self.send_header("Content-Length", str(size))
         self.end_headers()
         if head:
             return None
-        return _stream(self, srv, "flat", b"<!DOCTYPE html>\n<html><body>\n<!-- padding", action.after,
+        return _stream(self, srv, label, b"<!DOCTYPE html>\n<html><body>\n<!-- padding", size,
                        f"-->\n{links}</body></html>\n".encode())
 
     def _file(self, filename, head):

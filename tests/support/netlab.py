@@ -90,24 +90,31 @@ class _LabHandler(_FaultHandler):
         return super()._file(filename, head)
 
 
+def _finish_over_tls(server, finish, request, client_address, on_handshake_failure):
+    """Serve one connection over TLS with the server's context; count failed handshakes."""
+    request.settimeout(10)
+    try:
+        tls = server.ssl_context.wrap_socket(request, server_side=True)
+    except (ssl.SSLError, OSError):
+        on_handshake_failure()
+        return
+    try:
+        finish(tls, client_address)
+    finally:
+        try:
+            tls.close()
+        except OSError:
+            pass
+
+
 class _TLSServer(_QuietServer):
     ssl_context = None
     handshake_failures = 0
 
     def finish_request(self, request, client_address):
-        request.settimeout(10)
-        try:
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
+        def failed():
             self.handshake_failures += 1
-            return
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
+        _finish_over_tls(self, super().finish_request, request, client_address, failed)
 
 
 class LabServer(FaultServer):
@@ -279,20 +286,10 @@ class _ProxyServer(ThreadingHTTPServer):
     def finish_request(self, request, client_address):
         if self.ssl_context is None:
             return super().finish_request(request, client_address)
-        request.settimeout(10)
-        try:
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
+        def failed():
             with self.proxy.lock:
                 self.proxy.handshake_failures += 1
-            return
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
+        _finish_over_tls(self, super().finish_request, request, client_address, failed)
 
     def handle_error(self, request, client_address):
         pass
