@@ -14,6 +14,49 @@ import sys
 app_argv0 = ""
 
 
+def start(main_file):
+    """Called by the app's __main__.py, in one of two ways: `python app.pex`
+    (the folder of __main__.py is the app.pex file itself: hand over to the
+    native launcher at its front), or by the launcher's python on the app's
+    cache entry (run what it chose)."""
+    # Not normalized: `python ./app.pex` gives the app sys.argv[0] `/cwd/./app.pex`,
+    # as pex does (Python made __file__ absolute that way).
+    if not os.path.isabs(main_file):
+        main_file = os.path.join(os.getcwd(), main_file)
+    here = os.path.dirname(main_file)
+    if os.path.isfile(here):
+        _hand_over_to_launcher(here)
+    if "__DPEX_ENTRY" not in os.environ:
+        sys.stderr.write(
+            "dpex: error: %s is a dpex app's cache entry, not an app; run the app.pex file instead.\n" % here
+        )
+        sys.exit(1)
+    main(here)
+
+
+def _hand_over_to_launcher(pex):
+    flags = []
+    orig_argv = getattr(sys, "orig_argv", None)  # Python 3.10+
+    if orig_argv and len(orig_argv) > len(sys.argv):
+        flags = orig_argv[1 : len(orig_argv) - len(sys.argv)]
+    env = dict(os.environ)
+    env["__DPEX_PYTHON"] = sys.executable
+    env["__DPEX_PYTHON_ARGS"] = "\x1f".join(flags)
+    try:
+        os.execve(pex, [pex] + sys.argv[1:], env)
+    except OSError as e:
+        import errno
+
+        if e.errno == errno.EACCES:
+            advice = "Make it executable (chmod +x %s), or copy it off a noexec mount, and run it again." % pex
+        elif e.errno == errno.ENOEXEC:
+            advice = "Its launcher was built for another kind of machine: rebuild the app with a dpex for this one."
+        else:
+            advice = "Check the file and run it again."
+        sys.stderr.write("dpex: error: cannot run the launcher at the front of %s (%s). %s\n" % (pex, e, advice))
+        sys.exit(1)
+
+
 def main(app_dir):
     entry = os.environ.pop("__DPEX_ENTRY", "interpreter")
     inherit_path = os.environ.pop("__DPEX_INHERIT_PATH", "false")
@@ -150,9 +193,7 @@ def run_script(name):
 
 
 def _fresh_main_module(file=None):
-    import types
-
-    module = types.ModuleType("__main__")
+    module = type(sys)("__main__")  # types.ModuleType, without importing types
     if file:
         module.__file__ = file
     module.__builtins__ = __builtins__
