@@ -521,7 +521,7 @@ def test_at_most_10_redirects_are_followed(e2e, lab):
 
 
 def test_credentials_in_a_location_header_are_dropped(e2e, lab):
-    """A server redirects a download to `http://user:pw@other/...`: dpex follows it without
+    """A server redirects a download to `http://user:pw@other.example.com/...`: dpex follows it without
     sending those credentials (they never come from a server), and never prints them."""
     files = lab("files")
     redirector = lab("redirector", redirect_files=files.url_with_credentials("injected", "L0cation-pw") + "/files/")
@@ -704,7 +704,7 @@ def test_dpex_ca_bundle_from_a_pexrc_file(e2e, pki, lab, where):
 # -- credentials in DPEX_FIND_LINKS ----------------------------------------------------------------
 
 def test_find_links_credentials_go_to_their_origin_only(e2e, lab, tripwire):
-    """DPEX_FIND_LINKS=http://user:pw@private/files/ (a flat page behind Basic auth, whose
+    """DPEX_FIND_LINKS=http://user:pw@private.example.com/files/ (a flat page behind Basic auth, whose
     files redirect to another port): the page and the files on that origin get the
     credentials, the other server none, and the password is never printed, also in errors."""
     files = lab("files")

@@ -235,13 +235,6 @@ impl Settings {
     pub fn python_search_path(&self) -> &OsString {
         self.python_path.as_ref().unwrap_or(&self.path)
     }
-
-    /// Whether to tell the user about slow steps (a lock wait): stderr is a
-    /// terminal, or `PEX_VERBOSE` is above 0.
-    pub fn wants_progress(&self) -> bool {
-        use std::io::IsTerminal;
-        self.verbose > 0 || std::io::stderr().is_terminal()
-    }
 }
 
 /// A variable of the process environment, empty counting as unset: for the

@@ -20,15 +20,17 @@ pub fn open(path: &Path) -> std::io::Result<File> {
 pub struct LockWait {
     /// `DPEX_LOCK_TIMEOUT`.
     pub timeout: Duration,
-    /// Say on stderr that we are waiting (a terminal, or `PEX_VERBOSE`).
-    pub tell: bool,
+    /// `PEX_VERBOSE`: above 0, say on stderr that we are waiting (as also
+    /// when stderr is a terminal, checked only once a wait starts: the warm
+    /// path makes no syscall for it).
+    pub verbose: u32,
 }
 
 impl Default for LockWait {
     fn default() -> LockWait {
         LockWait {
             timeout: crate::settings::DEFAULT_LOCK_TIMEOUT,
-            tell: false,
+            verbose: 0,
         }
     }
 }
@@ -66,7 +68,7 @@ pub fn lock_exclusive(path: &Path, what: &str, wait: LockWait) -> Result<Option<
                 path.display()
             )));
         }
-        if !told && wait.tell {
+        if !told && (wait.verbose > 0 || std::io::IsTerminal::is_terminal(&std::io::stderr())) {
             eprintln!("dpex: waiting for another process building {what}");
             told = true;
         }

@@ -60,7 +60,7 @@ impl Cache {
         }
         cache.lock_wait = lock::LockWait {
             timeout: settings.lock_timeout,
-            tell: settings.wants_progress(),
+            verbose: settings.verbose,
         };
         Ok(cache)
     }

@@ -574,24 +574,24 @@ mod tests {
     fn parses_requirements() {
         let text = format!(
             "# comment\n\
-             --index-url https://${{TOKEN}}@private.example/simple\n\
-             --extra-index-url=https://extra.example/simple  # trailing comment\n\
+             --index-url https://${{TOKEN}}@private.example.com/simple\n\
+             --extra-index-url=https://extra.example.com/simple  # trailing comment\n\
              \n\
              colorama==0.4.6 ; sys_platform == 'win32' \\\n    --hash=sha256:{H1} \\\n    --hash=sha256:{}\n\
              requests[socks, security]==2.32.3 \\\n    --hash=sha256:{H2}\n    # via something\n\
              Foo.Bar == 1.0  --hash sha256:{H3}  # pinned\n\
-             --trusted-host private.example\n\
+             --trusted-host private.example.com\n\
              baz @ https://index.example.com/w/baz-2.0-py3-none-any.whl#sha256={H3} ; python_version < \"3.12\"\n",
             H2.to_uppercase()
         );
         let f = parse(&text).unwrap();
         assert_eq!(
             f.index_url.as_deref(),
-            Some("https://s3cret@private.example/simple")
+            Some("https://s3cret@private.example.com/simple")
         );
         assert_eq!(
             f.extra_index_urls,
-            vec!["https://extra.example/simple".to_string()]
+            vec!["https://extra.example.com/simple".to_string()]
         );
         assert_eq!(f.warnings.len(), 1, "{:?}", f.warnings);
         assert!(f.warnings[0].starts_with("line 12:") && f.warnings[0].contains("--trusted-host"));

@@ -111,7 +111,7 @@ impl<'a> Url<'a> {
         &self.scheme
     }
 
-    /// Whether the URL has `//authority` (`https://host/x`, `file:///x`;
+    /// Whether the URL has `//authority` (`https://host.example.com/x`, `file:///x`;
     /// not `mailto:x`).
     pub fn has_authority(&self) -> bool {
         self.authority.is_some()
@@ -231,7 +231,7 @@ impl<'a> Url<'a> {
 }
 
 /// `https://user:secret@index.example.com/x` -> `https://user:****@index.example.com/x`; a bare
-/// token (`https://token@host`) -> `https://****@host`. Not a URL: unchanged.
+/// token (`https://token@host.example.com`) -> `https://****@host.example.com`. Not a URL: unchanged.
 pub fn redact_url(url: &str) -> String {
     Url::parse(url).map_or_else(|| url.to_string(), |u| u.redacted())
 }
@@ -525,8 +525,8 @@ mod tests {
         );
         assert_eq!(redact_proxy("u:pw@proxy:3128"), "u:****@proxy:3128");
         assert_eq!(
-            redact_proxy("http://u:pw@proxy:3128"),
-            "http://u:****@proxy:3128"
+            redact_proxy("http://u:pw@proxy.example.com:3128"),
+            "http://u:****@proxy.example.com:3128"
         );
         assert_eq!(redact_proxy("proxy:3128"), "proxy:3128");
     }
