@@ -20,6 +20,10 @@ def test_info_lists_apps_and_wheel_users(e2e):
     assert idna in r.stdout and "used by:" in r.stdout and "total:" in r.stdout, describe(r)
     line = next(l for l in r.stdout.splitlines() if idna in l)
     assert "used by: none" not in line, line
+    # The shared site, its bytecode and who uses it.
+    (site,) = entries(e2e.root, "sites")
+    line = next(l for l in r.stdout.splitlines() if site in l)
+    assert "2 wheels" in line and "used by: none" not in line, line
 
 
 def test_prune_keeps_what_runs_and_what_it_needs(e2e):
@@ -38,6 +42,8 @@ def test_prune_keeps_what_runs_and_what_it_needs(e2e):
         assert sha(e2e.files("idna")[0].name) in wheels  # the running app needs it
         assert sha(e2e.files("certifi")[0].name) in wheels
         assert len(entries(e2e.root, "envs")) == 1 and len(entries(e2e.root, "apps")) == 1
+        # The pruned app's site (its wheel set, its bytecode) went with it.
+        assert len(entries(e2e.root, "sites")) == 1 and "1 sites" in r.stdout, describe(r)
     finally:
         runner.kill()
         runner.wait()
@@ -79,6 +85,6 @@ def test_verify_finds_environments_whose_entries_were_removed(e2e):
     assert_clean_error(r, "--repair")
     assert "is gone" in r.stdout, describe(r)
     assert_ok(e2e.dpex_cmd("cache", "verify", "--repair", env=e2e.env()))
-    assert entries(e2e.root, "envs") == []
+    assert entries(e2e.root, "envs") == [] and entries(e2e.root, "sites") == []
     r = assert_ok(e2e.run_pex(pex, "-c", "import idna; print('BACK')"))
     assert "BACK" in r.stdout

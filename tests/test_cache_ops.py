@@ -77,16 +77,26 @@ def test_read_only_layers_are_used_first_and_never_written(e2e, tmp_path):
     assert str(layer) in r.stdout, describe(r)
     assert tree(layer) == before
     # Another app with the same wheels builds its environment in the writable
-    # cache, linking the layer's wheels: still no download, layer untouched.
+    # cache on the layer's site (and its bytecode): no download, layer untouched.
     other = e2e.build_app(files, entry_point=None, extra=["--inject-env", "X=1"], out="other.pex")
     r = assert_ok(e2e.run_pex(other, "-c", "import requests, sys; print('PREFIX', sys.prefix, requests.__file__)",
                               env=env))
     assert str(tmp_path / "fresh") in r.stdout, describe(r)
     assert tree(layer) == before
-    # Symlinks, not hard links, into a layer: not even its link counts change.
-    assert link_counts(layer) == links_before
-    module = Path(r.stdout.split()[-1])
+    package = Path(r.stdout.split()[-1]).parent
+    assert package.is_symlink() and os.readlink(package).startswith(str(layer / "1" / "sites")), package
+    # An app on another set of the layer's wheels gets a site of its own in the
+    # writable cache, whose files are symlinks, not hard links, into the
+    # layer: not even the layer's link counts change.
+    third = e2e.build_app(e2e.files("idna"), entry_point=None, out="third.pex")
+    r = assert_ok(e2e.run_pex(third, "-c", "import idna, os; print('FILE', os.path.realpath(os.path.dirname(idna.__file__)))",
+                              env=env))
+    site_package = Path(r.stdout.split("FILE ")[1].strip())
+    assert str(site_package).startswith(str(tmp_path / "fresh" / "1" / "sites")), describe(r)
+    module = site_package / "__init__.py"
     assert module.is_symlink() and str(layer) in os.readlink(module), module
+    assert tree(layer) == before
+    assert link_counts(layer) == links_before
 
 
 def test_temporary_cache_must_be_private(e2e, tmp_path):

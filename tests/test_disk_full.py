@@ -32,8 +32,9 @@ def test_disk_full_is_a_clear_error_and_leaves_nothing_half_published(e2e, small
     assert numpy_sha not in published, published
     leftovers = [p.name for p in wheels.iterdir() if ".work" in p.name] if wheels.exists() else []
     assert leftovers == [], leftovers
-    assert not (root / "1" / "envs").exists() or not any(
-        not p.name.startswith(".") for p in (root / "1" / "envs").iterdir())
+    for kind in ("sites", "envs"):
+        assert not (root / "1" / kind).exists() or not any(
+            not p.name.startswith(".") for p in (root / "1" / kind).iterdir()), kind
     # A roomier cache: works.
     r = assert_ok(e2e.run_pex(pex, "-c", "import numpy; print(numpy.arange(4).sum())",
                               env={"DPEX_ROOT": str(tmp_path / "roomy")}))

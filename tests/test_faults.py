@@ -414,22 +414,24 @@ class CacheChecker:
                     continue
                 for name in ("__main__.py", "PEX-INFO"):
                     assert (entry / name).is_file(), f"published app {entry} lacks {name}{context}"
-        envs = base / "envs"
-        if envs.is_dir():
-            for entry in envs.iterdir():
+        for kind, must_have in (("sites", ("dpex-site.json", "site-packages")),
+                                ("envs", ("dpex-env.json", "pyvenv.cfg", "bin/python"))):
+            if not (base / kind).is_dir():
+                continue
+            for entry in (base / kind).iterdir():
                 if entry.name.startswith("."):
                     if entry.name.endswith(".work"):
-                        stale.append("envs/" + entry.name)
+                        stale.append(f"{kind}/{entry.name}")
                     continue
-                assert (entry / "pyvenv.cfg").is_file(), f"published env {entry} lacks pyvenv.cfg{context}"
-                assert os.path.exists(entry / "bin" / "python"), f"published env {entry} lacks bin/python{context}"
+                for name in must_have:
+                    assert os.path.exists(entry / name), f"published {entry} lacks {name}{context}"
                 dangling = []
                 for dirpath, dirnames, filenames in os.walk(entry):
                     for n in filenames + dirnames:
                         p = os.path.join(dirpath, n)
                         if os.path.islink(p) and not os.path.exists(p):
                             dangling.append(p)
-                assert not dangling, f"published env {entry} has dangling links {dangling[:5]}{context}"
+                assert not dangling, f"published {entry} has dangling links {dangling[:5]}{context}"
         return stale
 
 
@@ -517,9 +519,9 @@ def test_kill_9_during_cold_hydration_then_normal_run(e2e, faults):
         for name, m in out["modules"].items():
             real = Path(os.path.realpath(m["file"]))
             rel = real.relative_to(Path(os.path.realpath(root)) / "1")
-            assert rel.parts[0] in ("wheels", "apps", "envs") and not rel.parts[1].startswith("."), \
+            assert rel.parts[0] in ("wheels", "apps", "sites") and not rel.parts[1].startswith("."), \
                 f"{name} imported from {real}, not from a published entry" + ctx
-            if rel.parts[0] == "envs":
+            if rel.parts[0] == "sites":
                 # A hard link: the same file as one in a published wheel entry.
                 assert published_twin(root / "1" / "wheels", real), \
                     f"{name}: {real} is not a link to a published wheel's file" + ctx

@@ -251,9 +251,9 @@ REFUSED_AFTER_READ = {"a file name that is not a wheel name", "a URL with an uns
 
 
 def cache_entries(root):
-    """The published and in-progress entries of wheels/ and envs/ (lock files aside)."""
+    """The published and in-progress entries of wheels/, sites/ and envs/ (lock files aside)."""
     out = []
-    for kind in ("wheels", "envs"):
+    for kind in ("wheels", "sites", "envs"):
         d = root / "1" / kind
         if d.is_dir():
             out += [f"{kind}/{n}" for n in os.listdir(d) if not n.endswith((".lck", ".use"))]

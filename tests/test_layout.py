@@ -48,26 +48,35 @@ def test_library_pointing_into_another_wheel_loads(e2e, tripwire, tmp_path):
 
 
 def test_app_never_writes_into_the_wheel_cache(e2e):
+    """The venv's packages are links to folders of the shared site; the site's
+    folders are its own, so bytecode and files an app writes beside its
+    packages land there, never in the wheel entries `dpex cache verify` checks."""
     files = e2e.files("idna", "certifi")
     pex = e2e.build_app(files, entry_point=None)
-    code = ("import idna, certifi, os, sys; print('DIR', os.path.islink(os.path.dirname(idna.__file__)));"
-            "open(os.path.join(os.path.dirname(idna.__file__), 'scratch.txt'), 'w').write('x')")
+    code = ("import idna, certifi, os, sys; d = os.path.dirname(idna.__file__);"
+            "print('DIR', d, os.path.realpath(d));"
+            "open(os.path.join(d, 'scratch.txt'), 'w').write('x')")
     # Bytecode writing on (the machine's PYTHONDONTWRITEBYTECODE is not inherited).
     r = assert_ok(e2e.run_pex(pex, "-c", code))
-    assert "DIR False" in r.stdout, describe(r)
+    seen, real = r.stdout.split("DIR ", 1)[1].split()
+    assert seen.startswith(str(e2e.root / "1" / "envs")) and seen.endswith("/site-packages/idna"), describe(r)
+    assert real.startswith(str(e2e.root / "1" / "sites")) and real.endswith("/site-packages/idna"), describe(r)
     wheels = e2e.root / "1" / "wheels"
     written = [p for p in wheels.rglob("*") if p.name in ("__pycache__", "scratch.txt")]
     assert written == [], written
-    assert list(e2e.root.glob("1/envs/*/lib/python3.11/site-packages/idna/__pycache__/*.pyc"))
+    assert list(e2e.root.glob("1/sites/*/site-packages/idna/__pycache__/*.pyc"))
+    assert list(e2e.root.glob("1/sites/*/site-packages/idna/scratch.txt"))
 
 
 def test_site_packages_files_are_hard_links_to_the_wheel_cache(e2e):
-    """As after a pip install, realpath(__file__) stays in the venv; no copy is made."""
+    """As after a pip install, realpath(__file__) is a whole site-packages
+    tree (the shared site's); its files are the wheel entry's, not copies."""
     pex = e2e.build_app(e2e.files("idna"), entry_point=None)
     code = "import idna, os; print('FILE', idna.__file__, os.path.realpath(idna.__file__))"
     r = assert_ok(e2e.run_pex(pex, "-c", code))
     file, real = r.stdout.split("FILE ", 1)[1].split()
-    assert file == real and "/site-packages/idna/" in real, describe(r)
+    assert "/envs/" in file and "/site-packages/idna/" in file, describe(r)
+    assert "/sites/" in real and "/site-packages/idna/" in real, describe(r)
     sha = e2e.wheels.sha256(e2e.files("idna")[0].name)
     cached = e2e.root / "1" / "wheels" / sha / "site" / "idna" / "__init__.py"
     assert os.path.samefile(real, cached) and os.stat(real).st_nlink == 2, (real, cached)

@@ -3,12 +3,12 @@
 //! launcher's (`dpex_launcher::cache::in_use`); see docs/cache.md.
 
 use dpex_launcher::cache::in_use::{
-    gc_lock_exclusive, use_file_of, EnvRecord, WheelRecord, ENV_RECORD, WHEEL_RECORD,
+    gc_lock_exclusive, read_record, use_file_of, EnvRecord, SiteRecord, WheelRecord, ENV_RECORD,
+    SITE_RECORD, WHEEL_RECORD,
 };
 use dpex_launcher::cache::lock::LockWait;
 use dpex_launcher::cache::{lock, remove_any, Cache};
 use dpex_launcher::error::{Error, Result};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
@@ -66,10 +66,6 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&fs::read(path).ok()?).ok()
-}
-
 fn last_used(env_dir: &Path) -> SystemTime {
     fs::metadata(use_file_of(env_dir))
         .or_else(|_| fs::metadata(env_dir))
@@ -123,9 +119,10 @@ pub fn info(cache: &Cache) -> String {
     let root = cache.root();
     let mut out = format!("cache {}\n", root.display());
     let mut users: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+    let mut site_users: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     out.push_str("\nenvironments (app, interpreter, last used, size of the app's code + links):\n");
     for env in entries(&root.join("envs")) {
-        let record: Option<EnvRecord> = read_json(&env.join(ENV_RECORD));
+        let record: Option<EnvRecord> = read_record(&env, ENV_RECORD);
         let key = env
             .file_name()
             .unwrap_or_default()
@@ -141,19 +138,34 @@ pub fn info(cache: &Cache) -> String {
             age(last_used(&env)),
             mb(size)
         ));
-        for wheel in record.map(|r| r.wheel_dirs).unwrap_or_default() {
-            users
-                .entry(wheel)
-                .or_default()
-                .push(app.chars().take(12).collect());
+        let short: String = app.chars().take(12).collect();
+        if let Some(site) = record.as_ref().and_then(|r| r.site_dir.clone()) {
+            site_users.entry(site).or_default().push(short.clone());
         }
+        for wheel in record.map(|r| r.wheel_dirs).unwrap_or_default() {
+            users.entry(wheel).or_default().push(short.clone());
+        }
+    }
+    out.push_str("\nsites (wheels, size of their bytecode, used by apps):\n");
+    for site in entries(&root.join("sites")) {
+        let wheels =
+            read_record::<SiteRecord>(&site, SITE_RECORD).map_or(0, |r| r.wheel_dirs.len());
+        let apps = site_users
+            .get(&site)
+            .map(|a| a.join(", "))
+            .unwrap_or_else(|| "none".into());
+        out.push_str(&format!(
+            "  {}  {wheels} wheels  {}  used by: {apps}\n",
+            site.file_name().unwrap_or_default().to_string_lossy(),
+            mb(own_size(&site))
+        ));
     }
     out.push_str("\nwheels (size unpacked, used by apps):\n");
     let mut total = 0;
     for wheel in entries(&root.join("wheels")) {
         let size = dir_size(&wheel);
         total += size;
-        let name = read_json::<WheelRecord>(&wheel.join(WHEEL_RECORD))
+        let name = read_record::<WheelRecord>(&wheel, WHEEL_RECORD)
             .map(|r| r.filename)
             .unwrap_or_else(|| {
                 wheel
@@ -181,13 +193,14 @@ pub fn info(cache: &Cache) -> String {
 pub struct PruneReport {
     pub envs: usize,
     pub apps: usize,
+    pub sites: usize,
     pub wheels: usize,
     pub busy: usize,
     pub freed: u64,
 }
 
 /// `dpex cache prune`: remove environments unused for `older_than` (and not
-/// in use now), then apps and wheels no remaining environment needs.
+/// in use now), then apps, sites and wheels no remaining environment needs.
 pub fn prune(cache: &Cache, older_than: Duration) -> Result<PruneReport> {
     let root = cache.root();
     // A cold start builds in seconds to minutes: wait a little, then ask
@@ -202,9 +215,10 @@ pub fn prune(cache: &Cache, older_than: Duration) -> Result<PruneReport> {
         .checked_sub(older_than)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut kept_apps = BTreeSet::new();
+    let mut kept_sites = BTreeSet::new();
     let mut kept_wheels = BTreeSet::new();
     for env in entries(&root.join("envs")) {
-        let record: Option<EnvRecord> = read_json(&env.join(ENV_RECORD));
+        let record: Option<EnvRecord> = read_record(&env, ENV_RECORD);
         let lock =
             lock::open(&use_file_of(&env)).map_err(|e| Error::io("open", use_file_of(&env), e))?;
         let stale = last_used(&env) < cutoff;
@@ -219,7 +233,15 @@ pub fn prune(cache: &Cache, older_than: Duration) -> Result<PruneReport> {
         }
         if let Some(record) = record {
             kept_apps.insert(record.app_dir);
+            kept_sites.extend(record.site_dir);
             kept_wheels.extend(record.wheel_dirs);
+        }
+    }
+    for site in entries(&root.join("sites")) {
+        if !kept_sites.contains(&site) {
+            report.freed += own_size(&site);
+            remove_entry(&site)?;
+            report.sites += 1;
         }
     }
     for app in entries(&root.join("apps")) {
@@ -274,17 +296,34 @@ pub fn verify(cache: &Cache, repair: bool) -> Result<Vec<Damage>> {
             });
         }
     }
-    // Environments whose app or wheel entries are gone (removed by hand) are
+    // Sites and environments whose entries are gone (removed by hand) are
     // damaged too: their links dangle.
-    for env in entries(&root.join("envs")) {
-        let Some(record) = read_json::<EnvRecord>(&env.join(ENV_RECORD)) else {
-            continue;
-        };
-        let missing: Vec<String> = std::iter::once(&record.app_dir)
-            .chain(&record.wheel_dirs)
+    let gone = |dirs: Vec<&PathBuf>| -> Vec<String> {
+        dirs.into_iter()
             .filter(|dir| !dir.exists())
             .map(|dir| format!("{} is gone", dir.display()))
-            .collect();
+            .collect()
+    };
+    for site in entries(&root.join("sites")) {
+        let Some(record) = read_record::<SiteRecord>(&site, SITE_RECORD) else {
+            continue;
+        };
+        let missing = gone(record.wheel_dirs.iter().collect());
+        if !missing.is_empty() {
+            damaged.push(Damage {
+                entry: site,
+                problems: missing,
+            });
+        }
+    }
+    for env in entries(&root.join("envs")) {
+        let Some(record) = read_record::<EnvRecord>(&env, ENV_RECORD) else {
+            continue;
+        };
+        let dirs = std::iter::once(&record.app_dir)
+            .chain(&record.site_dir)
+            .chain(&record.wheel_dirs);
+        let missing = gone(dirs.collect());
         if !missing.is_empty() {
             damaged.push(Damage {
                 entry: env,
@@ -294,10 +333,21 @@ pub fn verify(cache: &Cache, repair: bool) -> Result<Vec<Damage>> {
     }
     if repair && !damaged.is_empty() {
         let bad: BTreeSet<&PathBuf> = damaged.iter().map(|d| &d.entry).collect();
+        // The sites and environments linking a damaged wheel go with it.
+        for site in entries(&root.join("sites")) {
+            let uses_bad = read_record::<SiteRecord>(&site, SITE_RECORD)
+                .is_some_and(|r| r.wheel_dirs.iter().any(|w| bad.contains(w)));
+            if uses_bad && !bad.contains(&site) {
+                remove_entry(&site)?;
+            }
+        }
         for env in entries(&root.join("envs")) {
-            let uses_bad = read_json::<EnvRecord>(&env.join(ENV_RECORD))
-                .map(|r| r.wheel_dirs.iter().any(|w| bad.contains(w)))
-                .unwrap_or(false);
+            let uses_bad = read_record::<EnvRecord>(&env, ENV_RECORD).is_some_and(|r| {
+                r.wheel_dirs
+                    .iter()
+                    .chain(&r.site_dir)
+                    .any(|w| bad.contains(w))
+            });
             if uses_bad && !bad.contains(&env) {
                 remove_entry(&env)?;
             }

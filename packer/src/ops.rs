@@ -2,6 +2,7 @@
 //! a built app.pex, through the same library code its launcher runs.
 
 use crate::cache_admin;
+use dpex_launcher::cache::in_use::{read_record, EnvRecord, ENV_RECORD};
 use dpex_launcher::cache::Cache;
 use dpex_launcher::format::app_zip::AppZip;
 use dpex_launcher::format::pexinfo::{LockedWheel, PexInfo};
@@ -52,10 +53,13 @@ pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), S
     let env = hydrate::ensure_environment(&cache, &zip, &info, &python, &settings)
         .map_err(|e| e.to_string())?;
     if compile {
-        // The venv's folders are its own (files are links into the cache), so
-        // the bytecode lands in this environment, next to what imports it.
+        // The wheels' bytecode goes to the shared site (the venv links its
+        // folders; compileall does not follow links), the app's next to it.
         let python_path = venv::python_path(&env.env_dir);
-        let site = env.env_dir.join(&python.purelib_rel);
+        let site = read_record::<EnvRecord>(&env.env_dir, ENV_RECORD)
+            .and_then(|r| r.site_dir)
+            .map(|site| site.join(venv::SITE_PACKAGES))
+            .unwrap_or_else(|| env.env_dir.join(&python.purelib_rel));
         let status = std::process::Command::new(&python_path)
             .args(["-m", "compileall", "-q", "-j", "0"])
             .arg(&site)
@@ -200,9 +204,10 @@ pub fn cache(op: CacheOp) -> Result<(), String> {
             let older_than = cache_admin::parse_age(&age).map_err(|e| e.to_string())?;
             let report = cache_admin::prune(&cache, older_than).map_err(|e| e.to_string())?;
             println!(
-                "removed {} environments, {} apps, {} wheels ({:.1} MB); {} unused environments are in use now and were kept",
+                "removed {} environments, {} apps, {} sites, {} wheels ({:.1} MB); {} unused environments are in use now and were kept",
                 report.envs,
                 report.apps,
+                report.sites,
                 report.wheels,
                 report.freed as f64 / 1e6,
                 report.busy

@@ -6,8 +6,9 @@
 //! and sets that file's mtime: its last use. Cold starts also hold the cache's
 //! `.gc.lck` shared while they build. `prune` takes `.gc.lck` exclusively (so
 //! no cold start is half-way), removes environments whose lock it can take
-//! exclusively and that were last used before the cut-off, then the apps and
-//! wheels no remaining environment needs.
+//! exclusively and that were last used before the cut-off, then the apps,
+//! sites and wheels no remaining environment needs. (A site is used only
+//! through the venvs that link it, so it needs no use file of its own.)
 
 use crate::cache::lock::LockWait;
 use crate::cache::Cache;
@@ -25,9 +26,26 @@ pub struct EnvRecord {
     pub app_dir: PathBuf,
     pub interpreter: PathBuf,
     pub wheel_dirs: Vec<PathBuf>,
+    /// The shared site the venv links (none in venvs built by an earlier
+    /// dpex, which held their own links).
+    #[serde(default)]
+    pub site_dir: Option<PathBuf>,
 }
 
 pub const ENV_RECORD: &str = "dpex-env.json";
+
+/// The record `name` inside `entry`, if it is there and readable.
+pub fn read_record<T: for<'de> Deserialize<'de>>(entry: &Path, name: &str) -> Option<T> {
+    serde_json::from_slice(&fs::read(entry.join(name)).ok()?).ok()
+}
+
+/// What a site was built from, written as `dpex-site.json` inside it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct SiteRecord {
+    pub wheel_dirs: Vec<PathBuf>,
+}
+
+pub const SITE_RECORD: &str = "dpex-site.json";
 
 /// What a wheel entry holds, written as `wheel.json` inside it.
 #[derive(Serialize, Deserialize, Debug, Clone)]

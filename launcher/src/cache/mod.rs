@@ -5,7 +5,9 @@
 //! ```text
 //! <root>/1/wheels/<sha256>/         one unpacked copy of each wheel
 //! <root>/1/apps/<pex_hash>/         the app's sources, PEX-INFO and shim
-//! <root>/1/envs/<env_key>/          one venv per (app, interpreter)
+//! <root>/1/sites/<site_key>/        one merged site-packages per wheel set,
+//!                                   with the wheels' bytecode
+//! <root>/1/envs/<env_key>/          one venv per (app, interpreter), on a site
 //! <root>/1/interpreters/<key>.json  interpreter probe results
 //! <root>/1/tmp/                     downloads in flight
 //! ```
@@ -138,6 +140,9 @@ impl Cache {
     }
     pub fn app_dir(&self, pex_hash: &str) -> PathBuf {
         self.root.join("apps").join(pex_hash)
+    }
+    pub fn site_dir(&self, site_key: &str) -> PathBuf {
+        self.root.join("sites").join(site_key)
     }
     pub fn env_dir(&self, env_key: &str) -> PathBuf {
         self.root.join("envs").join(env_key)

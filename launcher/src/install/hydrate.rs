@@ -1,8 +1,11 @@
 //! From PEX-INFO and an interpreter to a ready environment: pick the wheels,
 //! fetch and unpack the missing ones in parallel, extract the app, build the
-//! venv. Each piece is a cache entry published by `atomic_dir`.
+//! site (shared by every app on the same wheels) and the app's venv on it.
+//! Each piece is a cache entry published by `atomic_dir`.
 
-use crate::cache::in_use::{self, EnvRecord, WheelRecord, ENV_RECORD, WHEEL_RECORD};
+use crate::cache::in_use::{
+    self, EnvRecord, SiteRecord, WheelRecord, ENV_RECORD, SITE_RECORD, WHEEL_RECORD,
+};
 use crate::cache::{atomic_dir, Cache};
 use crate::error::{Error, Result};
 use crate::format::app_zip::AppZip;
@@ -56,6 +59,19 @@ pub fn env_key(pex_hash: &str, interpreter: &InterpreterInfo) -> String {
         interpreter.executable.display(),
         interpreter.soabi
     ));
+    hex(&hasher.finalize()[..16])
+}
+
+/// The site key: the wheel entries, in order (the order decides file
+/// conflicts). Not the interpreter: a site holds no interpreter paths, and
+/// bytecode files are named per Python version (`*.cpython-311.pyc`).
+pub fn site_key(wheels: &[Selected]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"dpex-site-1");
+    for s in wheels {
+        hasher.update(b"\0");
+        hasher.update(s.wheel.sha256.as_bytes());
+    }
     hex(&hasher.finalize()[..16])
 }
 
@@ -179,29 +195,25 @@ pub fn ensure_environment(
     };
     let wheel_dirs = hydrate_wheels(cache, &selected, settings)?;
     let venv_started = std::time::Instant::now();
+    let site_dir = ensure_site(cache, &site_key(&selected), &wheel_dirs, verbose)?;
     atomic_dir(&env_dir, cache.lock_wait(), |work| {
         let warnings = crate::install::venv::build(
             work,
             &env_dir,
             interpreter,
             &wheel_dirs,
+            &site_dir,
             &app_dir,
-            cache.root(),
         )?;
         let record = EnvRecord {
             pex_hash: pex_hash.to_string(),
             app_dir: app_dir.clone(),
             interpreter: interpreter.executable.clone(),
             wheel_dirs: wheel_dirs.clone(),
+            site_dir: Some(site_dir.clone()),
         };
-        let record_path = work.join(ENV_RECORD);
-        std::fs::write(&record_path, serde_json::to_vec(&record).unwrap())
-            .map_err(|e| Error::io("write", record_path, e))?;
-        if verbose > 0 {
-            for warning in warnings {
-                eprintln!("dpex: warning: {warning}");
-            }
-        }
+        write_record(work, ENV_RECORD, &record)?;
+        warn(verbose, warnings);
         Ok(())
     })?;
     if verbose > 1 {
@@ -212,6 +224,38 @@ pub fn ensure_environment(
     }
     in_use::hold_in_use(&env_dir);
     Ok(Environment { env_dir, app_dir })
+}
+
+/// The site of these wheels: found (in the cache or a layer) or built.
+fn ensure_site(cache: &Cache, key: &str, wheel_dirs: &[PathBuf], verbose: u32) -> Result<PathBuf> {
+    if let Some(existing) = cache.find(&Path::new("sites").join(key)) {
+        return Ok(existing);
+    }
+    let site_dir = cache.site_dir(key);
+    atomic_dir(&site_dir, cache.lock_wait(), |work| {
+        let warnings = crate::install::venv::build_site(work, wheel_dirs, cache.root())?;
+        let record = SiteRecord {
+            wheel_dirs: wheel_dirs.to_vec(),
+        };
+        write_record(work, SITE_RECORD, &record)?;
+        warn(verbose, warnings);
+        Ok(())
+    })?;
+    Ok(site_dir)
+}
+
+fn write_record<T: serde::Serialize>(dir: &Path, name: &str, record: &T) -> Result<()> {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(record).unwrap())
+        .map_err(|e| Error::io("write", path, e))
+}
+
+fn warn(verbose: u32, warnings: Vec<String>) {
+    if verbose > 0 {
+        for warning in warnings {
+            eprintln!("dpex: warning: {warning}");
+        }
+    }
 }
 
 /// Fetch and unpack every selected wheel not yet in the cache, in parallel.
@@ -378,9 +422,7 @@ fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
                 version: item.package.version.clone(),
                 filename: wheel.filename.clone(),
             };
-            let path = staging.join(WHEEL_RECORD);
-            std::fs::write(&path, serde_json::to_vec(&record).unwrap())
-                .map_err(|e| Error::io("write", path, e))
+            write_record(staging, WHEEL_RECORD, &record)
         });
         if verbose > 1 {
             eprintln!(

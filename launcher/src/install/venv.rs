@@ -1,7 +1,19 @@
-//! The per-(app, interpreter) environment: a venv whose site-packages links
-//! into the unpacked wheels, so the app runs as if its wheels were
-//! pip-installed (`.pth` files run, `sys.executable` sees the packages,
-//! `$ORIGIN`-relative libraries resolve, split packages merge).
+//! The environments an app runs in, two layers of cache entries:
+//!
+//! - a **site** (`sites/<key>/site-packages`), one per ordered set of wheels:
+//!   the unpacked wheels merged into one site-packages tree whose folders are
+//!   its own and whose files are links into the wheel entries. Python writes
+//!   the wheels' bytecode here, so every app and every version of an app on
+//!   the same wheels shares it: a redeploy whose wheels did not change
+//!   compiles nothing of theirs again;
+//! - a **venv** (`envs/<key>`), one per (app, interpreter): `pyvenv.cfg`,
+//!   `bin/` (python, the wheels' scripts with this venv's shebang) and a
+//!   site-packages of one symlink per top-level entry of the site plus
+//!   `_dpex_app.pth` naming the app's sources. Built in milliseconds.
+//!
+//! So the app runs as if its wheels were pip-installed (`.pth` files run,
+//! `sys.executable` sees the packages and the app, `$ORIGIN`-relative
+//! libraries resolve inside one merged tree, split packages merge).
 
 use crate::cache::in_use::{WheelRecord, WHEEL_RECORD};
 use crate::error::{Error, Result};
@@ -12,22 +24,58 @@ use std::io::{BufRead, Read};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// The site-packages folder inside a site entry.
+pub const SITE_PACKAGES: &str = "site-packages";
+
+/// The `.pth` file that puts the app's sources on `sys.path`.
+const APP_PTH: &str = "_dpex_app.pth";
+
 /// Paths inside a venv.
 pub fn python_path(env_dir: &Path) -> PathBuf {
     env_dir.join("bin").join("python")
 }
 
-/// Build the venv in `work`, to be published at `final_dir`. `wheels` are the
-/// unpacked wheel entries, in lock order; `app_dir` holds the app's sources.
-/// Files of wheels under `own_cache` are hard-linked; others (read-only
-/// cache layers) are symlinked. Returns warnings (file conflicts between wheels).
+/// Build the site in `work`: `wheels` are the unpacked wheel entries, in lock
+/// order (the first wins a file conflict). Files of wheels under `own_cache`
+/// are hard-linked; others (read-only cache layers) are symlinked. Returns
+/// warnings (file conflicts between wheels).
+pub fn build_site(work: &Path, wheels: &[PathBuf], own_cache: &Path) -> Result<Vec<String>> {
+    let site = work.join(SITE_PACKAGES);
+    mkdir(&site)?;
+    let mut warnings = Vec::new();
+    for (i, wheel) in wheels.iter().enumerate() {
+        let wheel_site = wheel.join(SITE_DIR);
+        if wheel_site.is_dir() {
+            let mut links = Linker {
+                hard: wheel.starts_with(own_cache),
+            };
+            let mut conflicts = Vec::new();
+            merge_links(&wheel_site, &site, false, &mut links, &mut conflicts)?;
+            for path in conflicts {
+                let relative = path.strip_prefix(&site).unwrap_or(&path);
+                warnings.push(conflict(relative, &wheels[..i], wheel));
+            }
+        }
+    }
+    // Top-level modules' bytecode (`six.py`, ...) is shared too: every venv
+    // links this folder.
+    let pycache = site.join("__pycache__");
+    if pycache.symlink_metadata().is_err() {
+        mkdir(&pycache)?;
+    }
+    Ok(warnings)
+}
+
+/// Build the venv in `work`, to be published at `final_dir`, on the site
+/// `site_dir` (a site entry) built from `wheels`; `app_dir` holds the app's
+/// sources. Returns warnings (scripts shipped twice).
 pub fn build(
     work: &Path,
     final_dir: &Path,
     info: &InterpreterInfo,
     wheels: &[PathBuf],
+    site_dir: &Path,
     app_dir: &Path,
-    own_cache: &Path,
 ) -> Result<Vec<String>> {
     let exe = &info.executable;
     let home = exe.parent().unwrap_or(Path::new("/"));
@@ -46,38 +94,36 @@ pub fn build(
     }
     let site = work.join(&info.purelib_rel);
     mkdir(&site)?;
-    let mut warnings = Vec::new();
-    for (i, wheel) in wheels.iter().enumerate() {
-        let wheel_site = wheel.join(SITE_DIR);
-        if wheel_site.is_dir() {
-            let mut links = Linker {
-                hard: wheel.starts_with(own_cache),
-            };
-            let mut conflicts = Vec::new();
-            merge_links(&wheel_site, &site, false, &mut links, &mut conflicts)?;
-            for path in conflicts {
-                let relative = path.strip_prefix(&site).unwrap_or(&path);
-                warnings.push(conflict(relative, &wheels[..i], wheel));
-            }
+    // One link per top-level entry: Python's `__file__` paths stay in this
+    // venv, its bytecode lands in the shared site (the folders are the
+    // site's), and `.pth` files found here run as usual.
+    let shared = site_dir.join(SITE_PACKAGES);
+    for entry in read_dir_sorted(&shared)? {
+        let name = entry.file_name().unwrap();
+        if name != APP_PTH {
+            link(&entry, &site.join(name))?;
         }
+    }
+    let mut warnings = Vec::new();
+    for wheel in wheels {
         install_scripts(&wheel.join(SCRIPTS_DIR), &bin, final_dir, &mut warnings)?;
-        write_console_scripts(&wheel_site, &bin, final_dir)?;
+        write_console_scripts(&wheel.join(SITE_DIR), &bin, final_dir)?;
     }
     // The app's sources are first on sys.path when it runs; this makes them
     // importable from `sys.executable` children too, as after a pip install.
-    let app_pth = site.join("_dpex_app.pth");
-    // Never write through a link into the cache (a wheel could ship this name).
-    let _ = fs::remove_file(&app_pth);
-    write_new(&app_pth, format!("{}\n", app_dir.display()).as_bytes())?;
+    write_new(
+        &site.join(APP_PTH),
+        format!("{}\n", app_dir.display()).as_bytes(),
+    )?;
     Ok(warnings)
 }
 
 /// Mirror the tree `src` (an unpacked wheel's `site/`) into `dst`: folders
-/// become real folders of the venv and files become links into the cache.
+/// become real folders of the site and files become links into the cache.
 /// So packages split over several wheels merge, `$ORIGIN/../../<other
-/// wheel's folder>` library paths resolve inside site-packages, and tools
-/// that change the venv (pip, `__pycache__` writes) change the venv's own
-/// folders, never the shared wheel entries. The first wheel wins a file
+/// wheel's folder>` library paths resolve inside site-packages, and
+/// `__pycache__` writes change the site's own folders, never the wheel
+/// entries (which `dpex cache verify` checks against their RECORD). The first wheel wins a file
 /// conflict (the paths it lost are pushed to `conflicts`). `fresh`: this
 /// wheel just created `dst`, so nothing is in the way.
 fn merge_links(
@@ -117,11 +163,11 @@ fn merge_links(
     Ok(())
 }
 
-/// Links a wheel's files into the venv. A hard link is what pip's copy would
+/// Links a wheel's files into the site. A hard link is what pip's copy would
 /// be without the copy: no new inode (the slow part of a cold start on ext4),
-/// one inode lookup per import, and `realpath(__file__)` stays in the venv as
-/// after a pip install. Where a hard link cannot be made (another filesystem,
-/// hard links refused) and for read-only cache layers, which must not even
+/// one inode lookup per import, and `realpath(__file__)` stays in the site,
+/// whose tree is whole, as after a pip install. Where a hard link cannot be
+/// made (another filesystem, hard links refused) and for read-only cache layers, which must not even
 /// have their link counts changed, a symlink.
 struct Linker {
     hard: bool,
