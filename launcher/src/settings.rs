@@ -77,8 +77,10 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default of `DPEX_MAX_UNPACKED_SIZE`: bytes one wheel may unpack to.
 pub const DEFAULT_MAX_UNPACKED: u64 = 16 << 30;
 /// Default of `DPEX_DOWNLOAD_MEMORY`: bytes of downloads held in memory at
-/// once, over all workers; a wheel beyond it goes to a temporary file.
-pub const DEFAULT_DOWNLOAD_MEMORY: u64 = 1 << 30;
+/// once, over all workers; a wheel beyond it goes to a temporary file (in
+/// the page cache, mapped and released as it is unpacked). Small enough that
+/// a torch-sized cold start stays within a small host's or a pod's memory.
+pub const DEFAULT_DOWNLOAD_MEMORY: u64 = 256 << 20;
 
 /// What the environment asks of this run.
 #[derive(Clone, Debug)]

@@ -20,7 +20,7 @@ In process:
     with IndexServer(wheel_dir, log_path) as idx:
         idx.url, idx.simple_url, idx.files_url, idx.file_gets()
 As a script (prints the chosen port on stdout, then serves until killed):
-    python tests/support/index_server.py --dir D --log L [--port 0] [--corrupt FILE]...
+    python tests/support/index_server.py --dir D --log L [--port 0] [--corrupt FILE]... [--rate BYTES_PER_S]
 """
 
 import argparse
@@ -31,6 +31,7 @@ import os
 import re
 import sys
 import threading
+import time
 import zipfile
 from collections import Counter
 from email.parser import HeaderParser
@@ -251,7 +252,38 @@ class _Handler(BaseHTTPRequestHandler):
         data = p.read_bytes()
         if filename in idx.corrupt:
             data = corrupt_bytes(data)
-        return self._send(200, data, "application/octet-stream", head=head)
+        if idx.link is None or head:
+            return self._send(200, data, "application/octet-stream", head=head)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        view = memoryview(data)
+        for at in range(0, len(data), _Link.CHUNK):
+            chunk = view[at:at + _Link.CHUNK]
+            idx.link.wait_for(len(chunk))
+            self.wfile.write(chunk)
+
+
+class _Link:
+    """A link of `rate` bytes per second shared by every response body (a
+    token bucket over all connections): the benchmark's 1 and 10 Gbit/s
+    mirror, without traffic control."""
+
+    CHUNK = 256 << 10
+
+    def __init__(self, rate):
+        self.rate = rate
+        self._lock = threading.Lock()
+        self._free_at = time.monotonic()
+
+    def wait_for(self, n):
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._free_at)
+            self._free_at = start + n / self.rate
+        if start > now:
+            time.sleep(start - now)
 
 
 class _Server(ThreadingHTTPServer):
@@ -263,8 +295,9 @@ class _Server(ThreadingHTTPServer):
 class IndexServer:
     """A PEP 503/691 index over `wheel_dir`, on 127.0.0.1:`port` (0 = any free port)."""
 
-    def __init__(self, wheel_dir, log_path=None, corrupt=(), host="127.0.0.1", port=0):
+    def __init__(self, wheel_dir, log_path=None, corrupt=(), host="127.0.0.1", port=0, rate=None):
         self.catalog = _Catalog(wheel_dir)
+        self.link = _Link(rate) if rate else None
         self.log_path = Path(log_path) if log_path else None
         self.corrupt = set(corrupt)
         self.host = host
@@ -380,10 +413,12 @@ def main(argv=None):
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
     ap.add_argument("--corrupt", action="append", default=[], help="serve this file name with altered bytes")
+    ap.add_argument("--rate", type=float, help="bytes per second of wheel bodies, over all connections together")
     args = ap.parse_args(argv)
     if not os.path.isdir(args.dir):
         ap.error(f"--dir {args.dir}: not a directory")
-    srv = IndexServer(args.dir, args.log, corrupt=args.corrupt, host=args.host, port=args.port).start()
+    srv = IndexServer(args.dir, args.log, corrupt=args.corrupt, host=args.host, port=args.port,
+                      rate=args.rate).start()
     print(srv.port, flush=True)
     print(f"serving {args.dir} at {srv.simple_url}/ (files under {srv.files_url})", file=sys.stderr, flush=True)
     try:

@@ -27,6 +27,13 @@ use std::sync::Mutex;
 /// handful of connections; unpacking is bound by the cores.
 const MAX_WORKERS: usize = 8;
 
+/// Wheels at least this big download one at a time (largest first), while
+/// smaller ones fill the other workers. Sharing the link (or, on a fast one,
+/// the cores) between torch, cuDNN and triton would make all of them arrive
+/// at the end together and then unpack one after another on an idle link;
+/// one after the other, each unpacks while the next downloads.
+const BIG_DOWNLOAD: u64 = 64 << 20;
+
 /// A wheel chosen for this interpreter.
 #[derive(Clone, Debug)]
 pub struct Selected<'a> {
@@ -284,6 +291,7 @@ pub fn hydrate_wheels(
     let sources = Sources::new(settings);
     let work = Work {
         sources: &sources,
+        big_download: Mutex::new(()),
         budget: MemoryBudget::new(settings.download_memory),
         limits: UnpackLimits::from_settings(settings),
         lock_wait: cache.lock_wait(),
@@ -345,6 +353,8 @@ pub fn hydrate_wheels(
 /// What every download-and-unpack worker shares.
 struct Work<'a> {
     sources: &'a Sources,
+    /// Held while a big wheel downloads: see [`BIG_DOWNLOAD`].
+    big_download: Mutex<()>,
     budget: MemoryBudget,
     limits: UnpackLimits,
     lock_wait: crate::cache::lock::LockWait,
@@ -396,12 +406,15 @@ fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
         if verbose > 1 {
             eprintln!("dpex: fetching {}", wheel.filename);
         }
+        let big = wheel.size.is_some_and(|size| size >= BIG_DOWNLOAD);
+        let turn = big.then(|| work.big_download.lock().unwrap_or_else(|e| e.into_inner()));
         let started = std::time::Instant::now();
         // Held in memory when it fits the budget, else in a file of the
         // staging folder: either way unpacked from the verified bytes.
         let in_memory = work.budget.reserve(wheel.size);
         let (unpacked, fetched) = if in_memory.is_some() {
             let bytes = sources.fetch_to_memory(&item.package.name, wheel)?;
+            drop(turn);
             let fetched = started.elapsed();
             (
                 unpack::unpack_wheel_bytes(&bytes, &wheel.filename, staging, work.limits),
@@ -410,6 +423,7 @@ fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
         } else {
             let download = staging.join(".download.whl");
             sources.fetch(&item.package.name, wheel, &download)?;
+            drop(turn);
             let fetched = started.elapsed();
             let unpacked = unpack::unpack_wheel(&download, &wheel.filename, staging, work.limits);
             let _ = std::fs::remove_file(&download);

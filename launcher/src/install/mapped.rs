@@ -53,6 +53,43 @@ impl Mapped {
     }
 }
 
+impl Mapped {
+    /// Drop the pages wholly inside `part` (a slice of [`Mapped::bytes`])
+    /// from this process: the kernel keeps them in the page cache and maps
+    /// them again if they are read again, so this only bounds the resident
+    /// memory of unpacking a wheel bigger than the download memory budget
+    /// (torch: 500+ MB) to what is being inflated now.
+    pub fn release(&self, part: &[u8]) {
+        let base = self.ptr as usize;
+        let (start, end) = (part.as_ptr() as usize, part.as_ptr() as usize + part.len());
+        if self.len == 0 || start < base || end > base + self.len {
+            return;
+        }
+        let page = page_size();
+        let (first, last) = (start.div_ceil(page) * page, end / page * page);
+        if first < last {
+            // SAFETY: a page-aligned range inside our read-only private file
+            // mapping, never written: dropping it loses nothing (a later read
+            // faults the same bytes back in from the file).
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_DONTNEED,
+                )
+            };
+        }
+    }
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => 4096,
+    }
+}
+
 impl Drop for Mapped {
     fn drop(&mut self) {
         if self.len != 0 {
@@ -78,9 +115,27 @@ mod tests {
             .unwrap();
         let map = Mapped::of(&File::open(&path).unwrap()).unwrap();
         assert_eq!(map.bytes(), b"hello");
+        map.release(map.bytes());
+        assert_eq!(map.bytes(), b"hello");
         std::fs::File::create(&path).unwrap();
         let map = Mapped::of(&File::open(&path).unwrap()).unwrap();
         assert_eq!(map.bytes(), b"");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn released_pages_read_back_the_same() {
+        let dir = std::env::temp_dir().join(format!("dpex-mapped-r-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let content: Vec<u8> = (0..5 * 4096 + 123).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let map = Mapped::of(&File::open(&path).unwrap()).unwrap();
+        assert_eq!(map.bytes(), &content[..]);
+        map.release(&map.bytes()[100..4 * 4096 + 7]);
+        map.release(map.bytes());
+        map.release(b"not in the map");
+        assert_eq!(map.bytes(), &content[..]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -113,6 +113,7 @@ where
     unpack_entries(
         &mut archive,
         bytes,
+        None,
         indices,
         dest,
         what,
@@ -127,6 +128,7 @@ where
 fn unpack_entries<F>(
     archive: &mut zip::ZipArchive<io::Cursor<&[u8]>>,
     bytes: &[u8],
+    mapped: Option<&Mapped>,
     indices: impl Iterator<Item = usize>,
     dest: &Path,
     what: &str,
@@ -214,6 +216,11 @@ where
             })
             .ok_or_else(|| bad(format!("the entry {name:?} lies outside the file")))?;
         let declared = entry.size();
+        let release = |part: &[u8]| {
+            if let Some(map) = mapped {
+                map.release(part)
+            }
+        };
         inflater
             .copy(
                 entry.compression(),
@@ -221,6 +228,7 @@ where
                 declared,
                 entry.crc32(),
                 &mut file,
+                &release,
             )
             .map_err(|e| match e {
                 CopyError::Write(e) => Error::io("write", &path, e),
@@ -253,6 +261,8 @@ impl Inflater {
 
     /// Write the entry whose stored bytes are `data` to `out`; it must come
     /// to exactly `declared` bytes with CRC-32 `crc`.
+    /// `release` is given the stored bytes as they are used up, a chunk at
+    /// a time (see [`Mapped::release`]).
     fn copy(
         &mut self,
         method: zip::CompressionMethod,
@@ -260,21 +270,31 @@ impl Inflater {
         declared: u64,
         crc: u32,
         out: &mut impl io::Write,
+        release: &dyn Fn(&[u8]),
     ) -> std::result::Result<(), CopyError> {
         let mut hasher = crc32fast::Hasher::new();
         let mut written: u64 = 0;
         match method {
             zip::CompressionMethod::Stored => {
-                hasher.update(data);
                 written = data.len() as u64;
-                if written == declared {
-                    out.write_all(data).map_err(CopyError::Write)?;
+                for chunk in data.chunks(RELEASE_CHUNK) {
+                    hasher.update(chunk);
+                    if written == declared {
+                        out.write_all(chunk).map_err(CopyError::Write)?;
+                    }
+                    release(chunk);
                 }
             }
             zip::CompressionMethod::Deflated => {
                 self.decompress.reset(false);
                 let mut input = data;
+                let mut released = 0;
                 loop {
+                    let used = data.len() - input.len();
+                    if used - released >= RELEASE_CHUNK {
+                        release(&data[released..used]);
+                        released = used;
+                    }
                     let (in_before, out_before) =
                         (self.decompress.total_in(), self.decompress.total_out());
                     let status = self
@@ -299,6 +319,7 @@ impl Inflater {
                         return Err(CopyError::Bad("is corrupt (its data ends early)".into()));
                     }
                 }
+                release(&data[released..]);
             }
             other => {
                 return Err(CopyError::Bad(format!(
@@ -327,7 +348,7 @@ const COPY_BUFFER: usize = 256 * 1024;
 pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path, limits: UnpackLimits) -> Result<()> {
     let file = fs::File::open(wheel).map_err(|e| Error::io("open", wheel, e))?;
     let map = Mapped::of(&file).map_err(|e| Error::io("read", wheel, e))?;
-    unpack_wheel_bytes(map.bytes(), filename, dest, limits)
+    unpack_wheel_from(map.bytes(), Some(&map), filename, dest, limits)
 }
 
 /// Unpack a wheel's bytes into `dest`: the importable files (root,
@@ -335,6 +356,17 @@ pub fn unpack_wheel(wheel: &Path, filename: &str, dest: &Path, limits: UnpackLim
 /// `scripts/`, `.data/data` under `data/`, `.data/headers` under `headers/`.
 pub fn unpack_wheel_bytes(
     bytes: &[u8],
+    filename: &str,
+    dest: &Path,
+    limits: UnpackLimits,
+) -> Result<()> {
+    unpack_wheel_from(bytes, None, filename, dest, limits)
+}
+
+/// [`unpack_wheel_bytes`] of `bytes`, which may be all of `mapped`.
+fn unpack_wheel_from(
+    bytes: &[u8],
+    mapped: Option<&Mapped>,
     filename: &str,
     dest: &Path,
     limits: UnpackLimits,
@@ -393,6 +425,7 @@ pub fn unpack_wheel_bytes(
         return unpack_entries(
             &mut archive,
             bytes,
+            mapped,
             0..entries,
             dest,
             filename,
@@ -411,6 +444,7 @@ pub fn unpack_wheel_bytes(
                     unpack_entries(
                         &mut archive,
                         bytes,
+                        mapped,
                         (t..entries).step_by(threads),
                         dest,
                         filename,
@@ -431,6 +465,10 @@ pub fn unpack_wheel_bytes(
             .map(|_| ())
     })
 }
+
+/// How much of a mapped wheel's stored bytes one thread keeps resident
+/// before handing them to `release`.
+const RELEASE_CHUNK: usize = 16 << 20;
 
 /// Wheels at least this big are unpacked by several threads.
 const PARALLEL_UNPACK_BYTES: u64 = 4 << 20;
@@ -541,6 +579,41 @@ mod tests {
             dest,
             UnpackLimits::default(),
         )
+    }
+
+    #[test]
+    fn big_entries_of_a_mapped_wheel_unpack_whole() {
+        // Entries bigger than RELEASE_CHUNK (incompressible, so their stored
+        // bytes are too): their pages are released as they are inflated, by
+        // several threads (the wheel is over PARALLEL_UNPACK_BYTES).
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut noise = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect()
+        };
+        let (a, b) = (noise(RELEASE_CHUNK * 2 + 12345), noise(RELEASE_CHUNK + 1));
+        let (path, dest) = wheel(
+            "big",
+            &[
+                ("demo/a.bin", &a, 0o644),
+                ("demo/__init__.py", b"x = 1\n", 0o644),
+                ("demo/b.bin", &b, 0o644),
+            ],
+            "1.0",
+        );
+        unpack(&path, &dest).unwrap();
+        assert!(fs::read(dest.join("site/demo/a.bin")).unwrap() == a);
+        assert!(fs::read(dest.join("site/demo/b.bin")).unwrap() == b);
+        assert_eq!(
+            fs::read(dest.join("site/demo/__init__.py")).unwrap(),
+            b"x = 1\n"
+        );
     }
 
     #[test]
