@@ -198,13 +198,13 @@ index_server.main(sys.argv[1:])
 
 
 class IndexServer:
-    def __init__(self, python, wheel_dir, log, nodelay=True):
+    def __init__(self, python, wheel_dir, log, nodelay=True, rate=None):
         self.log = log
         self.nodelay = nodelay
         support = REPO / "tests" / "support"
         server = ["-c", NODELAY_SERVER, support] if nodelay else [support / "index_server.py"]
         self.proc = subprocess.Popen(
-            [python, *server, "--dir", wheel_dir, "--log", log],
+            [python, *server, "--dir", wheel_dir, "--log", log, *(["--rate", str(rate)] if rate else [])],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=base_env())
         line = self.proc.stdout.readline().strip()
         if not line.isdigit():
@@ -284,6 +284,7 @@ class Timer:
         self.hyperfine = shutil.which("hyperfine") if use_hyperfine else None
         self.tmp = tmp
         self.cpu = {}  # key -> [(user s, system s)] of every timed run (the process and what it waited for)
+        self.maxrss = {}  # key -> [peak RSS KiB] of every timed run (own loop only)
 
     def round(self, cmds):
         """Run each command once, in the given order; -> {key: seconds}."""
@@ -305,14 +306,17 @@ class Timer:
         for c in cmds:
             c.do_prepare()
             argv = c.full_argv()
-            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # wait4: this command's own CPU time and peak RSS (the largest of it and
+            # every process it waited for), not the running totals of getrusage.
+            _, status, ru = os.wait4(p.pid, 0)
             times[c.key] = time.perf_counter() - t0
-            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            self.cpu.setdefault(c.key, []).append((ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime))
-            if r.returncode != 0:
-                die(f"{c.label} failed ({r.returncode}): {shlex.join(argv)}")
+            p.returncode = os.waitstatus_to_exitcode(status)
+            self.cpu.setdefault(c.key, []).append((ru.ru_utime, ru.ru_stime))
+            self.maxrss.setdefault(c.key, []).append(ru.ru_maxrss)
+            if p.returncode != 0:
+                die(f"{c.label} failed ({p.returncode}): {shlex.join(argv)}")
         return times
 
 
@@ -343,16 +347,17 @@ def fmt_mb(n):
     return f"{n / 1e6:.2f}" if n >= 1e5 else f"{n / 1e6:.4f}"
 
 
-def group_table(title, rows, samples, baseline_key, note=None, cpu=None):
+def group_table(title, rows, samples, baseline_key, note=None, cpu=None, rss=None):
     """rows: [(key, label, shown_command)]; ratio and difference against baseline_key's median.
-    cpu: Timer.cpu, to add the median user and system CPU seconds of each row."""
+    cpu: Timer.cpu, to add the median user and system CPU seconds of each row; rss: Timer.maxrss,
+    to add the largest peak resident memory of any run of each row."""
     base = statistics.median(samples[baseline_key])
     out = [f"### {title}", ""]
     if note:
         out += [note, ""]
     out += ["| what | command | median s | min–max s | runs | vs baseline | Δ median |"
-            + (" user s | sys s |" if cpu else ""),
-            "|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if cpu else "")]
+            + (" user s | sys s |" if cpu else "") + (" peak RSS MiB |" if rss else ""),
+            "|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if cpu else "") + ("---:|" if rss else "")]
     for key, label, shown in rows:
         xs = samples[key]
         med = statistics.median(xs)
@@ -369,6 +374,8 @@ def group_table(title, rows, samples, baseline_key, note=None, cpu=None):
             us = cpu.get(key) or [(float("nan"), float("nan"))]
             line += (f" {fmt_s(statistics.median(u for u, _ in us))} |"
                      f" {fmt_s(statistics.median(y for _, y in us))} |")
+        if rss:
+            line += f" {max(rss[key]) / 1024:,.0f} |" if rss.get(key) else " |"
         out.append(line)
     return out + [""]
 
@@ -428,6 +435,10 @@ def main():
                          "scipy, pandas, scikit-learn, pyarrow, matplotlib, ...; ~157 MB of wheels): cold "
                          "hydration vs uv and the floors, warm and first `import pandas, ...` vs a pip venv "
                          "(default output bench/results-large.md)")
+    ap.add_argument("--torch", action="store_true",
+                    help="instead of the default groups: cold hydration of bench/torch.lock.txt (torch 2.10 and "
+                         "its biggest CUDA wheels, ~2.1 GB) vs uv over loopback and 1 and 10 Gbit/s links, with "
+                         "peak memory (default output bench/results-torch.md)")
     ap.add_argument("--fleet", action="store_true",
                     help="32 launches of 4 apps sharing most wheels, all at once on one cold cache, vs one "
                          "launch (with --large on the large wheels; default output bench/results-fleet.md, "
@@ -450,14 +461,15 @@ def main():
     args = ap.parse_args()
     if args.profile and not args.large:
         ap.error("--profile goes with --large")
-    default_mode = not (args.large or args.fleet)
+    default_mode = not (args.large or args.fleet or args.torch)
     runs = args.runs or (10 if args.large else 25)
     cold_runs = args.cold_runs or max(3, runs // 5)
     args.runs = runs
     python = args.python
     if not os.access(python, os.X_OK):
         die(f"{python} not found; pass --python")
-    out_default = "results.md" if default_mode else "results-large.md" if args.large else "results-fleet.md"
+    out_default = ("results.md" if default_mode else "results-large.md" if args.large
+                   else "results-torch.md" if args.torch else "results-fleet.md")
     out = Path(args.out or REPO / "bench" / out_default)
 
     work = REPO / ".dpex-test" / "bench"
@@ -468,7 +480,8 @@ def main():
     wheels = setup_wheels(tools)
     dpex, dpex_from = setup_dpex(args, work)
 
-    rd = work / ("run" if default_mode else "run-large" if args.large else "run-fleet")
+    rd = work / ("run" if default_mode else "run-large" if args.large else "run-torch" if args.torch
+                 else "run-fleet")
     shutil.rmtree(rd, ignore_errors=True)
     rd.mkdir()
     (rd / "tmp").mkdir()
@@ -497,6 +510,12 @@ def main():
                     f"| index | tests/support/index_server.py (threaded, PEP 503/691) on 127.0.0.1{nodelay} |"]
     else:
         report, workload = [], []
+        if args.torch:
+            torch = setup_large_wheels(tools, work, lock=TORCH_LOCK, folder="torch-wheels")
+            report += bench_torch(args, python, tools, dpex, torch, rd, timer, cold_runs)
+            workload.append(f"| workload | bench/torch.lock.txt: {len(torch)} wheels, "
+                            f"{sum(w.stat().st_size for w in torch) / 1e6:.1f} MB: "
+                            + ", ".join(project_of(w.name) for w in torch) + " |")
         if args.large:
             large = setup_large_wheels(tools, work)
             index = IndexServer(python, large[0].parent, rd / "index.log", nodelay=not args.plain_index)
@@ -504,12 +523,13 @@ def main():
                 report += bench_large(args, python, tools, dpex, large, rd, index, timer, runs, cold_runs)
                 if args.fleet:
                     report += bench_fleet(args, python, dpex, large, rd, index, cold_runs, large=True)
+                    report += bench_fleet_versions(python, dpex, large, rd, index, cold_runs)
             finally:
                 index.stop()
             workload.append(f"| workload | bench/large.lock.txt: {len(large)} wheels, "
                             f"{sum(w.stat().st_size for w in large) / 1e6:.1f} MB: "
                             + ", ".join(project_of(w.name) for w in large) + " |")
-        else:
+        elif not args.torch:
             fleet_wheels = fleet_small_wheels(tools, work, wheels, rd)
             index = IndexServer(python, fleet_wheels[0].parent, rd / "index.log", nodelay=not args.plain_index)
             try:
@@ -529,7 +549,8 @@ def main():
         info["load average"] = (f"{load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end (1-minute; "
                                 "other work on the machine shows here)")
     elapsed = time.monotonic() - t_start
-    lines = ["# dpex benchmark" + (" (large workload)" if args.large else " (fleet)" if args.fleet else ""), "",
+    lines = ["# dpex benchmark" + (" (large workload)" if args.large else " (torch-sized lock)" if args.torch
+                                  else " (fleet)" if args.fleet else ""), "",
              f"Generated by `python3 bench/bench.py {shlex.join(sys.argv[1:])}`".rstrip() + f" in {elapsed:.0f} s.",
              "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info.items()]
@@ -760,6 +781,7 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
 # --------------------------------------------------------------------------- --large
 
 LARGE_LOCK = REPO / "bench" / "large.lock.txt"
+TORCH_LOCK = REPO / "bench" / "torch.lock.txt"
 LARGE_IMPORTS = "import pandas, numpy, scipy, sklearn, pyarrow"
 # One process per wheel, two at a time (xargs -P 2), largest wheel first: the
 # unpacking floor of the reference measurements (bench/README.md).
@@ -771,6 +793,88 @@ FETCH_ALL_PY = ("import sys, urllib.request; from concurrent.futures import Thre
                 "    with urllib.request.urlopen(u) as r:\n"
                 "        while r.read(1 << 20): pass\n"
                 "list(ThreadPoolExecutor(8).map(get, sys.argv[1:]))\n")
+
+
+def fetch_floor(python, index, wheels):
+    """(argv, shown): fetch every wheel from `index`, 8 at a time, bodies dropped."""
+    urls = [f"{index.url}/files/{w.name}" for w in wheels]
+    curl = shutil.which("curl")
+    if curl and "--parallel-immediate" in subprocess.run([curl, "--help", "all"], stdout=subprocess.PIPE,
+                                                          stderr=subprocess.DEVNULL, text=True).stdout:
+        argv = [curl, "-sS", "--fail", "-Z", "--parallel-max", "8", "--parallel-immediate"]
+        for u in urls:
+            argv += [u, "-o", "/dev/null"]
+        return argv, f"curl -Z --parallel-max 8 --parallel-immediate <{len(urls)} wheel URLs> -o /dev/null each"
+    return ([python, "-c", FETCH_ALL_PY, *urls],
+            f"python: 8 threads of urllib, <{len(urls)} wheel URLs>, bodies read and dropped")
+
+
+TORCH_LINKS = [("loopback", None), ("10 Gbit/s", 10e9 / 8), ("1 Gbit/s", 1e9 / 8)]
+
+
+def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
+    """Cold hydration of bench/torch.lock.txt against uv, over loopback and
+    over a 10 and a 1 Gbit/s link (the index paces every body through one
+    shared token bucket), with each command's peak resident memory."""
+    q = shlex.quote
+    total = sum(w.stat().st_size for w in wheels)
+    uv_bin = tools / "bin" / "uv"
+    biggest = sorted(wheels, key=lambda w: -w.stat().st_size)[:3]
+    out = ["## Torch-sized lock", "",
+           f"{len(wheels)} wheels, {total / 1e6:,.0f} MB (bench/torch.lock.txt; the biggest: "
+           + ", ".join(f"{project_of(w.name)} {w.stat().st_size / 1e6:.0f} MB" for w in biggest)
+           + "). Medians in seconds; the commands of a group ran interleaved, one run each per round in a "
+             "shuffled order, each after its cache and venv were removed (then `sync`, untimed). *peak RSS*: "
+             "the largest resident set of the command and the processes it waited for (wait4), over its runs.",
+           ""]
+    derived = []
+    for i, (name, rate) in enumerate(TORCH_LINKS, 1):
+        ld = rd / f"link-{i}"
+        ld.mkdir()
+        index = IndexServer(python, wheels[0].parent, ld / "index.log", nodelay=not args.plain_index, rate=rate)
+        try:
+            pylock = write_pylock(ld / "pylock.toml", wheels, index.url + "/files/")
+            req = write_requirements(ld / "requirements.txt", wheels)
+            app = ld / "torch.pex"
+            Cmd("b", "dpex build", [dpex, "build", "--lock", pylock, "-o", app], base_env()).check()
+            root, uv_venv, uv_cache = ld / "dpex-root", ld / "uv-venv", ld / "uv-cache"
+            uv_env = base_env(UV_CACHE_DIR=uv_cache, UV_NO_CONFIG=1, UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS=1)
+            uv_script = (f"{q(str(uv_bin))} venv -q --python {q(python)} {q(str(uv_venv))} && "
+                         f"{q(str(uv_bin))} pip install -q --python {q(str(uv_venv / 'bin/python'))} --no-deps "
+                         f"--require-hashes -r {q(str(req))} --index-url {q(index.url + '/simple')}")
+            fetch_argv, fetch_shown = fetch_floor(python, index, wheels)
+            keys = (f"t{i}_uv", f"t{i}_dpex", f"t{i}_fetch")
+            cmds = [
+                Cmd(keys[0], "uv venv + uv pip install, cold UV_CACHE_DIR", ["sh", "-c", uv_script], uv_env,
+                    prepare=f"rm -rf {q(str(uv_venv))} {q(str(uv_cache))} && sync",
+                    shown="uv venv V && uv pip install --no-deps --require-hashes -r requirements.txt "
+                          "--index-url <local>"),
+                Cmd(keys[1], "**dpex** cold hydration, empty DPEX_ROOT", [app, "-c", "pass"],
+                    base_env(DPEX_ROOT=root, PEX_PYTHON=python, PEX_INTERPRETER=1),
+                    prepare=f"rm -rf {q(str(root))} && sync", shown="PEX_INTERPRETER=1 ./torch.pex -c pass"),
+                Cmd(keys[2], "floor: fetch every wheel, 8 in parallel", fetch_argv, base_env(), shown=fetch_shown),
+            ]
+            for c in cmds:
+                c.check()
+            samples = measure(timer, cmds, rounds, f"torch over {name}")
+        finally:
+            index.stop()
+        note = ("The index serves from 127.0.0.1 " + (f"at {name} for all bodies together (a token bucket "
+                f"in tests/support/index_server.py --rate): the {total / 1e6:,.0f} MB take "
+                f"{total / rate:.2f} s at that rate." if rate else "as fast as it can (no pacing)."))
+        out += group_table(f"T{i}. Cold hydration over {name}", [(c.key, c.label, c.shown) for c in cmds],
+                           samples, keys[0], note=note, cpu=timer.cpu, rss=timer.maxrss)
+        med = {k: statistics.median(samples[k]) for k in keys}
+        rss = max(timer.maxrss.get(keys[1], [0])) / 1024
+        line = (f"- {name}: dpex {fmt_s(med[keys[1]])} s = {med[keys[1]] / med[keys[0]]:.2f}× uv "
+                f"(goal ≤ 0.80×: {'**met**' if med[keys[1]] <= 0.8 * med[keys[0]] else '**not met**'}), "
+                f"peak RSS {rss:,.0f} MiB (goal ≤ 512: {'**met**' if rss <= 512 else '**not met**'})")
+        if rate:
+            ideal = total / rate
+            line += (f"; {med[keys[1]] / ideal:.2f}× the time of the bytes at {name} ({ideal:.2f} s; goal ≤ "
+                     f"1.15×: {'**met**' if med[keys[1]] <= 1.15 * ideal else '**not met**'})")
+        derived.append(line + ".")
+    return out + ["### Derived", ""] + derived + [""]
 
 
 def project_of(filename):
@@ -788,15 +892,15 @@ def load_fetcher():
     return mod
 
 
-def setup_large_wheels(tools, work, only=None):
-    """The files of bench/large.lock.txt (or those of the projects in `only`), in
-    .dpex-test/bench/large-wheels, each checked against its sha256; missing ones are
+def setup_large_wheels(tools, work, only=None, lock=None, folder="large-wheels"):
+    """The files of bench/large.lock.txt (or `lock`; or those of the projects in `only`), in
+    .dpex-test/bench/<folder>, each checked against its sha256; missing ones are
     fetched once with pip (clean environment, --only-binary :all: --no-deps, pinned by hash)."""
     ftw = load_fetcher()
-    entries = ftw.read_lock(LARGE_LOCK)
+    entries = ftw.read_lock(lock or LARGE_LOCK)
     if only is not None:
         entries = [e for e in entries if project_of(e[0]) in only]
-    dest = work / "large-wheels"
+    dest = work / folder
     dest.mkdir(parents=True, exist_ok=True)
     for filename, sha in entries:
         path = dest / filename
@@ -970,17 +1074,7 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
     uv_script = (f"{q(str(uv_bin))} venv -q --python {q(python)} {q(str(uv_venv))} && "
                  f"{q(str(uv_bin))} pip install -q --python {q(str(uv_venv / 'bin/python'))} --no-deps "
                  f"--require-hashes -r {q(str(req))} --index-url {q(simple)}")
-    urls = [f"{index.url}/files/{w.name}" for w in wheels]
-    curl = shutil.which("curl")
-    if curl and "--parallel-immediate" in subprocess.run([curl, "--help", "all"], stdout=subprocess.PIPE,
-                                                          stderr=subprocess.DEVNULL, text=True).stdout:
-        fetch_argv = [curl, "-sS", "--fail", "-Z", "--parallel-max", "8", "--parallel-immediate"]
-        for u in urls:
-            fetch_argv += [u, "-o", "/dev/null"]
-        fetch_shown = f"curl -Z --parallel-max 8 --parallel-immediate <{len(urls)} wheel URLs> -o /dev/null each"
-    else:
-        fetch_argv = [python, "-c", FETCH_ALL_PY, *urls]
-        fetch_shown = f"python: 8 threads of urllib, <{len(urls)} wheel URLs>, bodies read and dropped"
+    fetch_argv, fetch_shown = fetch_floor(python, index, wheels)
     unzip_dest = cold / "unzip"
     unzip_list = rd / "unzip-list.txt"
     unzip_list.write_text("".join(f"{w}\n" for w in sorted(wheels, key=lambda w: -w.stat().st_size)))
@@ -1007,6 +1101,7 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
     unz_files, _, unz_dirs, unz_bytes = tree_stats(unzip_dest)
     wf, _, wd, wb = tree_stats(cold_dpex / "1" / "wheels")
     ef, el, ed, _ = tree_stats(find_env(cold_dpex))
+    sf, sl, sd_, _ = tree_stats(cold_dpex / "1" / "sites")
     uf, _, ud, ub = tree_stats(uv_cache)
     vf, vl, vd, _ = tree_stats(uv_venv)
     r = run([uv_venv / "bin/python", "-c", LARGE_IMPORTS], env=base_env(), check=False)
@@ -1076,8 +1171,12 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
             shown=f"<uv venv>/bin/python -c '{LARGE_IMPORTS}' (its __pycache__ removed before each run)"),
     ]
 
+    # ---- redeploy: a new version of an app on a host that runs the old one ----
+    redeploy, redeploy_builds = setup_redeploy(python, tools, dpex, pylock, req, simple, rd)
+
     # ---- timing ----
     samples = {}
+    samples.update(measure(timer, redeploy, cold_runs, "large: redeploy"))
     samples.update(measure(timer, coldcmds, cold_runs, "large: cold hydration"))
     samples.update(measure(timer, compilecmds, cold_runs, "large: cold install with bytecode"))
     samples.update(measure(timer, warm, runs, "large: warm import", warmup=1))
@@ -1137,7 +1236,8 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
             f"| {ratio_floor:.2f}× | ≤ 1.30× | {verdict('dpex_cold', floor_key, 1.3)} |",
             f"| uv / floor | {med['uv'] / floor:.2f}× | | |", ""]
     out += [f"What each cold run leaves behind: dpex {wf:,} files in {wd:,} folders ({wb / 1e6:.0f} MB) in "
-            f"`wheels/`, plus a venv of {ed:,} folders and {el:,} symlinks ({ef:,} regular files); uv "
+            f"`wheels/`, plus a shared site of {sd_:,} folders and {sf:,} files (hard links into `wheels/`: "
+            f"no new inodes) and a venv of {ed:,} folders and {el:,} symlinks ({ef:,} regular files); uv "
             f"{uf:,} files in {ud:,} folders ({ub / 1e6:.0f} MB) in its cache, plus a venv of {vd:,} folders "
             f"and {vf:,} files (nearly all hard links into the cache: no new inodes); the unzip floor "
             f"{unz_files:,} files.",
@@ -1169,6 +1269,16 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
              "and writes every .pyc it needs (Python's lazy compile, into the venv's own folders); or "
              "`dpex hydrate --compile` before it (untimed). uv: its venv from L1 with every `__pycache__` "
              "removed, as uv installs no .pyc. Baseline: the pip venv, whose install compiled everything.")
+    out += group_table(
+        "L5. Redeploy: the first run of a new version on a host that runs the old one",
+        rows(redeploy, ["rd_dpex_v1", "rd_dpex_next", "rd_pex_v1", "rd_pex_next"]), samples, "rd_dpex_v1",
+        cpu=timer.cpu,
+        note="An app (one source file, no entry point) on the large wheels, run as `-c 'import redeploy_app, "
+             "pandas, ...'`. v1 was run twice before timing (hydration, then Python's own bytecode writes), "
+             "so its rows are warm. Before each *new version* run (untimed) the app's source changes one line "
+             "and the tool builds it again (" + redeploy_builds + "); the timed run is that version's first, on "
+             "the same cache (DPEX_ROOT / PEX_ROOT) as v1, with Python's default bytecode caching. "
+             "Baseline: dpex v1 warm.")
     stub = launcher_stub_size(app)
     out += ["### Sizes", "", "| artifact | bytes | MB |", "|---|---:|---:|",
             f"| large.pex (no sources; PEX-INFO pins {len(wheels)} wheels) | {app.stat().st_size:,} "
@@ -1204,8 +1314,60 @@ def bench_large(args, python, tools, dpex, wheels, rd, index, timer, runs, cold_
             f"{fmt_s(med['uv'] + med['fi_uv'])} s (L1 + L4), uv --compile-bytecode + first import "
             f"{fmt_s(med['uvc'] + med['fi_pip'])} s (taking the pip venv's warm import for it), pip "
             f"~{fmt_s(pip_secs + med['fi_pip'])} s (its one untimed install).",
+            f"- redeploy: the first run of a new version costs dpex "
+            f"{1000 * (med['rd_dpex_next'] - med['rd_dpex_v1']):+.0f} ms over v1 warm (goal ≤ +300 ms: "
+            + ("**met**" if med['rd_dpex_next'] - med['rd_dpex_v1'] <= 0.3 else "**not met**")
+            + f"), pex --venv {1000 * (med['rd_pex_next'] - med['rd_pex_v1']):+.0f} ms over its own v1 warm.",
             ""]
     return out
+
+
+REDEPLOY_CODE = "import redeploy_app, " + LARGE_IMPORTS[len("import "):]
+
+
+def setup_redeploy(python, tools, dpex, pylock, req, simple, rd):
+    """The L5 commands: v1 of a small app on the large wheels, warm, and the
+    first run of a freshly built next version, for dpex and pex --venv. Each
+    `*_next` run's prepare step edits the source (a counter) and rebuilds."""
+    q = shlex.quote
+    out = {}
+    cmds = []
+    for tool in ("dpex", "pex"):
+        src = rd / f"redeploy-{tool}-src"
+        (src / "redeploy_app").mkdir(parents=True)
+        init = src / "redeploy_app" / "__init__.py"
+        init.write_text("VERSION = 0\n")
+        v1, nxt = rd / f"redeploy-{tool}-v1.pex", rd / f"redeploy-{tool}-next.pex"
+        if tool == "dpex":
+            build = [dpex, "build", "--lock", pylock, "-D", src, "-o"]
+            benv = base_env()
+            renv = base_env(DPEX_ROOT=rd / "redeploy-dpex-root", PEX_PYTHON=python, PEX_INTERPRETER=1)
+        else:
+            build = [tools / "bin" / "pex", "-r", req, "--no-pypi", "--index", simple, "-D", src, "--python",
+                     python, "--venv", "--sh-boot", "-o"]
+            benv = base_env(PEX_ROOT=rd / "redeploy-pex-build-root")
+            renv = base_env(PEX_ROOT=rd / "redeploy-pex-root", PEX_INTERPRETER=1)
+        t0 = time.perf_counter()
+        Cmd("b", f"{tool} build", [*build, v1], benv).check()
+        first_build = time.perf_counter() - t0
+        v1cmd = Cmd(f"rd_{tool}_v1", f"{'**dpex**' if tool == 'dpex' else 'pex --venv --sh-boot'} v1, warm",
+                    [v1, "-c", REDEPLOY_CODE], renv, shown=f"PEX_INTERPRETER=1 ./v1.pex -c '{REDEPLOY_CODE}'")
+        v1cmd.check()
+        v1cmd.check()
+        edit = (f"n=$(($(sed -n 's/^VERSION = //p' {q(str(init))}) + 1)) && "
+                f"echo \"VERSION = $n\" > {q(str(init))} && ")
+        build_next = Cmd("b", "", [*build, nxt], benv)
+        prepare = edit + shlex.join(build_next.full_argv()) + " >/dev/null 2>&1"
+        t0 = time.perf_counter()
+        subprocess.run(["sh", "-c", prepare], check=True)
+        out[tool] = (first_build, time.perf_counter() - t0)
+        cmds += [v1cmd,
+                 Cmd(f"rd_{tool}_next", f"{'**dpex**' if tool == 'dpex' else 'pex --venv --sh-boot'} new "
+                     "version, its first run", [nxt, "-c", REDEPLOY_CODE], renv, prepare=prepare,
+                     shown=f"PEX_INTERPRETER=1 ./next.pex -c '{REDEPLOY_CODE}' (edited and rebuilt just before)")]
+    builds = ", ".join(f"{tool} build: {fmt_s(a)} s for v1, {fmt_s(b)} s for a next version"
+                       for tool, (a, b) in out.items())
+    return cmds, builds
 
 
 # --------------------------------------------------------------------------- --fleet
@@ -1365,6 +1527,81 @@ def bench_fleet(args, python, dpex, wheels, rd, index, rounds, large):
                     f"(all rounds pooled): median {fmt_s(statistics.median(pl))} s, "
                     f"fastest {fmt_s(pl[0])} s, slowest {fmt_s(pl[-1])} s."]
     out.append("")
+    return out
+
+
+def bench_fleet_versions(python, dpex, wheels, rd, index, rounds):
+    """32 launches of 4 versions of one app (the large wheels, each launch
+    importing them) at once on a cold cache, against the same warm, and one
+    launch cold and warm: how the cold share grows with the fleet."""
+    fd = rd / "fleet-versions"
+    fd.mkdir()
+    lock = write_pylock(fd / "pylock.toml", wheels, index.url + "/files/")
+    code = REDEPLOY_CODE + "; print('fleet-ok', redeploy_app.VERSION)"
+    apps = []
+    for v in range(4):
+        src = fd / f"src-{v}"
+        (src / "redeploy_app").mkdir(parents=True)
+        (src / "redeploy_app" / "__init__.py").write_text(f"VERSION = {v}\n")
+        app = fd / f"app-v{v}.pex"
+        Cmd("b", f"dpex build v{v}", [dpex, "build", "--lock", lock, "-D", src, "-o", app], base_env()).check()
+        apps.append(app)
+    root = fd / "dpex-root"
+    env = base_env(DPEX_ROOT=root, PEX_PYTHON=python, PEX_INTERPRETER=1)
+
+    def launches(n):
+        return [{"argv": [str(apps[i % len(apps)]), "-c", code], "env": env, "expect": "fleet-ok"}
+                for i in range(n)]
+
+    # Cold before warm in every round (the warm run reuses what the cold one left).
+    scenarios = [("one_cold", "one launch, cold cache", launches(1), True),
+                 ("one_warm", "one launch, warm", launches(1), False),
+                 ("fleet_cold", f"{FLEET_LAUNCHES} launches at once, 8 of each version, cold cache",
+                  launches(FLEET_LAUNCHES), True),
+                 ("fleet_warm", f"{FLEET_LAUNCHES} launches at once, warm", launches(FLEET_LAUNCHES), False)]
+    driver = REPO / "bench" / "fleet_run.py"
+    samples = {k: [] for k, *_ in scenarios}
+    t_start = time.monotonic()
+    for i in range(rounds):
+        for key, label, todo, cold in scenarios:
+            if cold:
+                subprocess.run(["sh", "-c", f"rm -rf {shlex.quote(str(root))} && sync"], check=True)
+            spec = fd / "spec.json"
+            spec.write_text(json.dumps({"mode": "parallel", "tmp": str(fd / "out"), "launches": todo}))
+            mark = index.mark()
+            r = subprocess.run([python, driver, spec], stdout=subprocess.PIPE, text=True, env=base_env())
+            if r.returncode != 0:
+                die(f"fleet driver failed on {label}")
+            res = json.loads(r.stdout)
+            bad = [x for x in res["results"] if not x["ok"]]
+            if bad:
+                die(f"fleet versions: {len(bad)} of {len(todo)} launches failed ({label}); first:\n{bad[0]['tail']}")
+            gets = index.file_get_counts(since=mark)
+            want = Counter(w.name for w in wheels) if cold else Counter()
+            if gets != want:
+                die(f"fleet versions: {label}: wheel downloads {dict(gets)} are not one per wheel")
+            samples[key].append(res["wall"])
+        say(f"fleet versions: round {i + 1}/{rounds}")
+    say(f"fleet versions: {time.monotonic() - t_start:.0f} s")
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    out = [f"## Fleet of versions: {FLEET_LAUNCHES} launches of 4 versions of one app at once", "",
+           f"Four versions of an app on the {len(wheels)} large wheels (one source file each, different), "
+           f"every launch `PEX_INTERPRETER=1 ./app-vN.pex -c '{code}'` (so each imports pandas, numpy, "
+           f"scipy, sklearn and pyarrow), all with one DPEX_ROOT and Python's default bytecode caching. "
+           f"Cold: the cache removed (then `sync`) just before; warm: right after the cold run of the same "
+           f"scenario. Checked every run: every launch exited 0 and printed `fleet-ok`; cold runs fetched each "
+           f"wheel exactly once, warm runs none. Wall time from the first start to the last exit "
+           f"(bench/fleet_run.py).", "",
+           "| scenario | median s | min–max s | runs |", "|---|---:|---:|---:|"]
+    for key, label, *_ in scenarios:
+        xs = samples[key]
+        out.append(f"| {label} | {fmt_s(med[key])} | {fmt_s(min(xs))}–{fmt_s(max(xs))} | {len(xs)} |")
+    one = med["one_cold"] - med["one_warm"]
+    fleet = med["fleet_cold"] - med["fleet_warm"]
+    growth = fleet / one if one > 0 else float("inf")
+    out += ["", f"The cold share (cold − warm): one launch {fmt_s(one)} s, {FLEET_LAUNCHES} launches "
+                f"{fmt_s(fleet)} s: it grows {growth:.1f}× from 1 to {FLEET_LAUNCHES} launches (goal ≤ 3×: "
+                + ("**met**" if growth <= 3 else "**not met**") + ").", ""]
     return out
 
 
