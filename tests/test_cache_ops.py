@@ -76,27 +76,48 @@ def test_read_only_layers_are_used_first_and_never_written(e2e, tmp_path):
     r = assert_ok(e2e.run_pex(pex, "-c", "import requests, sys; print('PREFIX', sys.prefix)", env=env))
     assert str(layer) in r.stdout, describe(r)
     assert tree(layer) == before
-    # Another app with the same wheels builds its environment in the writable
-    # cache on the layer's site (and its bytecode): no download, layer untouched.
+    # Another app with the same wheels builds its environment and its site in
+    # the writable cache (the layer's site has no bytecode, and Python could
+    # write none there): the site's files are symlinks, not hard links, into the
+    # layer's wheels, so not even the layer's link counts change. No download.
     other = e2e.build_app(files, entry_point=None, extra=["--inject-env", "X=1"], out="other.pex")
-    r = assert_ok(e2e.run_pex(other, "-c", "import requests, sys; print('PREFIX', sys.prefix, requests.__file__)",
-                              env=env))
-    assert str(tmp_path / "fresh") in r.stdout, describe(r)
-    assert tree(layer) == before
-    package = Path(r.stdout.split()[-1]).parent
-    assert package.is_symlink() and os.readlink(package).startswith(str(layer / "1" / "sites")), package
-    # An app on another set of the layer's wheels gets a site of its own in the
-    # writable cache, whose files are symlinks, not hard links, into the
-    # layer: not even the layer's link counts change.
-    third = e2e.build_app(e2e.files("idna"), entry_point=None, out="third.pex")
-    r = assert_ok(e2e.run_pex(third, "-c", "import idna, os; print('FILE', os.path.realpath(os.path.dirname(idna.__file__)))",
-                              env=env))
-    site_package = Path(r.stdout.split("FILE ")[1].strip())
-    assert str(site_package).startswith(str(tmp_path / "fresh" / "1" / "sites")), describe(r)
-    module = site_package / "__init__.py"
+    code = "import requests, os, sys; print('PREFIX', sys.prefix, os.path.realpath(os.path.dirname(requests.__file__)))"
+    r = assert_ok(e2e.run_pex(other, "-c", code, env=env))
+    prefix, package = r.stdout.split()[1:]
+    assert prefix.startswith(str(tmp_path / "fresh")), describe(r)
+    assert package.startswith(str(tmp_path / "fresh" / "1" / "sites")), describe(r)
+    module = Path(package) / "__init__.py"
     assert module.is_symlink() and str(layer) in os.readlink(module), module
     assert tree(layer) == before
     assert link_counts(layer) == links_before
+
+
+def test_a_compiled_layer_shares_its_site_and_can_move(e2e, tmp_path):
+    """A layer filled by `dpex hydrate --compile` (an image build) lends its
+    site, with its bytecode, to new versions of the app; and its venvs link
+    their site relatively, so the layer works mounted at another path."""
+    files = e2e.files(*REQUESTS_PROJECTS)
+    pex = e2e.build_app(files, entry_point=None)
+    built = tmp_path / "built-at"
+    assert_ok(e2e.dpex_cmd("hydrate", "--compile", pex, "--python", PY311,
+                           env=e2e.env({"DPEX_ROOT": str(built)}, python=None)))
+    (site,) = [p for p in (built / "1" / "sites").iterdir() if not p.name.startswith(".")]
+    assert (site / "dpex-compiled").is_file()
+    layer = tmp_path / "mounted-at"
+    built.rename(layer)  # the image's cache, mounted somewhere else
+    e2e.index.stop()
+    env = {"DPEX_ROOT": str(tmp_path / "fresh"), "DPEX_CACHE_LAYERS": str(layer)}
+    code = "import requests, os, sys; print('PREFIX', sys.prefix, os.path.realpath(os.path.dirname(requests.__file__)))"
+    r = assert_ok(e2e.run_pex(pex, "-c", code, env=env))
+    prefix, package = r.stdout.split()[1:]
+    assert prefix.startswith(str(layer)) and package.startswith(str(layer / "1" / "sites")), describe(r)
+    before = tree(layer)
+    v2 = e2e.build_app(files, entry_point=None, extra=["--inject-env", "X=1"], out="v2.pex")
+    r = assert_ok(e2e.run_pex(v2, "-c", code, env=env))
+    prefix, package = r.stdout.split()[1:]
+    assert prefix.startswith(str(tmp_path / "fresh")), describe(r)
+    assert package == str(layer / "1" / "sites" / site.name / "site-packages" / "requests"), describe(r)
+    assert tree(layer) == before
 
 
 def test_temporary_cache_must_be_private(e2e, tmp_path):

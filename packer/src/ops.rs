@@ -56,8 +56,9 @@ pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), S
         // The wheels' bytecode goes to the shared site (the venv links its
         // folders; compileall does not follow links), the app's next to it.
         let python_path = venv::python_path(&env.env_dir);
-        let site = read_record::<EnvRecord>(&env.env_dir, ENV_RECORD)
-            .and_then(|r| r.site_dir)
+        let site_dir = read_record::<EnvRecord>(&env.env_dir, ENV_RECORD).and_then(|r| r.site_dir);
+        let site = site_dir
+            .as_ref()
             .map(|site| site.join(venv::SITE_PACKAGES))
             .unwrap_or_else(|| env.env_dir.join(&python.purelib_rel));
         let status = std::process::Command::new(&python_path)
@@ -72,6 +73,13 @@ pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), S
             eprintln!(
                 "dpex: warning: compileall reported errors ({status}); modules that failed will compile on import"
             );
+        } else if let Some(site_dir) = site_dir.filter(|s| s.starts_with(cache.root())) {
+            // A cache mounted read-only later (an image layer) is worth
+            // sharing with new versions of the app only with its bytecode.
+            let mark = site_dir.join(hydrate::COMPILED_MARK);
+            if let Err(e) = std::fs::write(&mark, b"") {
+                eprintln!("dpex: warning: cannot write {}: {e}", mark.display());
+            }
         }
     }
     eprintln!(

@@ -21,14 +21,15 @@ use dpex_standards::version::{Version, VersionSpecifiers};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// Download-and-unpack workers: loopback and datacenter links saturate with a
 /// handful of connections; unpacking is bound by the cores.
 const MAX_WORKERS: usize = 8;
 
 /// Wheels at least this big download one at a time (largest first), while
-/// smaller ones fill the other workers. Sharing the link (or, on a fast one,
+/// smaller ones fill the other workers (a worker waits for the big downloads'
+/// turn only when no small wheel is left). Sharing the link (or, on a fast one,
 /// the cores) between torch, cuDNN and triton would make all of them arrive
 /// at the end together and then unpack one after another on an idle link;
 /// one after the other, each unpacks while the next downloads.
@@ -69,15 +70,26 @@ pub fn env_key(pex_hash: &str, interpreter: &InterpreterInfo) -> String {
     hex(&hasher.finalize()[..16])
 }
 
-/// The site key: the wheel entries, in order (the order decides file
-/// conflicts). Not the interpreter: a site holds no interpreter paths, and
-/// bytecode files are named per Python version (`*.cpython-311.pyc`).
-pub fn site_key(wheels: &[Selected]) -> String {
+/// The key of the site of `wheel_dirs` (the wheel entries, in order: the
+/// order decides file conflicts) in the cache or layer `root`. A site links
+/// the entries it was built from (hard links to its own cache's, symlinks to
+/// a layer's or, from the fallback cache, the real cache's), so wheels of
+/// another root count by path, and wheels of `root` itself by name only: a
+/// layer moved or mounted elsewhere keeps its keys. Not the interpreter: a
+/// site holds no interpreter paths, and bytecode files are named per Python
+/// version (`*.cpython-311.pyc`).
+pub fn site_key(wheel_dirs: &[PathBuf], root: &Path) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"dpex-site-1");
-    for s in wheels {
+    for dir in wheel_dirs {
         hasher.update(b"\0");
-        hasher.update(s.wheel.sha256.as_bytes());
+        match dir.strip_prefix(root) {
+            Ok(inside) => {
+                hasher.update(b"=");
+                hasher.update(inside.as_os_str().as_encoded_bytes());
+            }
+            Err(_) => hasher.update(dir.as_os_str().as_encoded_bytes()),
+        }
     }
     hex(&hasher.finalize()[..16])
 }
@@ -202,7 +214,7 @@ pub fn ensure_environment(
     };
     let wheel_dirs = hydrate_wheels(cache, &selected, settings)?;
     let venv_started = std::time::Instant::now();
-    let site_dir = ensure_site(cache, &site_key(&selected), &wheel_dirs, verbose)?;
+    let site_dir = ensure_site(cache, &wheel_dirs, verbose)?;
     atomic_dir(&env_dir, cache.lock_wait(), |work| {
         let warnings = crate::install::venv::build(
             work,
@@ -233,12 +245,24 @@ pub fn ensure_environment(
     Ok(Environment { env_dir, app_dir })
 }
 
-/// The site of these wheels: found (in the cache or a layer) or built.
-fn ensure_site(cache: &Cache, key: &str, wheel_dirs: &[PathBuf], verbose: u32) -> Result<PathBuf> {
-    if let Some(existing) = cache.find(&Path::new("sites").join(key)) {
-        return Ok(existing);
+/// The site of these wheels: found or built in the cache. A read-only
+/// layer's site is used only if `dpex hydrate --compile` filled it with
+/// bytecode ([`COMPILED_MARK`]): Python cannot write any there, and one of
+/// our own (linking the layer's wheels) keeps what it compiles.
+fn ensure_site(cache: &Cache, wheel_dirs: &[PathBuf], verbose: u32) -> Result<PathBuf> {
+    let key = site_key(wheel_dirs, cache.root());
+    let own = cache.site_dir(&key);
+    if own.exists() {
+        return Ok(own);
     }
-    let site_dir = cache.site_dir(key);
+    let compiled_layer = cache.layers().iter().find_map(|layer| {
+        let site = layer.join("sites").join(site_key(wheel_dirs, layer));
+        site.join(COMPILED_MARK).exists().then_some(site)
+    });
+    if let Some(layer_site) = compiled_layer {
+        return Ok(layer_site);
+    }
+    let site_dir = own;
     atomic_dir(&site_dir, cache.lock_wait(), |work| {
         let warnings = crate::install::venv::build_site(work, wheel_dirs, cache.root())?;
         let record = SiteRecord {
@@ -250,6 +274,10 @@ fn ensure_site(cache: &Cache, key: &str, wheel_dirs: &[PathBuf], verbose: u32) -
     })?;
     Ok(site_dir)
 }
+
+/// Written into a site by `dpex hydrate --compile` once every module in it
+/// has bytecode.
+pub const COMPILED_MARK: &str = "dpex-compiled";
 
 fn write_record<T: serde::Serialize>(dir: &Path, name: &str, record: &T) -> Result<()> {
     let path = dir.join(name);
@@ -322,19 +350,42 @@ pub fn hydrate_wheels(
     }
     let total_bytes = missing.iter().filter_map(|&i| selected[i].wheel.size).sum();
     let progress = Progress::new(missing.len(), total_bytes, settings.verbose);
-    let next = AtomicUsize::new(0);
+    let (big, small): (Vec<usize>, Vec<usize>) = missing.iter().partition(|&&i| {
+        selected[i]
+            .wheel
+            .size
+            .is_some_and(|size| size >= BIG_DOWNLOAD)
+    });
+    let (next_big, next_small) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let take =
+        |next: &AtomicUsize, list: &[usize]| list.get(next.fetch_add(1, Ordering::SeqCst)).copied();
     let errors = Mutex::new(Vec::new());
     let workers = missing.len().min(MAX_WORKERS);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
-                let n = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&i) = missing.get(n) else { break };
                 if !errors.lock().unwrap().is_empty() {
                     break;
                 }
+                // The next big wheel when no big download is under way, else
+                // a small one, else wait for the big downloads' turn.
+                let big_now = try_turn(&work.big_download)
+                    .and_then(|turn| take(&next_big, &big).map(|i| (i, turn)));
+                let (i, turn) = match big_now {
+                    Some((i, turn)) => (i, Some(turn)),
+                    None => match take(&next_small, &small) {
+                        Some(i) => (i, None),
+                        None => {
+                            let turn = work.big_download.lock().unwrap_or_else(|e| e.into_inner());
+                            match take(&next_big, &big) {
+                                Some(i) => (i, Some(turn)),
+                                None => break,
+                            }
+                        }
+                    },
+                };
                 let item = &selected[i];
-                match hydrate_one(&work, item, &dirs[i]) {
+                match hydrate_one(&work, item, &dirs[i], turn) {
                     Ok(()) => {
                         progress.wheel_done(&item.wheel.filename, item.wheel.size.unwrap_or(0))
                     }
@@ -399,15 +450,29 @@ impl Drop for MemoryShare<'_> {
     }
 }
 
-fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
+/// The big downloads' turn, if free now.
+fn try_turn(turn: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
+    match turn.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// Fetch and unpack one wheel into its entry; `turn` (a big wheel's) is
+/// given back as soon as its bytes are in.
+fn hydrate_one(
+    work: &Work,
+    item: &Selected,
+    dir: &Path,
+    turn: Option<MutexGuard<'_, ()>>,
+) -> Result<()> {
     let (sources, verbose) = (work.sources, work.verbose);
     let wheel = item.wheel;
     atomic_dir(dir, work.lock_wait, |staging| {
         if verbose > 1 {
             eprintln!("dpex: fetching {}", wheel.filename);
         }
-        let big = wheel.size.is_some_and(|size| size >= BIG_DOWNLOAD);
-        let turn = big.then(|| work.big_download.lock().unwrap_or_else(|e| e.into_inner()));
         let started = std::time::Instant::now();
         // Held in memory when it fits the budget, else in a file of the
         // staging folder: either way unpacked from the verified bytes.

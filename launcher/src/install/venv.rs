@@ -96,12 +96,14 @@ pub fn build(
     mkdir(&site)?;
     // One link per top-level entry: Python's `__file__` paths stay in this
     // venv, its bytecode lands in the shared site (the folders are the
-    // site's), and `.pth` files found here run as usual.
+    // site's), and `.pth` files found here run as usual. Relative, so a
+    // cache moved or mounted elsewhere as a whole (an image layer) still works.
     let shared = site_dir.join(SITE_PACKAGES);
+    let from = final_dir.join(&info.purelib_rel);
     for entry in read_dir_sorted(&shared)? {
         let name = entry.file_name().unwrap();
         if name != APP_PTH {
-            link(&entry, &site.join(name))?;
+            link(&relative_path(&from, &entry), &site.join(name))?;
         }
     }
     let mut warnings = Vec::new();
@@ -116,6 +118,21 @@ pub fn build(
         format!("{}\n", app_dir.display()).as_bytes(),
     )?;
     Ok(warnings)
+}
+
+/// `to` as seen from the folder `from` (both absolute): `../..` up to their
+/// common ancestor, then down.
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let (from, to): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for part in &to[common..] {
+        out.push(part);
+    }
+    out
 }
 
 /// Mirror the tree `src` (an unpacked wheel's `site/`) into `dst`: folders
@@ -362,4 +379,40 @@ fn link(target: &Path, at: &Path) -> Result<()> {
 fn make_executable(path: &Path) -> Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755))
         .map_err(|e| Error::io("chmod", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_path;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_climb_to_the_common_folder() {
+        let from = Path::new("/c/1/envs/k/lib/python3.11/site-packages");
+        let to = Path::new("/c/1/sites/s/site-packages/numpy");
+        assert_eq!(
+            relative_path(from, to),
+            Path::new("../../../../../sites/s/site-packages/numpy")
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/x/y")),
+            Path::new("../../x/y")
+        );
+        assert_eq!(
+            relative_path(Path::new("/a"), Path::new("/a/b")),
+            Path::new("b")
+        );
+        // Resolving it from `from` lands on `to`.
+        let resolved = from.join(relative_path(from, to));
+        let mut normal = std::path::PathBuf::new();
+        for part in resolved.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    normal.pop();
+                }
+                other => normal.push(other),
+            }
+        }
+        assert_eq!(normal, to);
+    }
 }
