@@ -1416,6 +1416,30 @@ def fleet_check_code(modules):
             "print('fleet-ok' if not missing else 'missing: ' + ' '.join(missing)); sys.exit(1 if missing else 0)")
 
 
+def run_launches(python, fd, index, mode, launches, label, expected):
+    """Start `launches` with bench/fleet_run.py (`mode`: parallel or sequential) and
+    check them: every one exited 0 and printed its text, and the index served exactly
+    the wheel files of `expected` (a Counter of file names). -> the driver's result."""
+    spec = fd / "spec.json"
+    spec.write_text(json.dumps({"mode": mode, "tmp": str(fd / "out"), "launches": launches}))
+    mark = index.mark()
+    r = subprocess.run([python, REPO / "bench" / "fleet_run.py", spec], stdout=subprocess.PIPE, text=True,
+                       env=base_env())
+    if r.returncode != 0:
+        die(f"fleet driver failed on {label}")
+    res = json.loads(r.stdout)
+    bad = [x for x in res["results"] if not x["ok"]]
+    if bad:
+        die(f"fleet: {len(bad)} of {len(launches)} launches failed ({label}); first:\n{bad[0]['tail']}")
+    gets = index.file_get_counts(since=mark)
+    if gets != expected:
+        extra = {k: v for k, v in gets.items() if v != expected.get(k)}
+        lacking = [k for k in expected if k not in gets]
+        die(f"fleet: {label}: wheel downloads differ from one per wheel: {extra or ''} "
+            f"{'never fetched: ' + ', '.join(lacking) if lacking else ''}")
+    return res
+
+
 def bench_fleet(args, python, dpex, wheels, rd, index, rounds, large):
     apps_spec = FLEET_APPS_LARGE if large else FLEET_APPS_SMALL
     by_project = {}
@@ -1460,7 +1484,6 @@ def bench_fleet(args, python, dpex, wheels, rd, index, rounds, large):
         "union": Counter(w.name for w in union_wheels),
     }
     expected["fleet"] = expected["union"]
-    driver = REPO / "bench" / "fleet_run.py"
     samples = {k: [] for k in scenarios}
     per_launch = []
     rng = random.Random(0xF1EE7)
@@ -1471,22 +1494,7 @@ def bench_fleet(args, python, dpex, wheels, rd, index, rounds, large):
         for key in order:
             label, mode, launches = scenarios[key]
             subprocess.run(["sh", "-c", f"rm -rf {shlex.quote(str(root))} && sync"], check=True)
-            spec = fd / "spec.json"
-            spec.write_text(json.dumps({"mode": mode, "tmp": str(fd / "out"), "launches": launches}))
-            mark = index.mark()
-            r = subprocess.run([python, driver, spec], stdout=subprocess.PIPE, text=True, env=base_env())
-            if r.returncode != 0:
-                die(f"fleet driver failed on {label}")
-            res = json.loads(r.stdout)
-            bad = [x for x in res["results"] if not x["ok"]]
-            if bad:
-                die(f"fleet: {len(bad)} of {len(launches)} launches failed ({label}); first:\n{bad[0]['tail']}")
-            gets = index.file_get_counts(since=mark)
-            if gets != expected[key]:
-                extra = {k: v for k, v in gets.items() if v != expected[key].get(k)}
-                lacking = [k for k in expected[key] if k not in gets]
-                die(f"fleet: {label}: wheel downloads differ from one per wheel: {extra or ''} "
-                    f"{'never fetched: ' + ', '.join(lacking) if lacking else ''}")
+            res = run_launches(python, fd, index, mode, launches, label, expected[key])
             samples[key].append(res["wall"])
             if key == "fleet":
                 per_launch += [x["seconds"] for x in res["results"]]
@@ -1559,27 +1567,14 @@ def bench_fleet_versions(python, dpex, wheels, rd, index, rounds):
                  ("fleet_cold", f"{FLEET_LAUNCHES} launches at once, 8 of each version, cold cache",
                   launches(FLEET_LAUNCHES), True),
                  ("fleet_warm", f"{FLEET_LAUNCHES} launches at once, warm", launches(FLEET_LAUNCHES), False)]
-    driver = REPO / "bench" / "fleet_run.py"
     samples = {k: [] for k, *_ in scenarios}
     t_start = time.monotonic()
     for i in range(rounds):
         for key, label, todo, cold in scenarios:
             if cold:
                 subprocess.run(["sh", "-c", f"rm -rf {shlex.quote(str(root))} && sync"], check=True)
-            spec = fd / "spec.json"
-            spec.write_text(json.dumps({"mode": "parallel", "tmp": str(fd / "out"), "launches": todo}))
-            mark = index.mark()
-            r = subprocess.run([python, driver, spec], stdout=subprocess.PIPE, text=True, env=base_env())
-            if r.returncode != 0:
-                die(f"fleet driver failed on {label}")
-            res = json.loads(r.stdout)
-            bad = [x for x in res["results"] if not x["ok"]]
-            if bad:
-                die(f"fleet versions: {len(bad)} of {len(todo)} launches failed ({label}); first:\n{bad[0]['tail']}")
-            gets = index.file_get_counts(since=mark)
             want = Counter(w.name for w in wheels) if cold else Counter()
-            if gets != want:
-                die(f"fleet versions: {label}: wheel downloads {dict(gets)} are not one per wheel")
+            res = run_launches(python, fd, index, "parallel", todo, label, want)
             samples[key].append(res["wall"])
         say(f"fleet versions: round {i + 1}/{rounds}")
     say(f"fleet versions: {time.monotonic() - t_start:.0f} s")
