@@ -52,9 +52,13 @@ def assert_argv0_is_pex(out, pex):
 
 # -- first and second runs ---------------------------------------------------
 
-# Downloads are held in memory up to DPEX_DOWNLOAD_MEMORY bytes, else written to a file:
-# both paths, the second forced by a zero budget.
-DOWNLOADS = pytest.mark.parametrize("downloads", [{}, {"DPEX_DOWNLOAD_MEMORY": "0"}], ids=["memory", "files"])
+# Wheels are unpacked while they stream in; with DPEX_STREAM_UNPACK=0 (and for wheels the
+# stream reader defers) downloaded whole, held in memory up to DPEX_DOWNLOAD_MEMORY bytes, else
+# written to a file: all three paths, the last forced by a zero budget.
+DOWNLOADS = pytest.mark.parametrize(
+    "downloads",
+    [{}, {"DPEX_STREAM_UNPACK": "0"}, {"DPEX_STREAM_UNPACK": "0", "DPEX_DOWNLOAD_MEMORY": "0"}],
+    ids=["stream", "memory", "files"])
 
 
 @DOWNLOADS

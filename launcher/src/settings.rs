@@ -59,6 +59,7 @@ pub const READ: &[&str] = &[
     "DPEX_UNPACK_THREADS",
     "DPEX_MAX_UNPACKED_SIZE",
     "DPEX_DOWNLOAD_MEMORY",
+    "DPEX_STREAM_UNPACK",
 ];
 
 /// pex's boolean variables that dpex accepts but does not act on: checked
@@ -129,6 +130,8 @@ pub struct Settings {
     pub max_unpacked_size: u64,
     /// `DPEX_DOWNLOAD_MEMORY`.
     pub download_memory: u64,
+    /// `DPEX_STREAM_UNPACK` (default true).
+    pub stream_unpack: bool,
 }
 
 impl Settings {
@@ -230,6 +233,7 @@ impl Settings {
             download_memory: vars
                 .count("DPEX_DOWNLOAD_MEMORY")?
                 .unwrap_or(DEFAULT_DOWNLOAD_MEMORY),
+            stream_unpack: vars.pex_bool_or("DPEX_STREAM_UNPACK", true)?,
         })
     }
 
@@ -309,8 +313,12 @@ impl Vars<'_> {
     }
 
     fn pex_bool(&self, name: &str) -> Result<bool> {
+        self.pex_bool_or(name, false)
+    }
+
+    fn pex_bool_or(&self, name: &str, default: bool) -> Result<bool> {
         match self.string(name) {
-            None => Ok(false),
+            None => Ok(default),
             Some(value) => parse_bool(&value).ok_or_else(|| {
                 Error::msg(format!(
                     "Invalid bool value for {name}, must be 0/1/false/true, got '{value}'"

@@ -1,7 +1,10 @@
-//! A structural check of a zip before anything is unpacked from it: every
-//! central-directory entry must be unique and agree with its local header.
-//! (The zip reader keys entries by name, so it would silently keep one of two
-//! entries with the same name, and it trusts the central directory's names.)
+//! Reading a zip's end records and central directory ourselves, for two
+//! checks: the structural check before anything is unpacked from a zip
+//! (every central-directory entry unique and agreeing with its local header;
+//! the zip reader keys entries by name, so it would silently keep one of two
+//! entries with the same name, and it trusts the central directory's names),
+//! and the cross-check of a wheel unpacked while it streamed in
+//! (`install/stream.rs`) against its central directory.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -11,8 +14,8 @@ use std::path::Path;
 const EOCD_SIG: u32 = 0x0605_4b50;
 const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
 const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
-const CENTRAL_SIG: u32 = 0x0201_4b50;
-const LOCAL_SIG: u32 = 0x0403_4b50;
+pub const CENTRAL_SIG: u32 = 0x0201_4b50;
+pub const LOCAL_SIG: u32 = 0x0403_4b50;
 /// Entries one archive may hold: far above any real wheel.
 const MAX_ENTRIES: u64 = 1 << 20;
 
@@ -34,15 +37,42 @@ fn read_at<R: Read + Seek>(file: &mut R, offset: u64, len: usize) -> Result<Vec<
     Ok(buf)
 }
 
-/// Check `path`; the error says what is wrong, for "refusing to unpack X: ...".
-pub fn check_structure(path: &Path) -> Result<(), String> {
-    let mut file = File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
-    check_structure_of(&mut file, len)
+/// Where a zip's central directory is, from its end records.
+#[derive(Debug, PartialEq, Eq)]
+pub struct End {
+    pub entries: u64,
+    /// Offset of the central directory in the file (bytes before the zip,
+    /// such as a launcher in front of an app zip, included).
+    pub cd_start: u64,
+    pub cd_size: u64,
+    /// Bytes before the zip: added to every offset the zip records.
+    pub base: u64,
 }
 
-/// [`check_structure`] on any seekable reader of `len` bytes (tests, fuzzing).
-pub fn check_structure_of<R: Read + Seek>(file: &mut R, len: u64) -> Result<(), String> {
+/// One central-directory entry, zip64 fields resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CentralEntry {
+    pub name: Vec<u8>,
+    pub made_by: u16,
+    pub flags: u16,
+    pub method: u16,
+    pub crc32: u32,
+    pub compressed_size: u64,
+    pub size: u64,
+    pub external_attributes: u32,
+    /// Offset of the local header, as recorded (add [`End::base`]).
+    pub local_offset: u64,
+}
+
+impl CentralEntry {
+    /// The unix mode bits, if a unix tool wrote the entry (made-by system 3).
+    pub fn unix_mode(&self) -> Option<u32> {
+        (self.made_by >> 8 == 3).then_some(self.external_attributes >> 16)
+    }
+}
+
+/// Find the end records of the zip `file` of `len` bytes.
+pub fn find_end<R: Read + Seek>(file: &mut R, len: u64) -> Result<End, String> {
     let tail_len = len.min(22 + 65535) as usize;
     let tail = read_at(file, len - tail_len as u64, tail_len)?;
     let eocd = (0..tail_len.saturating_sub(21))
@@ -75,55 +105,127 @@ pub fn check_structure_of<R: Read + Seek>(file: &mut R, len: u64) -> Result<(), 
     if entries > MAX_ENTRIES {
         return Err(format!("it claims {entries} entries"));
     }
-    // Bytes before the zip (a launcher in front of an app zip) shift every offset.
-    let base = cd_end
+    let cd_start = cd_end
         .checked_sub(cd_size)
-        .and_then(|start| start.checked_sub(cd_offset))
         .ok_or("its central directory does not fit in the file")?;
-    let cd = read_at(
-        file,
-        base + cd_offset,
-        usize::try_from(cd_size).map_err(|_| "huge central directory")?,
-    )?;
-    let mut seen = HashSet::new();
+    let base = cd_start
+        .checked_sub(cd_offset)
+        .ok_or("its central directory does not fit in the file")?;
+    Ok(End {
+        entries,
+        cd_start,
+        cd_size,
+        base,
+    })
+}
+
+/// Parse the `entries` entries of the central directory `cd`.
+pub fn parse_central(cd: &[u8], entries: u64) -> Result<Vec<CentralEntry>, String> {
+    let mut out = Vec::with_capacity(entries.min(MAX_ENTRIES) as usize);
     let mut at = 0usize;
     for index in 0..entries {
-        if at + 46 > cd.len() || u32_at(&cd, at) != u64::from(CENTRAL_SIG) {
-            return Err(format!("its central directory is damaged at entry {index}"));
+        let damaged = || format!("its central directory is damaged at entry {index}");
+        if at + 46 > cd.len() || u32_at(cd, at) != u64::from(CENTRAL_SIG) {
+            return Err(damaged());
         }
-        let name_len = u16_at(&cd, at + 28) as usize;
-        let extra_len = u16_at(&cd, at + 30) as usize;
-        let comment_len = u16_at(&cd, at + 32) as usize;
-        let local_offset = u32_at(&cd, at + 42);
+        let name_len = u16_at(cd, at + 28) as usize;
+        let extra_len = u16_at(cd, at + 30) as usize;
+        let comment_len = u16_at(cd, at + 32) as usize;
         let name_end = at + 46 + name_len;
-        if name_end > cd.len() {
-            return Err(format!("its central directory is damaged at entry {index}"));
+        let extra_end = name_end + extra_len;
+        if extra_end + comment_len > cd.len() {
+            return Err(damaged());
         }
-        let name = &cd[at + 46..name_end];
-        if !seen.insert(name.to_vec()) {
+        let mut entry = CentralEntry {
+            name: cd[at + 46..name_end].to_vec(),
+            made_by: u16_at(cd, at + 4) as u16,
+            flags: u16_at(cd, at + 8) as u16,
+            method: u16_at(cd, at + 10) as u16,
+            crc32: u32_at(cd, at + 16) as u32,
+            compressed_size: u32_at(cd, at + 20),
+            size: u32_at(cd, at + 24),
+            external_attributes: u32_at(cd, at + 38) as u32,
+            local_offset: u32_at(cd, at + 42),
+        };
+        // The zip64 extra field holds, in this order, only the fields whose
+        // 32-bit value is all ones; without it the value stands as it is (as
+        // the zip reader takes it).
+        if let Some(zip64) = zip64_extra(&cd[name_end..extra_end]) {
+            let mut fields = zip64.chunks_exact(8).map(|c| u64_at(c, 0));
+            for field in [
+                &mut entry.size,
+                &mut entry.compressed_size,
+                &mut entry.local_offset,
+            ] {
+                if *field == 0xFFFF_FFFF {
+                    if let Some(wide) = fields.next() {
+                        *field = wide;
+                    }
+                }
+            }
+        }
+        out.push(entry);
+        at = extra_end + comment_len;
+    }
+    Ok(out)
+}
+
+/// The data of the zip64 extended-information field (id 1) in `extra`.
+pub fn zip64_extra(mut extra: &[u8]) -> Option<&[u8]> {
+    while extra.len() >= 4 {
+        let (id, len) = (u16_at(extra, 0), u16_at(extra, 2) as usize);
+        let data = extra.get(4..4 + len)?;
+        if id == 1 {
+            return Some(data);
+        }
+        extra = &extra[4 + len..];
+    }
+    None
+}
+
+/// Check `path`; the error says what is wrong, for "refusing to unpack X: ...".
+pub fn check_structure(path: &Path) -> Result<(), String> {
+    let mut file = File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    check_structure_of(&mut file, len)
+}
+
+/// [`check_structure`] on any seekable reader of `len` bytes (tests, fuzzing).
+pub fn check_structure_of<R: Read + Seek>(file: &mut R, len: u64) -> Result<(), String> {
+    let end = find_end(file, len)?;
+    let cd = read_at(
+        file,
+        end.cd_start,
+        usize::try_from(end.cd_size).map_err(|_| "huge central directory")?,
+    )?;
+    let mut seen = HashSet::new();
+    for entry in parse_central(&cd, end.entries)? {
+        let name = &entry.name;
+        if !seen.insert(name.clone()) {
             return Err(format!(
                 "the entry {:?} appears twice",
                 String::from_utf8_lossy(name)
             ));
         }
-        if local_offset != 0xFFFF_FFFF {
-            let header = read_at(file, base + local_offset, 30)?;
-            if u32_at(&header, 0) != u64::from(LOCAL_SIG) {
-                return Err(format!(
-                    "the local header of {:?} is missing",
-                    String::from_utf8_lossy(name)
-                ));
-            }
-            let local_name = read_at(file, base + local_offset + 30, u16_at(&header, 26) as usize)?;
-            if local_name != name {
-                return Err(format!(
-                    "the local header names {:?} where the central directory says {:?}",
-                    String::from_utf8_lossy(&local_name),
-                    String::from_utf8_lossy(name)
-                ));
-            }
+        let at = end
+            .base
+            .checked_add(entry.local_offset)
+            .ok_or("its central directory is damaged")?;
+        let header = read_at(file, at, 30)?;
+        if u32_at(&header, 0) != u64::from(LOCAL_SIG) {
+            return Err(format!(
+                "the local header of {:?} is missing",
+                String::from_utf8_lossy(name)
+            ));
         }
-        at = name_end + extra_len + comment_len;
+        let local_name = read_at(file, at + 30, u16_at(&header, 26) as usize)?;
+        if &local_name != name {
+            return Err(format!(
+                "the local header names {:?} where the central directory says {:?}",
+                String::from_utf8_lossy(&local_name),
+                String::from_utf8_lossy(name)
+            ));
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::format::pexinfo::LockedWheel;
+use crate::install::stream::StreamUnpack;
 use crate::settings::Settings;
 use dpex_net::http::{Agent, ErrorKind};
 use dpex_net::index::{self, IndexFile};
@@ -182,6 +183,18 @@ impl Sources {
         Ok(bytes)
     }
 
+    /// Stream the wheel's bytes into `unpack` as they arrive; `Ok` once they
+    /// all came and matched the pinned sha256 (then call
+    /// [`StreamUnpack::finish`]).
+    pub fn fetch_streamed(
+        &self,
+        project: &str,
+        wheel: &LockedWheel,
+        unpack: &mut StreamUnpack,
+    ) -> Result<()> {
+        self.fetch_into(project, wheel, unpack)
+    }
+
     fn fetch_into(&self, project: &str, wheel: &LockedWheel, sink: &mut dyn Sink) -> Result<()> {
         let (locations, mut failures) = self.locations(project, wheel);
         for location in &locations {
@@ -343,6 +356,16 @@ impl Sink for Vec<u8> {
     }
     fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+impl Sink for StreamUnpack<'_> {
+    fn restart(&mut self, _expected_size: Option<u64>) -> Result<()> {
+        StreamUnpack::restart(self)
+    }
+    fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        self.write(bytes);
         Ok(())
     }
 }

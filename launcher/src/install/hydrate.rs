@@ -12,6 +12,7 @@ use crate::format::app_zip::AppZip;
 use crate::format::pexinfo::{DehydratedRequirement, LockedWheel, PexInfo};
 use crate::install::fetch::Sources;
 use crate::install::progress::Progress;
+use crate::install::stream::StreamUnpack;
 use crate::install::unpack::{self, UnpackLimits};
 use crate::settings::Settings;
 use dpex_standards::digest::hex;
@@ -21,19 +22,11 @@ use dpex_standards::version::{Version, VersionSpecifiers};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::Mutex;
 
 /// Download-and-unpack workers: loopback and datacenter links saturate with a
 /// handful of connections; unpacking is bound by the cores.
 const MAX_WORKERS: usize = 8;
-
-/// Wheels at least this big download one at a time (largest first), while
-/// smaller ones fill the other workers (a worker waits for the big downloads'
-/// turn only when no small wheel is left). Sharing the link (or, on a fast one,
-/// the cores) between torch, cuDNN and triton would make all of them arrive
-/// at the end together and then unpack one after another on an idle link;
-/// one after the other, each unpacks while the next downloads.
-const BIG_DOWNLOAD: u64 = 64 << 20;
 
 /// A wheel chosen for this interpreter.
 #[derive(Clone, Debug)]
@@ -319,7 +312,7 @@ pub fn hydrate_wheels(
     let sources = Sources::new(settings);
     let work = Work {
         sources: &sources,
-        big_download: Mutex::new(()),
+        stream: settings.stream_unpack,
         budget: MemoryBudget::new(settings.download_memory),
         limits: UnpackLimits::from_settings(settings),
         lock_wait: cache.lock_wait(),
@@ -350,15 +343,7 @@ pub fn hydrate_wheels(
     }
     let total_bytes = missing.iter().filter_map(|&i| selected[i].wheel.size).sum();
     let progress = Progress::new(missing.len(), total_bytes, settings.verbose);
-    let (big, small): (Vec<usize>, Vec<usize>) = missing.iter().partition(|&&i| {
-        selected[i]
-            .wheel
-            .size
-            .is_some_and(|size| size >= BIG_DOWNLOAD)
-    });
-    let (next_big, next_small) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let take =
-        |next: &AtomicUsize, list: &[usize]| list.get(next.fetch_add(1, Ordering::SeqCst)).copied();
+    let next = AtomicUsize::new(0);
     let errors = Mutex::new(Vec::new());
     let workers = missing.len().min(MAX_WORKERS);
     std::thread::scope(|scope| {
@@ -367,25 +352,11 @@ pub fn hydrate_wheels(
                 if !errors.lock().unwrap().is_empty() {
                     break;
                 }
-                // The next big wheel when no big download is under way, else
-                // a small one, else wait for the big downloads' turn.
-                let big_now = try_turn(&work.big_download)
-                    .and_then(|turn| take(&next_big, &big).map(|i| (i, turn)));
-                let (i, turn) = match big_now {
-                    Some((i, turn)) => (i, Some(turn)),
-                    None => match take(&next_small, &small) {
-                        Some(i) => (i, None),
-                        None => {
-                            let turn = work.big_download.lock().unwrap_or_else(|e| e.into_inner());
-                            match take(&next_big, &big) {
-                                Some(i) => (i, Some(turn)),
-                                None => break,
-                            }
-                        }
-                    },
+                let Some(&i) = missing.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                    break;
                 };
                 let item = &selected[i];
-                match hydrate_one(&work, item, &dirs[i], turn) {
+                match hydrate_one(&work, item, &dirs[i]) {
                     Ok(()) => {
                         progress.wheel_done(&item.wheel.filename, item.wheel.size.unwrap_or(0))
                     }
@@ -404,8 +375,8 @@ pub fn hydrate_wheels(
 /// What every download-and-unpack worker shares.
 struct Work<'a> {
     sources: &'a Sources,
-    /// Held while a big wheel downloads: see [`BIG_DOWNLOAD`].
-    big_download: Mutex<()>,
+    /// `DPEX_STREAM_UNPACK`: unpack while the bytes arrive.
+    stream: bool,
     budget: MemoryBudget,
     limits: UnpackLimits,
     lock_wait: crate::cache::lock::LockWait,
@@ -450,23 +421,10 @@ impl Drop for MemoryShare<'_> {
     }
 }
 
-/// The big downloads' turn, if free now.
-fn try_turn(turn: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
-    match turn.try_lock() {
-        Ok(guard) => Some(guard),
-        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-        Err(TryLockError::WouldBlock) => None,
-    }
-}
-
-/// Fetch and unpack one wheel into its entry; `turn` (a big wheel's) is
-/// given back as soon as its bytes are in.
-fn hydrate_one(
-    work: &Work,
-    item: &Selected,
-    dir: &Path,
-    turn: Option<MutexGuard<'_, ()>>,
-) -> Result<()> {
+/// Fetch and unpack one wheel into its entry: unpacked while its bytes
+/// arrive, or (`DPEX_STREAM_UNPACK=0`, or a wheel the stream reader defers)
+/// downloaded whole, then unpacked.
+fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
     let (sources, verbose) = (work.sources, work.verbose);
     let wheel = item.wheel;
     atomic_dir(dir, work.lock_wait, |staging| {
@@ -474,46 +432,79 @@ fn hydrate_one(
             eprintln!("dpex: fetching {}", wheel.filename);
         }
         let started = std::time::Instant::now();
-        // Held in memory when it fits the budget, else in a file of the
-        // staging folder: either way unpacked from the verified bytes.
-        let in_memory = work.budget.reserve(wheel.size);
-        let (unpacked, fetched) = if in_memory.is_some() {
-            let bytes = sources.fetch_to_memory(&item.package.name, wheel)?;
-            drop(turn);
-            let fetched = started.elapsed();
-            (
-                unpack::unpack_wheel_bytes(&bytes, &wheel.filename, staging, work.limits),
-                fetched,
-            )
+        let streamed = if work.stream {
+            let mut stream = StreamUnpack::new(staging, &wheel.filename, work.limits);
+            sources.fetch_streamed(&item.package.name, wheel, &mut stream)?;
+            match stream.finish() {
+                Ok(()) => true,
+                Err(why) => {
+                    if verbose > 1 {
+                        eprintln!(
+                            "dpex: {}: unpacking after the download instead ({why})",
+                            wheel.filename
+                        );
+                    }
+                    false
+                }
+            }
         } else {
-            let download = staging.join(".download.whl");
-            sources.fetch(&item.package.name, wheel, &download)?;
-            drop(turn);
-            let fetched = started.elapsed();
-            let unpacked = unpack::unpack_wheel(&download, &wheel.filename, staging, work.limits);
-            let _ = std::fs::remove_file(&download);
-            (unpacked, fetched)
+            false
         };
-        drop(in_memory);
-        let unpacked = unpacked.and_then(|()| {
-            let record = WheelRecord {
-                project: item.package.name.clone(),
-                version: item.package.version.clone(),
-                filename: wheel.filename.clone(),
-            };
-            write_record(staging, WHEEL_RECORD, &record)
-        });
-        if verbose > 1 {
-            eprintln!(
-                "dpex: {}: fetched in {} ms, unpacked in {} ms",
-                wheel.filename,
-                fetched.as_millis(),
-                (started.elapsed() - fetched).as_millis()
-            );
+        if streamed {
+            if verbose > 1 {
+                eprintln!(
+                    "dpex: {}: fetched and unpacked in {} ms",
+                    wheel.filename,
+                    started.elapsed().as_millis()
+                );
+            }
+        } else {
+            fetch_then_unpack(work, item, staging, started)?;
         }
-        unpacked
+        let record = WheelRecord {
+            project: item.package.name.clone(),
+            version: item.package.version.clone(),
+            filename: wheel.filename.clone(),
+        };
+        write_record(staging, WHEEL_RECORD, &record)
     })?;
     Ok(())
+}
+
+/// The whole download first (in memory when it fits the budget, else in a
+/// file of the staging folder), then unpacked from the verified bytes.
+fn fetch_then_unpack(
+    work: &Work,
+    item: &Selected,
+    staging: &Path,
+    started: std::time::Instant,
+) -> Result<()> {
+    let (sources, wheel) = (work.sources, item.wheel);
+    let in_memory = work.budget.reserve(wheel.size);
+    let (unpacked, fetched) = if in_memory.is_some() {
+        let bytes = sources.fetch_to_memory(&item.package.name, wheel)?;
+        let fetched = started.elapsed();
+        (
+            unpack::unpack_wheel_bytes(&bytes, &wheel.filename, staging, work.limits),
+            fetched,
+        )
+    } else {
+        let download = staging.join(".download.whl");
+        sources.fetch(&item.package.name, wheel, &download)?;
+        let fetched = started.elapsed();
+        let unpacked = unpack::unpack_wheel(&download, &wheel.filename, staging, work.limits);
+        let _ = std::fs::remove_file(&download);
+        (unpacked, fetched)
+    };
+    if work.verbose > 1 {
+        eprintln!(
+            "dpex: {}: fetched in {} ms, unpacked in {} ms",
+            wheel.filename,
+            fetched.as_millis(),
+            (started.elapsed() - fetched).as_millis()
+        );
+    }
+    unpacked
 }
 
 /// Extract every entry of the app's zip into `dest` (a staging folder).

@@ -382,36 +382,7 @@ fn unpack_wheel_from(
         ))
     })?;
     let dist_info = check_wheel_metadata(&mut archive, filename)?;
-    let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
-    let place = |path: &Path| {
-        let mut components = path.components();
-        let first = components
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned());
-        if first.as_deref() != Some(data_dir.as_str()) {
-            return Ok(Some(Path::new(SITE_DIR).join(path)));
-        }
-        let Some(key) = components.next() else {
-            return Ok(None);
-        };
-        let rest: PathBuf = components.collect();
-        let under = match key.as_os_str().to_str() {
-            Some("purelib") | Some("platlib") => SITE_DIR,
-            Some("scripts") => SCRIPTS_DIR,
-            Some("data") => DATA_DIR,
-            Some("headers") => HEADERS_DIR,
-            other => {
-                return Err(format!(
-                    "unknown .data scheme key {:?}",
-                    other.unwrap_or("?")
-                ))
-            }
-        };
-        if rest.as_os_str().is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Path::new(under).join(rest)))
-    };
+    let place = wheel_place(&dist_info);
     // Big wheels (numpy, torch) are the tail of a cold start: spread their
     // entries over the cores, each thread with its own reader.
     let threads = if bytes.len() as u64 >= PARALLEL_UNPACK_BYTES {
@@ -473,21 +444,77 @@ const RELEASE_CHUNK: usize = 16 << 20;
 /// Wheels at least this big are unpacked by several threads.
 const PARALLEL_UNPACK_BYTES: u64 = 4 << 20;
 
+/// Where each entry of a wheel whose `.dist-info` folder is `dist_info`
+/// goes: the importable files (root, `.data/purelib`, `.data/platlib`) under
+/// `site/`, `.data/scripts` under `scripts/`, `.data/data` under `data/`,
+/// `.data/headers` under `headers/`; `None` for the `.data` folders themselves.
+pub(crate) fn wheel_place(
+    dist_info: &str,
+) -> impl Fn(&Path) -> std::result::Result<Option<PathBuf>, String> {
+    let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
+    move |path: &Path| {
+        let mut components = path.components();
+        let first = components
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        if first.as_deref() != Some(data_dir.as_str()) {
+            return Ok(Some(Path::new(SITE_DIR).join(path)));
+        }
+        let Some(key) = components.next() else {
+            return Ok(None);
+        };
+        let rest: PathBuf = components.collect();
+        let under = match key.as_os_str().to_str() {
+            Some("purelib") | Some("platlib") => SITE_DIR,
+            Some("scripts") => SCRIPTS_DIR,
+            Some("data") => DATA_DIR,
+            Some("headers") => HEADERS_DIR,
+            other => {
+                return Err(format!(
+                    "unknown .data scheme key {:?}",
+                    other.unwrap_or("?")
+                ))
+            }
+        };
+        if rest.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Path::new(under).join(rest)))
+    }
+}
+
 /// Find the one `.dist-info` folder that names this wheel's project and check
 /// its WHEEL file; returns the folder's name.
 fn check_wheel_metadata<R: io::Read + io::Seek>(
     archive: &mut zip::ZipArchive<R>,
     filename: &str,
 ) -> Result<String> {
+    let dist_info = find_dist_info(archive.file_names().filter_map(|n| n.ok()), filename)?;
+    let mut wheel_file = String::new();
+    archive
+        .by_name(&format!("{dist_info}/WHEEL"))
+        .map_err(|_| missing_wheel_file(filename, &dist_info))?
+        .take(MAX_WHEEL_FILE)
+        .read_to_string(&mut wheel_file)
+        .map_err(|e| Error::msg(format!("{filename}: cannot read {dist_info}/WHEEL ({e})")))?;
+    check_wheel_version(&wheel_file, filename)?;
+    Ok(dist_info)
+}
+
+/// The most of a WHEEL file read.
+pub(crate) const MAX_WHEEL_FILE: u64 = 64 * 1024;
+
+/// The one `.dist-info` folder among the entry `names` that names the
+/// project of the wheel `filename`.
+pub(crate) fn find_dist_info(
+    names: impl Iterator<Item = impl AsRef<str>>,
+    filename: &str,
+) -> Result<String> {
     let project = WheelName::parse(filename)
         .map_err(Error::msg)?
         .normalized_name();
-    let mut dist_infos: Vec<String> = archive
-        .file_names()
-        .filter_map(|n| {
-            n.ok()
-                .map(|n| n.split('/').next().unwrap_or("").to_string())
-        })
+    let mut dist_infos: Vec<String> = names
+        .map(|n| n.as_ref().split('/').next().unwrap_or("").to_string())
         .filter(|top| top.ends_with(".dist-info"))
         .collect();
     dist_infos.sort();
@@ -496,28 +523,25 @@ fn check_wheel_metadata<R: io::Read + io::Seek>(
         .iter()
         .filter(|d| normalize_name(d.split('-').next().unwrap_or("")) == project)
         .collect();
-    let dist_info = match (wanted.as_slice(), dist_infos.len()) {
-        ([one], 1) => (*one).clone(),
-        _ => {
-            return Err(Error::msg(format!(
-                "{filename} is not a valid wheel: it must hold exactly one .dist-info folder for \
-                 project {project:?}, and it holds {:?}. The file is damaged or mislabeled",
-                dist_infos
-            )))
-        }
-    };
-    let mut wheel_file = String::new();
-    archive
-        .by_name(&format!("{dist_info}/WHEEL"))
-        .map_err(|_| {
-            Error::msg(format!(
-                "{filename} is not a valid wheel: {dist_info}/WHEEL is missing"
-            ))
-        })?
-        .take(64 * 1024)
-        .read_to_string(&mut wheel_file)
-        .map_err(|e| Error::msg(format!("{filename}: cannot read {dist_info}/WHEEL ({e})")))?;
-    let version = wheel_file
+    match (wanted.as_slice(), dist_infos.len()) {
+        ([one], 1) => Ok((*one).clone()),
+        _ => Err(Error::msg(format!(
+            "{filename} is not a valid wheel: it must hold exactly one .dist-info folder for \
+             project {project:?}, and it holds {:?}. The file is damaged or mislabeled",
+            dist_infos
+        ))),
+    }
+}
+
+pub(crate) fn missing_wheel_file(filename: &str, dist_info: &str) -> Error {
+    Error::msg(format!(
+        "{filename} is not a valid wheel: {dist_info}/WHEEL is missing"
+    ))
+}
+
+/// Refuse a wheel whose WHEEL file (`text`) names a version other than 1.x.
+pub(crate) fn check_wheel_version(text: &str, filename: &str) -> Result<()> {
+    let version = text
         .lines()
         .find_map(|l| l.strip_prefix("Wheel-Version:"))
         .map(str::trim)
@@ -528,7 +552,7 @@ fn check_wheel_metadata<R: io::Read + io::Seek>(
              Lock a wheel built by a current tool"
         )));
     }
-    Ok(dist_info)
+    Ok(())
 }
 
 #[cfg(test)]

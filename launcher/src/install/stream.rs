@@ -1,0 +1,718 @@
+//! Unpacking a wheel while its bytes arrive, as uv does: each entry is
+//! inflated from its local header as the download streams in, so a big
+//! wheel is never written to disk whole and read back (torch: 900 MB less
+//! written), and unpacking overlaps the network instead of following it.
+//!
+//! Nothing here is trusted early: the files land in the entry's work folder,
+//! which is published only after the whole download matched its pinned
+//! sha256 (`fetch.rs`) and [`StreamUnpack::finish`] found every entry in
+//! agreement with the central directory at the end of the zip. Whatever
+//! this reader does not handle the way the classic unpacker would (data
+//! descriptors, encryption, an entry the central directory does not list
+//! or describes differently, any refusal) is *deferred*: the caller fetches
+//! the wheel again and unpacks it the classic way (`unpack.rs`), which
+//! gives the usual errors. So streaming never changes what ends up in the
+//! cache, only when the work is done.
+
+use crate::cache::atomic::remove_any;
+use crate::error::{Error, Result};
+use crate::format::zipcheck::{self, CentralEntry, LOCAL_SIG};
+use crate::install::unpack::{self, safe_relative_path, UnpackLimits, SITE_DIR};
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The most bytes kept after the last entry (central directory and end
+/// records): a torch wheel's is about 2 MB.
+const MAX_TAIL: usize = 64 << 20;
+/// Bytes inflated and written at a time.
+const OUT_BUFFER: usize = 256 * 1024;
+const LOCAL_HEADER: usize = 30;
+const FLAG_ENCRYPTED: u16 = 1;
+const FLAG_DATA_DESCRIPTOR: u16 = 8;
+const STORED: u16 = 0;
+const DEFLATED: u16 = 8;
+const S_IFMT: u32 = 0o170000;
+const S_IFLNK: u32 = 0o120000;
+
+/// A wheel unpacked into `dest` (an empty work folder) from its bytes in
+/// order, pushed in with [`StreamUnpack::write`] (any chunk sizes).
+pub struct StreamUnpack<'a> {
+    dest: &'a Path,
+    filename: &'a str,
+    limits: UnpackLimits,
+    /// Bytes of the wheel seen so far.
+    pos: u64,
+    state: State,
+    /// The local entries, in order.
+    entries: Vec<LocalEntry>,
+    /// Everything after the last entry, from offset `tail_start`.
+    tail: Vec<u8>,
+    tail_start: u64,
+    /// Why the classic unpacker must do this wheel; the rest of the bytes
+    /// are then only counted (the download still checks its hash).
+    deferred: Option<String>,
+    inflate: flate2::Decompress,
+    buffer: Vec<u8>,
+    made_dirs: HashSet<PathBuf>,
+    unpacked: u64,
+}
+
+enum State {
+    /// Collecting a local header (starting at `pos - bytes.len()`).
+    Header(Vec<u8>),
+    /// Inside an entry's stored bytes.
+    Data(Current),
+    /// After the last local entry.
+    Tail,
+}
+
+struct LocalEntry {
+    name: Vec<u8>,
+    offset: u64,
+    flags: u16,
+    method: u16,
+    crc32: u32,
+    compressed_size: u64,
+    size: u64,
+}
+
+/// The entry being written.
+struct Current {
+    entry: LocalEntry,
+    /// `None` for a folder.
+    file: Option<File>,
+    path: PathBuf,
+    remaining: u64,
+    /// The deflate stream ended (later stored bytes are ignored, as the
+    /// classic unpacker ignores them).
+    ended: bool,
+    written: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl<'a> StreamUnpack<'a> {
+    pub fn new(dest: &'a Path, filename: &'a str, limits: UnpackLimits) -> StreamUnpack<'a> {
+        StreamUnpack {
+            dest,
+            filename,
+            limits,
+            pos: 0,
+            state: State::Header(Vec::new()),
+            entries: Vec::new(),
+            tail: Vec::new(),
+            tail_start: 0,
+            deferred: None,
+            inflate: flate2::Decompress::new(false),
+            buffer: vec![0u8; OUT_BUFFER],
+            made_dirs: HashSet::new(),
+            unpacked: 0,
+        }
+    }
+
+    /// Start over (a download retried from its first byte): empty `dest`.
+    pub fn restart(&mut self) -> Result<()> {
+        *self = StreamUnpack::new(self.dest, self.filename, self.limits);
+        clear_dir(self.dest)
+    }
+
+    /// The next bytes of the wheel. Never fails: a problem defers the wheel
+    /// to the classic unpacker (see the module's comment).
+    pub fn write(&mut self, bytes: &[u8]) {
+        if self.deferred.is_none() {
+            if let Err(why) = self.feed(bytes) {
+                self.state = State::Tail;
+                self.deferred = Some(why);
+            }
+        }
+    }
+
+    /// After the whole wheel was written and its hash verified: check the
+    /// entries against the central directory, set execute bits, spread the
+    /// `.data` folder. `Err` gives the reason to unpack it the classic way;
+    /// `dest` is then emptied.
+    pub fn finish(mut self) -> std::result::Result<(), String> {
+        let done = match self.deferred.take() {
+            Some(why) => Err(why),
+            None => self.check_and_place(),
+        };
+        if done.is_err() {
+            let _ = clear_dir(self.dest);
+        }
+        done
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) -> std::result::Result<(), String> {
+        while !bytes.is_empty() {
+            match &mut self.state {
+                State::Header(header) => {
+                    let want = header_len(header).unwrap_or(LOCAL_HEADER);
+                    let take = (want - header.len()).min(bytes.len());
+                    header.extend_from_slice(&bytes[..take]);
+                    bytes = &bytes[take..];
+                    self.pos += take as u64;
+                    if header.len() >= 4 && u32_le(header, 0) != LOCAL_SIG {
+                        // The central directory (or anything else) follows.
+                        self.tail_start = self.pos - header.len() as u64;
+                        self.tail = std::mem::take(header);
+                        self.state = State::Tail;
+                        continue;
+                    }
+                    if header_len(header) == Some(header.len()) {
+                        let header = std::mem::take(header);
+                        let offset = self.pos - header.len() as u64;
+                        self.start_entry(&header, offset)?;
+                    }
+                }
+                State::Data(current) => {
+                    let take = current.remaining.min(bytes.len() as u64) as usize;
+                    write_data(current, &bytes[..take], &mut self.inflate, &mut self.buffer)?;
+                    bytes = &bytes[take..];
+                    self.pos += take as u64;
+                    current.remaining -= take as u64;
+                    if current.remaining == 0 {
+                        self.end_entry()?;
+                    }
+                }
+                State::Tail => {
+                    if self.tail.len() + bytes.len() > MAX_TAIL {
+                        return Err("its central directory is over 64 MiB".into());
+                    }
+                    self.tail.extend_from_slice(bytes);
+                    self.pos += bytes.len() as u64;
+                    bytes = &[];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn start_entry(&mut self, header: &[u8], offset: u64) -> std::result::Result<(), String> {
+        let flags = u16_le(header, 6);
+        let method = u16_le(header, 8);
+        let name_len = usize::from(u16_le(header, 26));
+        let name = header[LOCAL_HEADER..LOCAL_HEADER + name_len].to_vec();
+        let extra = &header[LOCAL_HEADER + name_len..];
+        let shown = String::from_utf8_lossy(&name).into_owned();
+        if flags & FLAG_ENCRYPTED != 0 {
+            return Err(format!("the entry {shown:?} is encrypted"));
+        }
+        if flags & FLAG_DATA_DESCRIPTOR != 0 {
+            return Err(format!(
+                "the entry {shown:?} gives its sizes after its data"
+            ));
+        }
+        if method != STORED && method != DEFLATED {
+            return Err(format!(
+                "the entry {shown:?} uses compression method {method}"
+            ));
+        }
+        let mut entry = LocalEntry {
+            name,
+            offset,
+            flags,
+            method,
+            crc32: u32_le(header, 14),
+            compressed_size: u64::from(u32_le(header, 18)),
+            size: u64::from(u32_le(header, 22)),
+        };
+        // Zip64: the 64-bit sizes are in the extra field, uncompressed first
+        // (without it the 32-bit values stand, as in the central directory).
+        if let Some(zip64) = zipcheck::zip64_extra(extra) {
+            let mut fields = zip64
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()));
+            for field in [&mut entry.size, &mut entry.compressed_size] {
+                if *field == 0xFFFF_FFFF {
+                    if let Some(wide) = fields.next() {
+                        *field = wide;
+                    }
+                }
+            }
+        }
+        let text = std::str::from_utf8(&entry.name)
+            .map_err(|_| format!("the entry {shown:?} has a name that is not UTF-8"))?;
+        let relative = safe_relative_path(text.trim_end_matches('/'))?;
+        // Every entry goes under site/ for now; `.data` is spread at the end,
+        // when the `.dist-info` folder (usually the last entries) is known.
+        let path = self.dest.join(SITE_DIR).join(relative);
+        let file = if text.ends_with('/') {
+            if entry.compressed_size != 0 {
+                return Err(format!("the folder entry {shown:?} holds data"));
+            }
+            fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            None
+        } else {
+            self.unpacked = self.unpacked.saturating_add(entry.size);
+            if self.unpacked > self.limits.max_size {
+                return Err("it would unpack to more than DPEX_MAX_UNPACKED_SIZE".into());
+            }
+            if let Some(parent) = path.parent() {
+                if !self.made_dirs.contains(parent) {
+                    fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+                    self.made_dirs.insert(parent.to_path_buf());
+                }
+            }
+            // Execute bits are in the central directory: set at the end.
+            let file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(file)
+        };
+        self.inflate.reset(false);
+        let remaining = entry.compressed_size;
+        self.state = State::Data(Current {
+            entry,
+            file,
+            path,
+            remaining,
+            ended: false,
+            written: 0,
+            crc: crc32fast::Hasher::new(),
+        });
+        if remaining == 0 {
+            self.end_entry()?;
+        }
+        Ok(())
+    }
+
+    fn end_entry(&mut self) -> std::result::Result<(), String> {
+        let State::Data(current) = std::mem::replace(&mut self.state, State::Header(Vec::new()))
+        else {
+            unreachable!("end_entry is called inside an entry")
+        };
+        let shown = String::from_utf8_lossy(&current.entry.name).into_owned();
+        if current.file.is_some() {
+            if current.entry.method == DEFLATED && !current.ended {
+                return Err(format!(
+                    "the entry {shown:?} is corrupt (its data ends early)"
+                ));
+            }
+            if current.written != current.entry.size {
+                return Err(format!(
+                    "the entry {shown:?} holds {} bytes, not {}",
+                    current.written, current.entry.size
+                ));
+            }
+            if current.crc.finalize() != current.entry.crc32 {
+                return Err(format!("the entry {shown:?} is corrupt (CRC-32 mismatch)"));
+            }
+        }
+        self.entries.push(current.entry);
+        Ok(())
+    }
+
+    fn check_and_place(&mut self) -> std::result::Result<(), String> {
+        if !matches!(self.state, State::Tail) {
+            return Err("it ends inside an entry".into());
+        }
+        // The end records are in the tail; what comes before it reads as
+        // zeros, which hold no signature.
+        let mut tail = TailReader {
+            tail: &self.tail,
+            start: self.tail_start,
+            pos: 0,
+        };
+        let end = zipcheck::find_end(&mut tail, self.pos)?;
+        if end.base != 0 || end.cd_start != self.tail_start {
+            return Err("its central directory does not start where its entries end".into());
+        }
+        let cd = usize::try_from(end.cd_size)
+            .ok()
+            .and_then(|size| self.tail.get(..size))
+            .ok_or("its central directory does not fit in the file")?;
+        let central = zipcheck::parse_central(cd, end.entries)?;
+        if central.len() != self.entries.len() {
+            return Err(format!(
+                "it has {} local entries and {} in its central directory",
+                self.entries.len(),
+                central.len()
+            ));
+        }
+        for (local, listed) in self.entries.iter().zip(&central) {
+            if !agree(local, listed) {
+                return Err(format!(
+                    "the central directory describes the entry {:?} differently",
+                    String::from_utf8_lossy(&listed.name)
+                ));
+            }
+        }
+        self.set_modes(&central)?;
+        let names = central.iter().map(|c| String::from_utf8_lossy(&c.name));
+        let dist_info = unpack::find_dist_info(names, self.filename).map_err(|e| e.to_string())?;
+        let wheel_file = self.dest.join(SITE_DIR).join(&dist_info).join("WHEEL");
+        let mut text = String::new();
+        File::open(&wheel_file)
+            .and_then(|f| f.take(unpack::MAX_WHEEL_FILE).read_to_string(&mut text))
+            .map_err(|_| unpack::missing_wheel_file(self.filename, &dist_info).to_string())?;
+        unpack::check_wheel_version(&text, self.filename).map_err(|e| e.to_string())?;
+        self.spread_data(&central, &dist_info)
+    }
+
+    /// Refuse links and setuid/setgid bits; keep execute bits, as the classic
+    /// unpacker does.
+    fn set_modes(&self, central: &[CentralEntry]) -> std::result::Result<(), String> {
+        for entry in central {
+            let Some(mode) = entry.unix_mode() else {
+                continue;
+            };
+            let shown = String::from_utf8_lossy(&entry.name);
+            if mode & S_IFMT == S_IFLNK {
+                return Err(format!("the entry {shown:?} is a symbolic link"));
+            }
+            if mode & 0o6000 != 0 {
+                return Err(format!("the entry {shown:?} has setuid or setgid bits"));
+            }
+            if mode & 0o111 != 0 && !entry.name.ends_with(b"/") {
+                let path = self.site_path(entry)?;
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Move the `.data` folder's files where the classic unpacker puts them.
+    fn spread_data(
+        &self,
+        central: &[CentralEntry],
+        dist_info: &str,
+    ) -> std::result::Result<(), String> {
+        let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
+        let place = unpack::wheel_place(dist_info);
+        let mut seen_data = false;
+        for entry in central {
+            let text = String::from_utf8_lossy(&entry.name);
+            let relative = safe_relative_path(text.trim_end_matches('/'))?;
+            if !relative.starts_with(&data_dir) {
+                continue;
+            }
+            seen_data = true;
+            let Some(target) = place(&relative)? else {
+                continue;
+            };
+            let target = self.dest.join(target);
+            if text.ends_with('/') {
+                fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+                continue;
+            }
+            if target.symlink_metadata().is_ok() {
+                return Err(format!("the entry {text:?} lands where another file is"));
+            }
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
+            let from = self.dest.join(SITE_DIR).join(&relative);
+            fs::rename(&from, &target).map_err(|e| format!("{}: {e}", from.display()))?;
+        }
+        if seen_data {
+            let left = self.dest.join(SITE_DIR).join(&data_dir);
+            remove_any(&left).map_err(|e| format!("{}: {e}", left.display()))?;
+        }
+        Ok(())
+    }
+
+    fn site_path(&self, entry: &CentralEntry) -> std::result::Result<PathBuf, String> {
+        let text = String::from_utf8_lossy(&entry.name);
+        Ok(self.dest.join(SITE_DIR).join(safe_relative_path(&text)?))
+    }
+}
+
+/// Whether a local entry is the one the central directory lists.
+fn agree(local: &LocalEntry, listed: &CentralEntry) -> bool {
+    local.name == listed.name
+        && local.offset == listed.local_offset
+        && local.method == listed.method
+        && local.crc32 == listed.crc32
+        && local.compressed_size == listed.compressed_size
+        && local.size == listed.size
+        && (local.flags ^ listed.flags) & (FLAG_ENCRYPTED | FLAG_DATA_DESCRIPTOR) == 0
+}
+
+/// Write one entry's stored bytes (`data`, a part of them) to its file.
+fn write_data(
+    current: &mut Current,
+    data: &[u8],
+    inflate: &mut flate2::Decompress,
+    buffer: &mut [u8],
+) -> std::result::Result<(), String> {
+    let Some(file) = current.file.as_mut() else {
+        return Ok(());
+    };
+    let shown = || String::from_utf8_lossy(&current.entry.name).into_owned();
+    let write_err = |e: io::Error| format!("{}: {e}", current.path.display());
+    if current.entry.method == STORED {
+        current.written += data.len() as u64;
+        if current.written > current.entry.size {
+            return Err(format!("the entry {:?} holds more than its size", shown()));
+        }
+        current.crc.update(data);
+        return file.write_all(data).map_err(write_err);
+    }
+    let mut input = data;
+    while !current.ended {
+        let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
+        let status = inflate
+            .decompress(input, buffer, flate2::FlushDecompress::None)
+            .map_err(|e| format!("the entry {:?} is corrupt ({e})", shown()))?;
+        let consumed = (inflate.total_in() - in_before) as usize;
+        let produced = (inflate.total_out() - out_before) as usize;
+        input = &input[consumed..];
+        current.written += produced as u64;
+        if current.written > current.entry.size {
+            return Err(format!("the entry {:?} holds more than its size", shown()));
+        }
+        current.crc.update(&buffer[..produced]);
+        file.write_all(&buffer[..produced]).map_err(write_err)?;
+        current.ended = status == flate2::Status::StreamEnd;
+        if consumed == 0 && produced == 0 {
+            // Wants the next part of the stored bytes.
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The full length of the local header collected so far, once its fixed
+/// part is in.
+fn header_len(header: &[u8]) -> Option<usize> {
+    (header.len() >= LOCAL_HEADER)
+        .then(|| LOCAL_HEADER + usize::from(u16_le(header, 26)) + usize::from(u16_le(header, 28)))
+}
+
+fn u16_le(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_le(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+/// Remove everything inside `dir`.
+fn clear_dir(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io("read", dir, e))?.path();
+        remove_any(&path).map_err(|e| Error::io("remove", &path, e))?;
+    }
+    Ok(())
+}
+
+/// The zip as far as [`zipcheck::find_end`] needs it: the kept tail at its
+/// offset, zeros before it.
+struct TailReader<'a> {
+    tail: &'a [u8],
+    start: u64,
+    pos: u64,
+}
+
+impl Read for TailReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let end = self.start + self.tail.len() as u64;
+        if self.pos >= end {
+            return Ok(0);
+        }
+        let n = if self.pos < self.start {
+            let n = out.len().min((self.start - self.pos) as usize);
+            out[..n].fill(0);
+            n
+        } else {
+            let at = (self.pos - self.start) as usize;
+            let n = out.len().min(self.tail.len() - at);
+            out[..n].copy_from_slice(&self.tail[at..at + n]);
+            n
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for TailReader<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        match to {
+            SeekFrom::Start(at) => self.pos = at,
+            _ => return Err(io::ErrorKind::Unsupported.into()),
+        }
+        Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+    use zip::write::SimpleFileOptions;
+
+    const WHEEL: &str = "demo-1.0-py3-none-any.whl";
+
+    /// A wheel of project `demo` holding `entries` (name, bytes, unix mode).
+    fn wheel_bytes(entries: &[(&str, &[u8], u32)], options: SimpleFileOptions) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let mut all: Vec<(String, Vec<u8>, u32)> = entries
+            .iter()
+            .map(|(n, b, m)| (n.to_string(), b.to_vec(), *m))
+            .collect();
+        all.push((
+            "demo-1.0.dist-info/WHEEL".into(),
+            b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
+            0o644,
+        ));
+        all.push(("demo-1.0.dist-info/RECORD".into(), Vec::new(), 0o644));
+        for (name, bytes, mode) in all {
+            let options = options.external_attributes((0o100000 | mode) << 16);
+            zip.start_file(name, options).unwrap();
+            zip.write_all(&bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn fresh_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dpex-stream-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn stream(bytes: &[u8], chunk: usize, dest: &Path) -> std::result::Result<(), String> {
+        let mut unpack = StreamUnpack::new(dest, WHEEL, UnpackLimits::default());
+        for part in bytes.chunks(chunk) {
+            unpack.write(part);
+        }
+        unpack.finish()
+    }
+
+    /// Every file under `dir`: relative path, bytes, mode.
+    fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>, u32)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = path.symlink_metadata().unwrap();
+                if meta.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+                    out.push((
+                        rel,
+                        fs::read(&path).unwrap(),
+                        meta.permissions().mode() & 0o7777,
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn noise(n: usize) -> Vec<u8> {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn any_chunking_gives_the_classic_unpackers_tree() {
+        let big = noise(3 * OUT_BUFFER + 17);
+        let text = b"print('hello')\n".repeat(50_000);
+        let entries: &[(&str, &[u8], u32)] = &[
+            ("demo/__init__.py", b"x = 1\n", 0o644),
+            ("demo/empty.py", b"", 0o644),
+            ("demo/noise.bin", &big, 0o644),
+            ("demo/text.py", &text, 0o644),
+            ("demo/tool", b"#!/bin/sh\n", 0o755),
+            ("demo-1.0.data/purelib/demo_pure.py", b"p = 1\n", 0o644),
+            ("demo-1.0.data/scripts/demo-tool", b"#!python\n", 0o755),
+            ("demo-1.0.data/data/share/demo.txt", b"d", 0o644),
+            ("demo-1.0.data/headers/demo.h", b"int x;", 0o644),
+        ];
+        for (tag, options) in [
+            ("deflated", SimpleFileOptions::default()),
+            (
+                "stored",
+                SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored),
+            ),
+            ("zip64", SimpleFileOptions::default().large_file(true)),
+        ] {
+            let bytes = wheel_bytes(entries, options);
+            let classic = fresh_dir(&format!("classic-{tag}"));
+            unpack::unpack_wheel_bytes(&bytes, WHEEL, &classic, UnpackLimits::default()).unwrap();
+            let expected = tree(&classic);
+            assert!(expected
+                .iter()
+                .any(|(p, _, m)| p == Path::new("scripts/demo-tool") && *m == 0o755));
+            for chunk in [1, 29, 30, 31, 4096, OUT_BUFFER + 1, bytes.len()] {
+                let dest = fresh_dir(&format!("{tag}-{chunk}"));
+                stream(&bytes, chunk, &dest).unwrap_or_else(|e| panic!("{tag} {chunk}: {e}"));
+                assert!(
+                    tree(&dest) == expected,
+                    "{tag}, chunks of {chunk}: trees differ"
+                );
+                let _ = fs::remove_dir_all(&dest);
+            }
+        }
+    }
+
+    #[test]
+    fn defers_and_leaves_nothing_for_what_it_does_not_handle() {
+        let entries: &[(&str, &[u8], u32)] = &[("demo/__init__.py", b"x = 1\n", 0o644)];
+        let sound = wheel_bytes(entries, SimpleFileOptions::default());
+        // A data descriptor: the zip crate writes one to an unseekable stream.
+        let mut zip = zip::ZipWriter::new_stream(Vec::new());
+        for (name, bytes) in [
+            ("demo/__init__.py", &b"x = 1\n"[..]),
+            ("demo-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n"),
+        ] {
+            zip.start_file(name, SimpleFileOptions::default()).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        let streamed = zip.finish().unwrap().into_inner();
+        // The central directory gives another CRC for the first entry.
+        let mut lying = sound.clone();
+        let cd = lying.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        lying[cd + 16] ^= 0xff;
+        // A symbolic link and a setuid file: the classic unpacker refuses them.
+        let mode_of =
+            |mode: u32| wheel_bytes(&[("demo/x", b"target", mode)], SimpleFileOptions::default());
+        for (tag, bytes, why) in [
+            ("descriptor", streamed, "after its data"),
+            ("lying", lying, "differently"),
+            ("cut", sound[..sound.len() - 30].to_vec(), "end"),
+            ("link", mode_of(0o120777 & !0o100000), "symbolic link"),
+            ("setuid", mode_of(0o4755), "setuid"),
+            ("not-a-zip", b"hello world, not a zip at all".to_vec(), ""),
+        ] {
+            let dest = fresh_dir(tag);
+            let e = stream(&bytes, 1000, &dest).unwrap_err();
+            assert!(e.contains(why), "{tag}: {e}");
+            assert!(
+                fs::read_dir(&dest).unwrap().next().is_none(),
+                "{tag}: left files"
+            );
+        }
+    }
+
+    #[test]
+    fn restart_empties_the_folder() {
+        let bytes = wheel_bytes(&[("demo/a.py", b"a", 0o644)], SimpleFileOptions::default());
+        let dest = fresh_dir("restart");
+        let mut unpack = StreamUnpack::new(&dest, WHEEL, UnpackLimits::default());
+        unpack.write(&bytes[..bytes.len() / 2]);
+        unpack.restart().unwrap();
+        assert!(fs::read_dir(&dest).unwrap().next().is_none());
+        unpack.write(&bytes);
+        unpack.finish().unwrap();
+        assert_eq!(fs::read(dest.join("site/demo/a.py")).unwrap(), b"a");
+    }
+}
