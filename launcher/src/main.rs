@@ -4,8 +4,8 @@
 use dpex_launcher::cache::Cache;
 use dpex_launcher::error::{Error, Result};
 use dpex_launcher::format::app_zip::AppZip;
-use dpex_launcher::install::{hydrate, venv};
-use dpex_launcher::run::{exec, interpreter, pexrc};
+use dpex_launcher::install::{export, hydrate, venv};
+use dpex_launcher::run::{exec, interpreter, pexrc, tools};
 use dpex_launcher::settings::Settings;
 use std::ffi::OsString;
 
@@ -33,6 +33,33 @@ fn run() -> Result<std::convert::Infallible> {
     let app_path = exec::app_path(&invoked);
     let mut app = AppZip::open(&exe)?;
     let info = app.read_pex_info()?;
+    let user_args = &args[1.min(args.len())..];
+    if let Some(venv_dir) = export::venv_of(&exe) {
+        // The `pex` of an exported venv: run from the venv, never the cache.
+        if settings.tools {
+            return Err(Error::msg(
+                "PEX_TOOLS=1 runs on the app file, not on an exported venv's `pex`",
+            ));
+        }
+        return Err(exec::exec_python(
+            &venv::python_path(venv_dir),
+            &venv_dir.join(export::APP_DIR),
+            &info,
+            &app_path,
+            user_args,
+            &settings,
+        ));
+    }
+    let tool = match settings.tools {
+        true => match tools::parse(user_args)? {
+            tools::Tool::Help => {
+                print!("{}", tools::USAGE);
+                std::process::exit(0)
+            }
+            venv_tool => Some(venv_tool),
+        },
+        false => None,
+    };
     let cache = Cache::from_settings(&settings)?;
     let started = std::time::Instant::now();
     let python = interpreter::find_interpreter(&cache, &info.interpreter_constraints, &settings)?;
@@ -62,12 +89,21 @@ fn run() -> Result<std::convert::Infallible> {
     if verbose > 0 {
         eprintln!("dpex: environment {}", env.env_dir.display());
     }
+    if let Some(tools::Tool::Venv { dest, options }) = tool {
+        export::export_venv(&exe, &env, &python, &dest, options)?;
+        eprintln!(
+            "dpex: the app is exported as a venv at {}; run {}",
+            dest.display(),
+            dest.join("pex").display()
+        );
+        std::process::exit(0);
+    }
     Err(exec::exec_python(
         &venv::python_path(&env.env_dir),
         &env.app_dir,
         &info,
         &app_path,
-        &args[1.min(args.len())..],
+        user_args,
         &settings,
     ))
 }

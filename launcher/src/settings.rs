@@ -132,6 +132,8 @@ pub struct Settings {
     pub download_memory: u64,
     /// `DPEX_STREAM_UNPACK` (default true).
     pub stream_unpack: bool,
+    /// `PEX_TOOLS`: run a tool (`venv`) instead of the app.
+    pub tools: bool,
 }
 
 impl Settings {
@@ -147,12 +149,7 @@ impl Settings {
             vars.pex_bool(name)?;
         }
         vars.pex_int("PEX_MAX_INSTALL_JOBS")?;
-        if vars.pex_bool("PEX_TOOLS")? {
-            return Err(Error::msg(
-                "The PEX_TOOLS environment variable was set, but this PEX was not built with tools: \
-                 dpex apps carry no pex tools (use `dpex` commands, or unset PEX_TOOLS)",
-            ));
-        }
+        let tools = vars.pex_bool("PEX_TOOLS")?;
         let interpreter_mode = vars.pex_bool("PEX_INTERPRETER")?;
         let script = vars.string("PEX_SCRIPT");
         let module = vars.string("PEX_MODULE");
@@ -234,6 +231,7 @@ impl Settings {
                 .count("DPEX_DOWNLOAD_MEMORY")?
                 .unwrap_or(DEFAULT_DOWNLOAD_MEMORY),
             stream_unpack: vars.pex_bool_or("DPEX_STREAM_UNPACK", true)?,
+            tools,
         })
     }
 
@@ -487,7 +485,8 @@ mod tests {
             ("PEX_INTERPRETER", "1")
         ])
         .is_ok());
-        assert!(settings(&[("PEX_TOOLS", "1")]).is_err());
+        assert!(settings(&[("PEX_TOOLS", "1")]).unwrap().tools);
+        assert!(settings(&[("PEX_TOOLS", "yes")]).is_err());
     }
 
     #[test]

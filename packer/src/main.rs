@@ -53,6 +53,36 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         python: Option<PathBuf>,
     },
+    /// Export an app as a venv of real files (Docker images, air-gapped hosts):
+    /// DIR/pex runs it as ./app.pex would, without the cache. The same as
+    /// `PEX_TOOLS=1 ./app.pex venv DIR`.
+    Venv {
+        /// The app.
+        app: PathBuf,
+        /// The venv to create.
+        dir: PathBuf,
+        /// The venv's interpreter (default: the one the app would choose).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+        /// Compile every module to bytecode.
+        #[arg(long)]
+        compile: bool,
+        /// Replace DIR if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// What an app holds and needs: PEX-INFO, and the wheels it would use with
+    /// an interpreter of this host, each with whether it is cached.
+    Info {
+        /// The app.
+        app: PathBuf,
+        /// For this interpreter (default: the one the app would choose).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+        /// PEX-INFO as JSON (what `PEX_TOOLS=1 ./app.pex info` prints for a pex).
+        #[arg(long)]
+        raw: bool,
+    },
     /// Jupyter kernelspecs that start an app as an ipykernel.
     #[command(subcommand)]
     Kernelspec(KernelspecCommand),
@@ -178,6 +208,14 @@ fn main() -> ExitCode {
         } => ops::hydrate(&app, python.as_deref(), compile),
         Command::Download { app, dest, python } => ops::download(&app, &dest, python.as_deref()),
         Command::Cache(command) => ops::cache(command_to_op(command)),
+        Command::Venv {
+            app,
+            dir,
+            python,
+            compile,
+            force,
+        } => ops::venv(&app, &dir, python.as_deref(), compile, force),
+        Command::Info { app, python, raw } => ops::info(&app, python.as_deref(), raw),
         Command::Kernelspec(KernelspecCommand::Install {
             app,
             name,

@@ -7,7 +7,7 @@ use dpex_launcher::cache::Cache;
 use dpex_launcher::format::app_zip::AppZip;
 use dpex_launcher::format::pexinfo::{LockedWheel, PexInfo};
 use dpex_launcher::install::fetch::Sources;
-use dpex_launcher::install::{hydrate, venv};
+use dpex_launcher::install::{export, hydrate, venv};
 use dpex_launcher::run::interpreter;
 use dpex_launcher::settings::Settings;
 use dpex_launcher::standards::python::InterpreterInfo;
@@ -88,6 +88,115 @@ pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), S
         python.executable.display(),
         env.env_dir.display()
     );
+    Ok(())
+}
+
+/// `dpex venv`: hydrate the app, then export its environment as a venv. The
+/// app is first rebuilt with this dpex's launcher ([`pexfile::restub`]): the
+/// venv's `pex` must know how to run from the venv, even for an app built by
+/// an older dpex.
+pub fn venv(
+    app: &Path,
+    dest: &Path,
+    python: Option<&Path>,
+    compile: bool,
+    force: bool,
+) -> Result<(), String> {
+    let bytes = crate::pexfile::restub(app)?;
+    let settings = settings()?;
+    let cache = Cache::from_settings(&settings).map_err(|e| e.to_string())?;
+    let tmp = cache.tmp_dir();
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let restubbed = tmp.join(format!("venv-app-{}.pex", std::process::id()));
+    crate::pexfile::write_executable(&restubbed, &bytes)?;
+    let exported = (|| {
+        let (zip, info) = open_app(&restubbed)?;
+        let python = choose_interpreter(&cache, &info, python, &settings)?;
+        let env = hydrate::ensure_environment(&cache, &zip, &info, &python, &settings)
+            .map_err(|e| e.to_string())?;
+        let options = export::ExportOptions { compile, force };
+        export::export_venv(&restubbed, &env, &python, dest, options).map_err(|e| e.to_string())?;
+        Ok::<_, String>(python)
+    })();
+    let _ = std::fs::remove_file(&restubbed);
+    let python = exported?;
+    eprintln!(
+        "dpex: {} is exported as a venv at {} (python {}); run {}",
+        app.display(),
+        dest.display(),
+        python.executable.display(),
+        dest.join("pex").display()
+    );
+    Ok(())
+}
+
+/// `dpex info`: PEX-INFO's main keys, then the wheels an interpreter of this
+/// host would use and whether each is in the cache (or a layer).
+pub fn info(app: &Path, python: Option<&Path>, raw: bool) -> Result<(), String> {
+    let (_, info) = open_app(app)?;
+    if raw {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&info).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    let settings = settings()?;
+    let cache = Cache::from_settings(&settings).map_err(|e| e.to_string())?;
+    let entry = info
+        .entry_point
+        .as_deref()
+        .map(|e| format!("entry point {e}"))
+        .or_else(|| info.script.as_deref().map(|s| format!("script {s}")))
+        .unwrap_or_else(|| "interpreter (no entry point)".to_string());
+    println!("{}", app.display());
+    println!("  runs: {entry}");
+    println!("  pex_hash: {}", info.pex_hash.as_deref().unwrap_or("?"));
+    if !info.interpreter_constraints.is_empty() {
+        println!(
+            "  interpreter constraints: {}",
+            info.interpreter_constraints.join(" or ")
+        );
+    }
+    let locked: usize = info
+        .dehydrated_requirements
+        .iter()
+        .map(|p| p.wheels.len())
+        .sum();
+    println!(
+        "  locked: {} packages, {locked} wheels",
+        info.dehydrated_requirements.len()
+    );
+    let python = match choose_interpreter(&cache, &info, python, &settings) {
+        Ok(python) => python,
+        Err(e) => {
+            println!("  on this host: no interpreter fits ({e})");
+            return Ok(());
+        }
+    };
+    let selected = hydrate::select_wheels(&info, &python).map_err(|e| e.to_string())?;
+    println!(
+        "  on this host: {} ({} wheels, cache {})",
+        interpreter::describe(&python.executable, &python),
+        selected.len(),
+        cache.root().display()
+    );
+    for s in &selected {
+        let entry = Path::new("wheels").join(&s.wheel.sha256);
+        let state = match cache.find(&entry) {
+            Some(dir) if dir.starts_with(cache.root()) => "cached",
+            Some(_) => "in a cache layer",
+            None => "missing",
+        };
+        let size = s.wheel.size.map_or_else(
+            || "size ?".to_string(),
+            |b| format!("{:.1} MB", b as f64 / 1e6),
+        );
+        println!(
+            "    {} {}  {}  {size}  {state}",
+            s.package.name, s.package.version, s.wheel.filename
+        );
+    }
     Ok(())
 }
 

@@ -166,6 +166,47 @@ pub fn render(stub: &[u8], files: &AppFiles, info: &PexInfo) -> Result<Vec<u8>, 
     Ok(out.into_inner())
 }
 
+/// The app file `app` rebuilt with this dpex's launcher and python-shim (its
+/// sources, PEX-INFO and pins kept; code_hash and pex_hash recomputed), so
+/// what it runs knows this dpex's features (`dpex venv`'s `DIR/pex`). An
+/// app built by this dpex comes out byte for byte the same.
+pub fn restub(app: &Path) -> Result<Vec<u8>, String> {
+    let shown = app.display();
+    let file = std::fs::File::open(app).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| format!("{shown} has no readable app zip ({e})"))?;
+    let mut files = AppFiles::new();
+    let mut info = None;
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| format!("{shown}: entry {i} is unreadable ({e})"))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry
+            .name()
+            .map_err(|e| format!("{shown}: entry {i} has an unreadable name ({e})"))?
+            .to_string();
+        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes)
+            .map_err(|e| format!("{shown}: cannot read {name} ({e})"))?;
+        if name == "PEX-INFO" {
+            info =
+                Some(PexInfo::from_slice(&bytes).map_err(|e| format!("{shown}: PEX-INFO: {e}"))?);
+        } else {
+            files.insert(name, ZipFile { bytes, executable });
+        }
+    }
+    let mut info = info.ok_or_else(|| format!("{shown} has no PEX-INFO: it is not a dpex app"))?;
+    add_shim(&mut files);
+    info.code_hash = Some(code_hash(&files));
+    info.pex_hash = None;
+    info.pex_hash = Some(pex_hash(&info));
+    render(EMBEDDED_STUB, &files, &info)
+}
+
 /// Write `bytes` to `path` atomically, with its execute bits.
 pub fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let dir = path

@@ -1,8 +1,9 @@
 //! Hydration: from a PEX-INFO and an interpreter to a runnable environment.
 //! [`hydrate`] selects the wheels that fit and drives the rest: [`fetch`]
 //! (sources, download, sha256 and size check), [`stream`] (unpacking while the bytes arrive),
-//! [`unpack`] (wheel zip into a cache entry), [`venv`] (the environment that links them), [`progress`].
+//! [`unpack`] (wheel zip into a cache entry), [`venv`] (the environment that links them), [`progress`]; [`export`] copies an environment out as a venv of its own.
 
+pub mod export;
 pub mod fetch;
 pub mod hydrate;
 pub mod mapped;

@@ -1,0 +1,258 @@
+//! `dpex venv app.pex DIR` and `PEX_TOOLS=1 ./app.pex venv DIR`: the app as a
+//! self-contained venv of real files, for Docker images and air-gapped hosts
+//! (what `pex-tools venv` gives a pex). Made from the app's hydrated
+//! environment: the site's files copied (not linked), the app's sources in
+//! `DIR/app`, its console scripts in `DIR/bin`, and two ways to run it as
+//! `./app.pex` would: `DIR/pex` (a copy of the app file, whose launcher sees
+//! [`VENV_MARK`] beside it and runs from this venv, never the cache) and
+//! `DIR/__main__.py` (`python DIR`).
+
+use crate::cache::atomic::remove_any;
+use crate::cache::in_use::{read_record, EnvRecord, ENV_RECORD};
+use crate::error::{Error, Result};
+use crate::install::hydrate::Environment;
+use crate::install::venv;
+use dpex_standards::python::InterpreterInfo;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Beside `DIR/pex`: the launcher runs the app from this venv.
+pub const VENV_MARK: &str = "dpex-venv.json";
+/// The app's sources (and its `__main__.py`) inside an exported venv.
+pub const APP_DIR: &str = "app";
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExportOptions {
+    /// Compile every module to bytecode (`compileall`).
+    pub compile: bool,
+    /// Replace `DIR` if it exists.
+    pub force: bool,
+}
+
+/// The venv an app file runs from, if it is an exported venv's `pex`.
+pub fn venv_of(exe: &Path) -> Option<&Path> {
+    let dir = exe.parent()?;
+    dir.join(VENV_MARK).is_file().then_some(dir)
+}
+
+/// Export the app `app_file`, whose environment for `interpreter` is `env`,
+/// as a venv at `dest`. Built beside `dest` and renamed into place.
+pub fn export_venv(
+    app_file: &Path,
+    env: &Environment,
+    interpreter: &InterpreterInfo,
+    dest: &Path,
+    options: ExportOptions,
+) -> Result<()> {
+    let dest = absolute(dest)?;
+    let record = read_record::<EnvRecord>(&env.env_dir, ENV_RECORD)
+        .filter(|r| r.site_dir.is_some())
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "the environment {} has no readable record; remove it (`dpex cache prune`) and try again",
+                env.env_dir.display()
+            ))
+        })?;
+    prepare_dest(&dest, options.force)?;
+    let parent = dest.parent().unwrap_or(Path::new("/"));
+    let name = dest.file_name().unwrap_or_default().to_string_lossy();
+    let work = parent.join(format!(".{name}.dpex-work.{}", std::process::id()));
+    let _ = remove_any(&work);
+    fs::create_dir(&work).map_err(|e| Error::io("create", &work, e))?;
+    let built = build(app_file, &record, interpreter, &work, &dest).and_then(|()| {
+        fs::rename(&work, &dest).map_err(|e| Error::io("move into place", &dest, e))
+    });
+    if built.is_err() {
+        let _ = remove_any(&work);
+    }
+    built?;
+    if options.compile {
+        compile(&dest, interpreter)?;
+    }
+    Ok(())
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    Ok(cwd.join(path))
+}
+
+/// `dest` must not exist, or be an empty folder, unless `force`.
+fn prepare_dest(dest: &Path, force: bool) -> Result<()> {
+    let Ok(meta) = dest.symlink_metadata() else {
+        return match dest.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => {
+                fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))
+            }
+            _ => Ok(()),
+        };
+    };
+    let empty = meta.is_dir()
+        && fs::read_dir(dest)
+            .map_err(|e| Error::io("list", dest, e))?
+            .next()
+            .is_none();
+    if empty {
+        return fs::remove_dir(dest).map_err(|e| Error::io("remove", dest, e));
+    }
+    if !force {
+        return Err(Error::msg(format!(
+            "{} already exists; pass --force to replace it",
+            dest.display()
+        )));
+    }
+    remove_any(dest).map_err(|e| Error::io("remove", dest, e))
+}
+
+fn build(
+    app_file: &Path,
+    record: &EnvRecord,
+    interpreter: &InterpreterInfo,
+    work: &Path,
+    dest: &Path,
+) -> Result<()> {
+    let site_dir = record.site_dir.as_deref().expect("checked by the caller");
+    // The venv as the launcher builds it (pyvenv.cfg, bin/, a site-packages
+    // of links to the site, the app's .pth), with paths of `dest`...
+    let warnings = venv::build(
+        work,
+        dest,
+        interpreter,
+        &record.wheel_dirs,
+        site_dir,
+        &dest.join(APP_DIR),
+    )?;
+    for warning in warnings {
+        eprintln!("dpex: warning: {warning}");
+    }
+    // ... then every link into the cache replaced by a copy of what it names.
+    materialize(&work.join(&interpreter.purelib_rel))?;
+    materialize_scripts(&work.join("bin"), &interpreter.executable)?;
+    copy_tree(&record.app_dir, &work.join(APP_DIR))?;
+    let pex = work.join("pex");
+    fs::copy(app_file, &pex).map_err(|e| Error::io("copy", app_file, e))?;
+    set_mode(&pex, 0o755)?;
+    let mark = serde_json::json!({ "python": interpreter.executable });
+    write(&work.join(VENV_MARK), mark.to_string().as_bytes())?;
+    write(&work.join("__main__.py"), MAIN_PY.as_bytes())
+}
+
+/// `python DIR`: hand over to `DIR/pex`, keeping Python's flags.
+const MAIN_PY: &str = "\
+# dpex: `python DIR` runs the app of this exported venv as `DIR/pex` does.
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, \"app\"))
+from __dpex__ import boot
+
+boot._hand_over_to_launcher(os.path.join(here, \"pex\"))
+";
+
+/// Replace each symlink in `dir` (a site-packages of links to the site) by a
+/// copy of the tree it names, without bytecode (its paths would be the
+/// cache's; `--compile` writes the venv's own).
+fn materialize(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))? {
+        let path = entry.map_err(|e| Error::io("list", dir, e))?.path();
+        let meta = path
+            .symlink_metadata()
+            .map_err(|e| Error::io("read", &path, e))?;
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        if path.file_name() == Some("__pycache__".as_ref()) {
+            // Top-level modules' bytecode: the venv writes its own.
+            fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            fs::create_dir(&path).map_err(|e| Error::io("create", &path, e))?;
+            continue;
+        }
+        let target = fs::canonicalize(&path).map_err(|e| Error::io("resolve", &path, e))?;
+        fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+        if target.is_dir() {
+            copy_tree(&target, &path)?;
+        } else {
+            copy_file(&target, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// `bin/`: the interpreter links stay; scripts linked from the cache become copies.
+fn materialize_scripts(bin: &Path, python: &Path) -> Result<()> {
+    for entry in fs::read_dir(bin).map_err(|e| Error::io("list", bin, e))? {
+        let path = entry.map_err(|e| Error::io("list", bin, e))?.path();
+        let Ok(target) = fs::read_link(&path) else {
+            continue;
+        };
+        if target == python || target == Path::new("python") {
+            continue;
+        }
+        let resolved = fs::canonicalize(&path).map_err(|e| Error::io("resolve", &path, e))?;
+        fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+        copy_file(&resolved, &path)?;
+    }
+    Ok(())
+}
+
+/// Copy the tree `src` to `dst` (real files; links followed), without
+/// `__pycache__` folders.
+fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;
+    for entry in fs::read_dir(src).map_err(|e| Error::io("list", src, e))? {
+        let entry = entry.map_err(|e| Error::io("list", src, e))?;
+        let (from, name) = (entry.path(), entry.file_name());
+        if name == "__pycache__" {
+            continue;
+        }
+        let to = dst.join(&name);
+        if fs::metadata(&from)
+            .map_err(|e| Error::io("read", &from, e))?
+            .is_dir()
+        {
+            copy_tree(&from, &to)?;
+        } else {
+            copy_file(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// A copy with the source's execute bits (0755 or 0644, as unpacked).
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    fs::copy(from, to).map_err(|e| Error::io("copy", from, e))?;
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("chmod", path, e))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
+}
+
+/// Compile every module of the venv (site-packages and the app) in place.
+fn compile(dest: &Path, interpreter: &InterpreterInfo) -> Result<()> {
+    let python = venv::python_path(dest);
+    let status = std::process::Command::new(&python)
+        .args(["-m", "compileall", "-q", "-j", "0"])
+        .arg(dest.join(&interpreter.purelib_rel))
+        .arg(dest.join(APP_DIR))
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| Error::msg(format!("cannot run {}: {e}", python.display())))?;
+    if !status.success() {
+        eprintln!(
+            "dpex: warning: compileall reported errors ({status}); modules that failed will compile on import"
+        );
+    }
+    Ok(())
+}

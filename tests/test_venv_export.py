@@ -1,0 +1,132 @@
+"""Leaving the cache behind: `dpex venv app.pex DIR` and `PEX_TOOLS=1 ./app.pex venv DIR`
+(as Dockerfiles written for pex-tools do) export the app as a venv of real files that runs
+with the cache deleted, through DIR/pex, `python DIR`, DIR/bin/python and the wheels' console
+scripts; `--compile` leaves no module uncompiled. `dpex info` shows what an app holds and which
+of its wheels this host has cached."""
+
+import os
+import shutil
+import subprocess
+
+from support import apps
+from support.apps import FULL_PROJECTS
+from support.harness import PY311, assert_clean_error, assert_ok, describe, tagged_json, under
+
+
+def app_json(r):
+    return tagged_json(r.stdout, "APP")
+
+
+def real_files_only(venv):
+    """Every path under the venv's site-packages and app/ is a real file or folder."""
+    links = []
+    for top in (venv / "lib", venv / "app"):
+        for folder, dirs, files in os.walk(top):
+            for name in dirs + files:
+                if os.path.islink(os.path.join(folder, name)):
+                    links.append(os.path.join(folder, name))
+    return links
+
+
+def test_dpex_venv_runs_the_app_with_the_cache_deleted(e2e):
+    pex = e2e.build_app(e2e.files(*FULL_PROJECTS), imports=apps.FULL_IMPORTS)
+    r = e2e.run_pex(pex, "7", "a b")
+    assert r.returncode == 7, describe(r)
+    cached = app_json(r)
+    venv = e2e.tmp / "venv"
+    r = e2e.dpex_cmd("venv", pex, venv, env=e2e.env())
+    assert_ok(r)
+    assert f"exported as a venv at {venv}" in r.stderr, describe(r)
+    assert not real_files_only(venv), real_files_only(venv)[:5]
+    # An app built by this dpex keeps its bytes (dpex venv rebuilds it with its own launcher,
+    # which for an app of an older dpex brings the venv mode the launcher needs).
+    assert (venv / "pex").read_bytes() == pex.read_bytes()
+    shutil.rmtree(e2e.root)
+
+    # DIR/pex: the app as ./app.pex runs it (argv, exit code), its modules from the venv.
+    r = e2e.run_pex(venv / "pex", "7", "a b")
+    assert r.returncode == 7, describe(r)
+    out = app_json(r)
+    assert out["argv"][1:] == ["7", "a b"] and out["pex_env"] == str(venv / "pex"), out["argv"]
+    assert out["modules"].keys() == cached["modules"].keys()
+    for name, m in out["modules"].items():
+        assert under(m["file"], str(venv)), f"{name} from {m['file']}"
+        assert m["version"] == cached["modules"][name]["version"], name
+    assert out["numpy"] == cached["numpy"] and out["yaml"] == cached["yaml"]
+    assert not e2e.root.exists(), "running the venv wrote a cache"
+
+    # `python DIR`, as pex venvs run: the same app.
+    r = e2e.run_pex(venv, "5", via=PY311)
+    assert r.returncode == 5, describe(r)
+    assert app_json(r)["modules"].keys() == cached["modules"].keys()
+    # The venv's own python sees the packages and the app's sources.
+    r = subprocess.run([venv / "bin" / "python", "-c", "import numpy, yaml, myapp.main; print(numpy.__file__)"],
+                       capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0 and r.stdout.startswith(str(venv)), describe(r)
+    # A console script of a wheel (charset-normalizer's), with the venv's shebang.
+    script = venv / "bin" / "normalizer"
+    assert script.read_text().startswith(f"#!{venv}/bin/python\n")
+    r = subprocess.run([script, "--version"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, describe(r)
+    assert not e2e.root.exists()
+
+
+def test_pex_tools_venv_compile_as_in_a_dockerfile(e2e):
+    pex = e2e.build_app(e2e.files(*FULL_PROJECTS), imports=apps.FULL_IMPORTS)
+    venv = e2e.tmp / "opt" / "app"
+    r = e2e.run_pex(pex, "venv", "--compile", venv, env={"PEX_TOOLS": "1"})
+    assert_ok(r)
+    assert "APP " not in r.stdout, "the app ran instead of the tool"
+    uncompiled = []
+    for top in (venv / "lib", venv / "app"):
+        for folder, _dirs, files in os.walk(top):
+            for name in files:
+                if name.endswith(".py"):
+                    pyc = os.path.join(folder, "__pycache__", name[:-3] + ".cpython-311.pyc")
+                    if not os.path.isfile(pyc):
+                        uncompiled.append(os.path.join(folder, name))
+    assert not uncompiled, f"{len(uncompiled)} modules not compiled, e.g. {uncompiled[:5]}"
+    shutil.rmtree(e2e.root)
+    r = e2e.run_pex(venv / "pex", "3")
+    assert r.returncode == 3, describe(r)
+    assert all(under(m["file"], str(venv)) for m in app_json(r)["modules"].values())
+
+
+def test_venv_refuses_a_non_empty_dir_without_force(e2e):
+    pex = e2e.build_app(e2e.files("idna"), imports=["idna"])
+    venv = e2e.tmp / "venv"
+    venv.mkdir()
+    (venv / "keep.txt").write_text("mine")
+    r = e2e.dpex_cmd("venv", pex, venv, env=e2e.env())
+    assert_clean_error(r, str(venv), "already exists", "--force")
+    assert (venv / "keep.txt").read_text() == "mine"
+    r = e2e.run_pex(pex, "venv", venv, env={"PEX_TOOLS": "1"})
+    assert_clean_error(r, str(venv), "--force")
+    assert_ok(e2e.run_pex(pex, "venv", "--force", venv, env={"PEX_TOOLS": "1"}))
+    assert not (venv / "keep.txt").exists() and (venv / "pex").is_file()
+    assert_ok(e2e.run_pex(venv / "pex"))
+    # What pex-tools has and dpex apps do not: a clear error, nothing run.
+    r = e2e.run_pex(pex, "graph", env={"PEX_TOOLS": "1"})
+    assert_clean_error(r, '"graph"', "venv")
+    r = e2e.run_pex(pex, "venv", "--pip", e2e.tmp / "v2", env={"PEX_TOOLS": "1"})
+    assert_clean_error(r, "--pip", "not supported")
+    assert not (e2e.tmp / "v2").exists()
+
+
+def test_dpex_info_shows_the_wheels_and_what_is_cached(e2e):
+    files = e2e.files("idna", "pyyaml")
+    pex = e2e.build_app(files, imports=["idna", "yaml"])
+    r = e2e.dpex_cmd("info", pex, env=e2e.env())
+    assert_ok(r)
+    assert "entry point myapp.main:run" in r.stdout, describe(r)
+    wheels = [f.name for f in files if "cp311" in f.name or "py3-none-any" in f.name]
+    lines = [l for l in r.stdout.splitlines() if ".whl" in l]
+    assert lines and all(l.rstrip().endswith("missing") for l in lines), r.stdout
+    assert_ok(e2e.run_pex(pex))
+    r = e2e.dpex_cmd("info", pex, env=e2e.env())
+    lines = [l for l in r.stdout.splitlines() if ".whl" in l]
+    assert lines and all(l.rstrip().endswith("cached") for l in lines), r.stdout
+    assert {l.split()[2] for l in lines} <= set(wheels), (lines, wheels)
+    raw = e2e.dpex_cmd("info", "--raw", pex, env=e2e.env())
+    import json
+    assert json.loads(raw.stdout)["entry_point"] == "myapp.main:run"
