@@ -134,7 +134,8 @@ enum KernelspecCommand {
 
 #[derive(Args)]
 struct BuildArgs {
-    /// A PEP 751 pylock.toml: every wheel of every package is recorded.
+    /// A PEP 751 pylock.toml, or a pex lock (`pex3 lock create`, JSON): every
+    /// wheel of every package is recorded.
     #[arg(long, value_name = "FILE", conflicts_with = "requirement")]
     lock: Option<PathBuf>,
     /// A requirements.txt where every line is pinned `==` with `--hash=sha256:`;
@@ -251,7 +252,7 @@ fn command_to_op(command: CacheCommand) -> ops::CacheOp {
 
 fn build(args: BuildArgs) -> Result<(), String> {
     let lock = match (&args.lock, &args.requirement) {
-        (Some(path), None) => lock::read_pylock(path)?,
+        (Some(path), None) => lock::read_lock(path)?,
         (None, Some(path)) => {
             // The launcher's network settings (timeouts, PEX_VERBOSE), read the same way.
             let settings =
@@ -325,7 +326,12 @@ fn build(args: BuildArgs) -> Result<(), String> {
         entry_point: args.entry_point.clone(),
         script: args.script.clone(),
         requirements: lock.direct_requirements.clone(),
-        interpreter_constraints: sorted(args.interpreter_constraint.clone()),
+        // The command line's, else the lock's (a pex lock records them).
+        interpreter_constraints: sorted(if args.interpreter_constraint.is_empty() {
+            lock.interpreter_constraints.clone()
+        } else {
+            args.interpreter_constraint.clone()
+        }),
         inherit_path,
         inject_args,
         inject_env,

@@ -4,16 +4,20 @@
 //!
 //! - `pylock`: a `pylock.toml` (PEP 751) names every wheel file (URL,
 //!   sha256, size), so reading it needs no network.
+//! - `pexlock`: a pex lock (`pex3 lock create`, JSON) names every artifact
+//!   (URL, sha256); package markers come from walking its requirement graph.
 //! - `requirements`: a pip requirements file with `--hash` pins, parsed
 //!   with pip's line rules; it pins only versions and hashes.
 //! - `resolve`: maps those hashes to wheel files through the indexes'
 //!   project pages (first index that has the project wins, to avoid
 //!   dependency confusion).
 
+mod pexlock;
 mod pylock;
 mod requirements;
 mod resolve;
 
+pub use pexlock::parse_pex_lock;
 pub use pylock::{parse_pylock, read_pylock};
 pub use requirements::{
     decode_requirements, parse_requirements_text, parse_requirements_text_with_env,
@@ -38,8 +42,22 @@ pub struct LockInput {
     pub direct_requirements: Vec<String>,
     /// The lock's top-level `requires-python` (pylock.toml only).
     pub requires_python: Option<String>,
+    /// Interpreter constraints in pex's form (a pex lock's `requires_python`).
+    pub interpreter_constraints: Vec<String>,
     /// Things the user should know (credentials removed, yanked files, ...).
     pub warnings: Vec<String>,
+}
+
+/// Read the lock `--lock` names: a pex lock (JSON) or a pylock.toml.
+pub fn read_lock(path: &Path) -> Result<LockInput, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("could not read the lock file {}: {e}", path.display()))?;
+    let source = path.display().to_string();
+    if pexlock::looks_like_pex_lock(&text) {
+        parse_pex_lock(&text, &source)
+    } else {
+        parse_pylock(&text, &source)
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -219,6 +219,7 @@ pub fn parse_pylock(text: &str, source: &str) -> Result<LockInput, String> {
         .collect();
 
     Ok(LockInput {
+        interpreter_constraints: Vec::new(),
         packages,
         direct_requirements: direct.into_iter().collect(),
         requires_python: doc

@@ -196,6 +196,7 @@ pub fn resolve_requirements(
     }
 
     Ok(LockInput {
+        interpreter_constraints: Vec::new(),
         packages,
         direct_requirements: direct.into_iter().collect(),
         requires_python: None,

@@ -1,0 +1,601 @@
+//! The pex lock reader (`pex3 lock create ... -o lock.json`): every locked
+//! artifact with its URL and hash, so reading it needs no network, like
+//! pylock.toml. A pex lock gives no per-package markers: which packages a
+//! host needs follows from the root requirements and each package's
+//! `requires_dists` (pex walks that graph at install time). dpex walks it
+//! once here and records each package's marker: the `or` over the ways to
+//! reach it of the `and` of the markers on the way, with `extra == "..."`
+//! decided by the extras each package is asked for. The launcher then
+//! evaluates those markers as it does pylock.toml's.
+
+use super::{has_scheme, parse_wheel_filename, same_version, strip_credentials, LockInput};
+use dpex_launcher::format::pexinfo::{DehydratedRequirement, LockedWheel};
+use dpex_launcher::net::url::{basename, redact_url};
+use dpex_launcher::standards::digest::Sha256Hex;
+use dpex_launcher::standards::marker::{self, MarkerTree, MarkerValue};
+use dpex_launcher::standards::version::{is_valid_name, normalize_name, VersionSpecifiers};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+const RELOCK: &str = "re-create it with `pex3 lock create` (wheels only: `--wheel --no-build`)";
+
+/// Markers longer than this are replaced by "always" (with a warning): a
+/// package reached through very many conditional paths is installed.
+const MAX_MARKER_LEN: usize = 4096;
+
+#[derive(Deserialize)]
+struct PexLockDoc {
+    #[serde(default)]
+    requirements: Vec<String>,
+    #[serde(default)]
+    requires_python: Vec<String>,
+    locked_resolves: Option<Vec<LockedResolve>>,
+}
+
+#[derive(Deserialize)]
+struct LockedResolve {
+    #[serde(default)]
+    locked_requirements: Vec<LockedRequirement>,
+}
+
+#[derive(Deserialize)]
+struct LockedRequirement {
+    project_name: String,
+    version: String,
+    #[serde(default)]
+    requires_dists: Vec<String>,
+    requires_python: Option<String>,
+    #[serde(default)]
+    artifacts: Vec<Artifact>,
+}
+
+#[derive(Deserialize)]
+struct Artifact {
+    algorithm: Option<String>,
+    hash: Option<String>,
+    url: Option<String>,
+    filename: Option<String>,
+}
+
+/// Whether `text` (a lock file's content) is a pex lock rather than a pylock.toml.
+pub fn looks_like_pex_lock(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// A requirement as the graph walk needs it.
+struct Edge {
+    name: String,
+    extras: Vec<String>,
+    marker: Option<MarkerTree>,
+}
+
+/// `name[extras] specifiers ; marker` (or `name @ url ; marker`).
+fn parse_edge(text: &str, what: &str) -> Result<Edge, String> {
+    let bad = |why: &str| format!("{what}: the requirement {text:?} {why}; {RELOCK}");
+    let (spec, marker_text) = if text.contains('@') {
+        match text.split_once(" ;") {
+            Some((s, m)) => (s, Some(m)),
+            None => (text, None),
+        }
+    } else {
+        match text.split_once(';') {
+            Some((s, m)) => (s, Some(m)),
+            None => (text, None),
+        }
+    };
+    let spec = spec.trim();
+    let name_end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .unwrap_or(spec.len());
+    let name = &spec[..name_end];
+    if !is_valid_name(name) {
+        return Err(bad("does not start with a project name"));
+    }
+    let mut extras = Vec::new();
+    if let Some(rest) = spec[name_end..].trim_start().strip_prefix('[') {
+        let close = rest.find(']').ok_or_else(|| bad("has an unclosed `[`"))?;
+        extras = rest[..close]
+            .split(',')
+            .map(|e| normalize_name(e.trim()))
+            .filter(|e| !e.is_empty())
+            .collect();
+    }
+    let marker = match marker_text.map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => Some(marker::parse(m).map_err(|e| bad(&format!("has an {e}")))?),
+        None => None,
+    };
+    Ok(Edge {
+        name: normalize_name(name),
+        extras,
+        marker,
+    })
+}
+
+/// A marker partly evaluated at build time: `extra` comparisons decided.
+#[derive(Clone, Debug, PartialEq)]
+enum Cond {
+    Always,
+    Never,
+    When(MarkerTree),
+}
+
+impl Cond {
+    fn of(marker: Option<&MarkerTree>, extras: &[String]) -> Cond {
+        marker.map_or(Cond::Always, |m| decide_extras(m, extras))
+    }
+
+    fn and(self, other: Cond) -> Cond {
+        match (self, other) {
+            (Cond::Never, _) | (_, Cond::Never) => Cond::Never,
+            (Cond::Always, c) | (c, Cond::Always) => c,
+            (Cond::When(a), Cond::When(b)) if a == b => Cond::When(a),
+            (Cond::When(a), Cond::When(b)) => Cond::When(MarkerTree::And(vec![a, b])),
+        }
+    }
+
+    fn or(self, other: Cond) -> Cond {
+        match (self, other) {
+            (Cond::Always, _) | (_, Cond::Always) => Cond::Always,
+            (Cond::Never, c) | (c, Cond::Never) => c,
+            (Cond::When(a), Cond::When(b)) => {
+                let mut items: Vec<MarkerTree> = Vec::new();
+                for tree in [a, b] {
+                    let parts = match tree {
+                        MarkerTree::Or(inner) => inner,
+                        other => vec![other],
+                    };
+                    for part in parts {
+                        // `x or (x and y)` is `x`: keep the weaker clause only.
+                        if items.iter().any(|kept| absorbs(kept, &part)) {
+                            continue;
+                        }
+                        items.retain(|kept| !absorbs(&part, kept));
+                        items.push(part);
+                    }
+                }
+                if items.len() == 1 {
+                    Cond::When(items.pop().unwrap())
+                } else {
+                    Cond::When(MarkerTree::Or(items))
+                }
+            }
+        }
+    }
+}
+
+/// Whether `weak` holds whenever `strong` does, as far as their `and`
+/// clauses show (equal, or `strong` is `weak and ...`).
+fn absorbs(weak: &MarkerTree, strong: &MarkerTree) -> bool {
+    let clauses = |t: &MarkerTree| -> BTreeSet<String> {
+        match t {
+            MarkerTree::And(items) => items.iter().map(|i| i.to_string()).collect(),
+            other => BTreeSet::from([other.to_string()]),
+        }
+    };
+    clauses(weak).is_subset(&clauses(strong))
+}
+
+/// `tree` with every `extra`/`extras` comparison evaluated for `extras`.
+fn decide_extras(tree: &MarkerTree, extras: &[String]) -> Cond {
+    match tree {
+        MarkerTree::Expression(e) => {
+            let about_extras = [&e.lhs, &e.rhs]
+                .iter()
+                .any(|v| matches!(v, MarkerValue::Variable("extra" | "extras")));
+            if !about_extras {
+                return Cond::When(tree.clone());
+            }
+            match tree.evaluate(&BTreeMap::new(), extras) {
+                Ok(true) => Cond::Always,
+                _ => Cond::Never,
+            }
+        }
+        MarkerTree::And(items) => items
+            .iter()
+            .fold(Cond::Always, |acc, t| acc.and(decide_extras(t, extras))),
+        MarkerTree::Or(items) => items
+            .iter()
+            .fold(Cond::Never, |acc, t| acc.or(decide_extras(t, extras))),
+    }
+}
+
+/// Parse pex lock JSON; `source` names the file in messages.
+pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
+    let doc: PexLockDoc = serde_json::from_str(text)
+        .map_err(|e| format!("{source} is not a valid pex lock file (JSON): {e}; {RELOCK}"))?;
+    let Some(resolves) = doc.locked_resolves.filter(|r| !r.is_empty()) else {
+        return Err(format!(
+            "{source} has no `locked_resolves`, so it is not a pex lock; {RELOCK}"
+        ));
+    };
+    let mut warnings = Vec::new();
+    // Every resolve's packages, merged by name (one version per project).
+    let mut locked: BTreeMap<String, (LockedRequirement, Vec<LockedWheel>)> = BTreeMap::new();
+    let mut sdist_only = Vec::new();
+    for resolve in resolves {
+        for req in resolve.locked_requirements {
+            let name = normalize_name(&req.project_name);
+            let what = format!("{source}: {name} {}", req.version);
+            if let Some(rp) = &req.requires_python {
+                VersionSpecifiers::parse(rp)
+                    .map_err(|e| format!("{what} has an invalid requires_python {rp:?}: {e}"))?;
+            }
+            let mut wheels = Vec::new();
+            let mut others = 0;
+            for artifact in &req.artifacts {
+                match artifact_wheel(artifact, &name, &req.version, &what, &mut warnings)? {
+                    Some(wheel) => wheels.push(wheel),
+                    None => others += 1,
+                }
+            }
+            if wheels.is_empty() {
+                sdist_only.push(format!(
+                    "{name} {} ({} artifact(s), no wheel)",
+                    req.version, others
+                ));
+                continue;
+            }
+            match locked.get_mut(&name) {
+                Some((earlier, known)) => {
+                    if !same_version(&earlier.version, &req.version) {
+                        return Err(format!(
+                            "{source} locks {name} at {} and {} in different resolves; a dehydrated app \
+                             records one version per project: lock one resolve (one interpreter, or \
+                             `--style universal`)",
+                            earlier.version, req.version
+                        ));
+                    }
+                    for wheel in wheels {
+                        if !known.iter().any(|w| w.filename == wheel.filename) {
+                            known.push(wheel);
+                        }
+                    }
+                }
+                None => {
+                    locked.insert(name, (req, wheels));
+                }
+            }
+        }
+    }
+    if !sdist_only.is_empty() {
+        return Err(format!(
+            "{source} locks projects without a wheel, which a dehydrated app cannot install (the \
+             launcher installs prebuilt wheels and never builds): {}. Lock versions that publish \
+             wheels ({RELOCK}), or build wheels, host them on an index and re-lock",
+            sdist_only.join(", ")
+        ));
+    }
+
+    // Walk from the root requirements to each package's condition.
+    let mut state: BTreeMap<String, (Cond, BTreeSet<String>)> = BTreeMap::new();
+    for text in &doc.requirements {
+        let edge = parse_edge(text, &format!("{source}: requirements"))?;
+        let entry = state
+            .entry(edge.name.clone())
+            .or_insert((Cond::Never, BTreeSet::new()));
+        entry.0 = entry.0.clone().or(Cond::of(edge.marker.as_ref(), &[]));
+        entry.1.extend(edge.extras);
+    }
+    let mut edges: BTreeMap<&str, Vec<Edge>> = BTreeMap::new();
+    for (name, (req, _)) in &locked {
+        let what = format!("{source}: {name} {}", req.version);
+        let parsed = req
+            .requires_dists
+            .iter()
+            .map(|d| parse_edge(d, &what))
+            .collect::<Result<Vec<_>, _>>()?;
+        edges.insert(name, parsed);
+    }
+    // To a fixed point: a condition only grows (an `or` more), and so do
+    // the extras asked of a package; a cycle adds nothing new the second time.
+    let mut converged = false;
+    for _ in 0..=locked.len() + 1 {
+        let mut changed = false;
+        let snapshot = state.clone();
+        for (name, (cond, extras)) in &snapshot {
+            if *cond == Cond::Never {
+                continue;
+            }
+            let extras: Vec<String> = extras.iter().cloned().collect();
+            for edge in edges.get(name.as_str()).into_iter().flatten() {
+                let reach = cond.clone().and(Cond::of(edge.marker.as_ref(), &extras));
+                if reach == Cond::Never {
+                    continue;
+                }
+                let entry = state
+                    .entry(edge.name.clone())
+                    .or_insert((Cond::Never, BTreeSet::new()));
+                let mut grown = entry.0.clone().or(reach);
+                if let Cond::When(tree) = &grown {
+                    if tree.to_string().len() > MAX_MARKER_LEN {
+                        warnings.push(format!(
+                            "{source}: {} is reached through too many conditional paths to record \
+                             them as one marker; it is installed on every host",
+                            edge.name
+                        ));
+                        grown = Cond::Always;
+                    }
+                }
+                let before = entry.1.len();
+                entry.1.extend(edge.extras.iter().cloned());
+                if grown != entry.0 || entry.1.len() != before {
+                    entry.0 = grown;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            converged = true;
+            break;
+        }
+    }
+    if !converged {
+        // Never seen; if it happens, over-install rather than leave one out.
+        warnings.push(format!(
+            "{source}: the requirement graph's markers did not settle; every reached package is \
+             installed on every host"
+        ));
+        for (cond, _) in state.values_mut() {
+            if *cond != Cond::Never {
+                *cond = Cond::Always;
+            }
+        }
+    }
+
+    let mut packages = Vec::new();
+    for (name, (req, wheels)) in locked {
+        let marker = match state.get(&name).map(|(c, _)| c) {
+            Some(Cond::Always) => None,
+            Some(Cond::When(tree)) => Some(tree.to_string()),
+            Some(Cond::Never) | None => {
+                warnings.push(format!(
+                    "{source}: {name} {} is not reached from the lock's requirements; left out",
+                    req.version
+                ));
+                continue;
+            }
+        };
+        packages.push(DehydratedRequirement {
+            name,
+            version: req.version.trim().to_string(),
+            marker,
+            requires_python: req
+                .requires_python
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty()),
+            wheels,
+        });
+    }
+    let mut direct: Vec<String> = doc
+        .requirements
+        .iter()
+        .map(|r| r.trim().to_string())
+        .collect();
+    direct.sort();
+    Ok(LockInput {
+        packages,
+        direct_requirements: direct,
+        requires_python: None,
+        interpreter_constraints: doc.requires_python,
+        warnings,
+    })
+}
+
+/// The wheel an artifact names, `None` for an sdist (or another non-wheel file).
+fn artifact_wheel(
+    artifact: &Artifact,
+    name: &str,
+    version: &str,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<LockedWheel>, String> {
+    let Some(url) = artifact.url.as_deref().map(str::trim) else {
+        return Err(format!("{what}: an artifact has no `url`; {RELOCK}"));
+    };
+    let filename = match &artifact.filename {
+        Some(f) => f.trim().to_string(),
+        None => basename(url).ok_or_else(|| {
+            format!(
+                "{what}: cannot take a file name from the URL {}",
+                redact_url(url)
+            )
+        })?,
+    };
+    if !filename.ends_with(".whl") {
+        return Ok(None);
+    }
+    match has_scheme(url).map(|s| s.to_ascii_lowercase()) {
+        Some(s) if s == "https" || s == "http" => {}
+        Some(s) if s == "file" => warnings.push(format!(
+            "{what}: wheel URL {url} is a local file; the launcher can fetch it only where that path exists"
+        )),
+        _ => {
+            return Err(format!(
+                "{what}: wheel URL {:?} is not an absolute http(s) URL; dpex records URLs that the \
+                 launcher downloads at run time: lock against an index",
+                redact_url(url)
+            ))
+        }
+    }
+    let url = strip_credentials(url, what, warnings);
+    let algorithm = artifact.algorithm.as_deref().unwrap_or("");
+    if !algorithm.eq_ignore_ascii_case("sha256") {
+        return Err(format!(
+            "{what}: wheel {filename} is pinned by {:?}, but dpex needs sha256 (what indexes publish \
+             and what the launcher verifies); {RELOCK}",
+            algorithm
+        ));
+    }
+    let hash = artifact.hash.as_deref().unwrap_or("").trim();
+    let sha256 = Sha256Hex::parse_any_case(hash).map_err(|_| {
+        format!(
+            "{what}: wheel {filename} has sha256 {hash:?}, which is not 64 hex digits; {RELOCK}"
+        )
+    })?;
+    let (wheel_name, wheel_version) =
+        parse_wheel_filename(&filename).map_err(|e| format!("{what}: {e}; {RELOCK}"))?;
+    if wheel_name != name || !same_version(&wheel_version, version) {
+        return Err(format!(
+            "{what}: wheel {filename} is not a file of {name} {version}; the lock is inconsistent; {RELOCK}"
+        ));
+    }
+    Ok(Some(LockedWheel {
+        filename,
+        url,
+        sha256,
+        size: None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "1324c476b4811eff41a8bc2122cd0bbd4d9c7234c725446d99ab1612b3a7fdd2";
+
+    fn req(name: &str, version: &str, deps: &[&str], files: &[&str]) -> serde_json::Value {
+        serde_json::json!({
+            "project_name": name,
+            "version": version,
+            "requires_dists": deps,
+            "requires_python": ">=3.8",
+            "artifacts": files.iter().map(|f| serde_json::json!({
+                "algorithm": "sha256", "hash": H,
+                "url": format!("https://index.example.com/files/{f}"),
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    fn lock(requirements: &[&str], reqs: Vec<serde_json::Value>) -> String {
+        serde_json::json!({
+            "requirements": requirements,
+            "requires_python": ["CPython==3.11.*"],
+            "style": "universal",
+            "locked_resolves": [{"locked_requirements": reqs, "marker": null, "platform_tag": null}],
+        })
+        .to_string()
+    }
+
+    fn markers(input: &LockInput) -> BTreeMap<String, Option<String>> {
+        input
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.marker.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn markers_follow_the_requirement_graph() {
+        let text = lock(
+            &["app-core[socks]", "winonly; sys_platform == \"win32\""],
+            vec![
+                req(
+                    "app-core",
+                    "1.0",
+                    &[
+                        "shared",
+                        "pysocks; extra == \"socks\"",
+                        "brotli; extra == \"brotli\"",
+                        "oldpy; python_version < \"3.12\"",
+                    ],
+                    &["app_core-1.0-py3-none-any.whl"],
+                ),
+                req("shared", "2.0", &[], &["shared-2.0-py3-none-any.whl"]),
+                req("pysocks", "1.7", &[], &["pysocks-1.7-py3-none-any.whl"]),
+                req("brotli", "1.1", &[], &["brotli-1.1-py3-none-any.whl"]),
+                req("oldpy", "0.1", &["shared"], &["oldpy-0.1-py3-none-any.whl"]),
+                req(
+                    "winonly",
+                    "3.0",
+                    &["shared"],
+                    &["winonly-3.0-py3-none-any.whl"],
+                ),
+            ],
+        );
+        let input = parse_pex_lock(&text, "lock.json").unwrap();
+        let m = markers(&input);
+        assert_eq!(m["app-core"], None);
+        assert_eq!(
+            m["shared"], None,
+            "reached unconditionally through app-core"
+        );
+        assert_eq!(m["pysocks"], None, "the root asks for app-core[socks]");
+        assert!(
+            !m.contains_key("brotli"),
+            "no one asks for the brotli extra"
+        );
+        assert_eq!(m["oldpy"].as_deref(), Some("python_version < \"3.12\""));
+        assert_eq!(m["winonly"].as_deref(), Some("sys_platform == \"win32\""));
+        assert!(
+            input.warnings.iter().any(|w| w.contains("brotli")),
+            "{:?}",
+            input.warnings
+        );
+        assert_eq!(
+            input.interpreter_constraints,
+            vec!["CPython==3.11.*".to_string()]
+        );
+        assert_eq!(input.direct_requirements.len(), 2);
+    }
+
+    #[test]
+    fn conditions_combine_along_paths_and_cycles_end() {
+        let text = lock(
+            &["a; os_name == \"posix\""],
+            vec![
+                req(
+                    "a",
+                    "1",
+                    &["b; python_version >= \"3.10\""],
+                    &["a-1-py3-none-any.whl"],
+                ),
+                req("b", "1", &["a"], &["b-1-py3-none-any.whl"]),
+            ],
+        );
+        let m = markers(&parse_pex_lock(&text, "lock.json").unwrap());
+        assert_eq!(m["a"].as_deref(), Some("os_name == \"posix\""));
+        assert_eq!(
+            m["b"].as_deref(),
+            Some("os_name == \"posix\" and python_version >= \"3.10\"")
+        );
+        for (_, marker) in m {
+            if let Some(marker) = marker {
+                marker::parse(&marker).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn sdist_only_projects_are_named_and_refused() {
+        let text = lock(
+            &["a", "b", "c"],
+            vec![
+                req("a", "1", &[], &["a-1.tar.gz"]),
+                req("b", "2", &[], &["b-2-py3-none-any.whl", "b-2.tar.gz"]),
+                req("c", "3", &[], &["c-3.zip"]),
+            ],
+        );
+        let e = parse_pex_lock(&text, "lock.json").unwrap_err();
+        assert!(
+            e.contains("a 1 (1 artifact(s), no wheel)") && e.contains("c 3"),
+            "{e}"
+        );
+        assert!(!e.contains("b 2"), "{e}");
+    }
+
+    #[test]
+    fn bad_locks_are_clear_errors() {
+        let md5 = serde_json::json!({"requirements": ["a"], "locked_resolves": [{"locked_requirements": [{
+            "project_name": "a", "version": "1", "artifacts": [{"algorithm": "md5", "hash": "00",
+            "url": "https://index.example.com/a-1-py3-none-any.whl"}]}]}]})
+        .to_string();
+        for (text, needle) in [
+            ("{", "not a valid pex lock"),
+            ("{}", "no `locked_resolves`"),
+            (md5.as_str(), "needs sha256"),
+        ] {
+            let e = parse_pex_lock(text, "lock.json").unwrap_err();
+            assert!(e.contains("lock.json") && e.contains(needle), "{e}");
+        }
+    }
+}
