@@ -105,6 +105,17 @@ def test_venv_refuses_a_non_empty_dir_without_force(e2e):
     assert_ok(e2e.run_pex(pex, "venv", "--force", venv, env={"PEX_TOOLS": "1"}))
     assert not (venv / "keep.txt").exists() and (venv / "pex").is_file()
     assert_ok(e2e.run_pex(venv / "pex"))
+    # A DIR that holds the app itself is refused, --force or not.
+    r = e2e.run_pex(pex, "venv", "--force", ".", env={"PEX_TOOLS": "1"}, cwd=e2e.tmp)
+    assert_clean_error(r, "holds the app", "another folder")
+    assert pex.is_file()
+    # The venv's mark names its own app: another app copied over DIR/pex runs as any app
+    # does (from the cache), not with the venv's packages and sources.
+    other = e2e.build_app(e2e.files("pyyaml"), imports=["yaml"], out="other.pex")
+    shutil.copy(other, venv / "pex")
+    r = e2e.run_pex(venv / "pex", "2")
+    assert r.returncode == 2, describe(r)
+    assert all(under(m["file"], str(e2e.root)) for m in app_json(r)["modules"].values()), r.stdout
     # What pex-tools has and dpex apps do not: a clear error, nothing run.
     r = e2e.run_pex(pex, "graph", env={"PEX_TOOLS": "1"})
     assert_clean_error(r, '"graph"', "venv")

@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
     for part in wheel.chunks(usize::from(chunk) + 1) {
         stream.write(part);
     }
-    match stream.finish() {
+    match stream.finish().expect("emptying the temporary folder") {
         Ok(()) => {
             let classic = fresh_dir();
             let result = unpack_wheel_bytes(wheel, FILENAME, &classic, limits);

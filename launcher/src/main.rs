@@ -34,7 +34,7 @@ fn run() -> Result<std::convert::Infallible> {
     let mut app = AppZip::open(&exe)?;
     let info = app.read_pex_info()?;
     let user_args = &args[1.min(args.len())..];
-    if let Some(venv_dir) = export::venv_of(&exe) {
+    if let Some(venv_dir) = export::venv_of(&exe, info.pex_hash.as_deref()) {
         // The `pex` of an exported venv: run from the venv, never the cache.
         if settings.tools {
             return Err(Error::msg(

@@ -65,9 +65,38 @@ pub struct CentralEntry {
 }
 
 impl CentralEntry {
-    /// The unix mode bits, if a unix tool wrote the entry (made-by system 3).
+    /// The made-by system (3: unix, 0: MS-DOS).
+    pub fn system(&self) -> u16 {
+        self.made_by >> 8
+    }
+
+    /// The unix mode the zip reader gives the entry (`ZipFile::unix_mode`:
+    /// setuid, setgid and sticky bits cleared; MS-DOS attributes mapped),
+    /// so both unpackers decide on the same mode.
     pub fn unix_mode(&self) -> Option<u32> {
-        (self.made_by >> 8 == 3).then_some(self.external_attributes >> 16)
+        let attributes = self.external_attributes;
+        if attributes == 0 {
+            return None;
+        }
+        let mode = attributes >> 16;
+        match self.system() {
+            3 => Some(mode & !0o7000),
+            0 => {
+                let dos = attributes & 0xFF;
+                let mut mode = if dos & 0x10 != 0 { 0o040775 } else { 0o100664 };
+                if dos & 0x01 != 0 {
+                    mode &= !0o222;
+                }
+                Some(mode)
+            }
+            _ => (mode != 0).then_some(mode & !0o7000),
+        }
+    }
+
+    /// The raw mode bits of an entry a unix tool wrote (setuid and setgid
+    /// included), as the unpackers check them.
+    pub fn raw_unix_mode(&self) -> Option<u32> {
+        (self.system() == 3).then_some(self.external_attributes >> 16)
     }
 }
 

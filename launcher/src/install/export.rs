@@ -30,14 +30,32 @@ pub struct ExportOptions {
     pub force: bool,
 }
 
-/// The venv an app file runs from, if it is an exported venv's `pex`.
-pub fn venv_of(exe: &Path) -> Option<&Path> {
+/// The venv an app file runs from, if it is an exported venv's `pex`: named
+/// `pex`, beside a [`VENV_MARK`] that this user (or root) owns and that names
+/// this app's `pex_hash`. (Another user's mark in a shared folder, or a venv
+/// of another app, is not followed: the app then runs as any app does.)
+pub fn venv_of<'a>(exe: &'a Path, pex_hash: Option<&str>) -> Option<&'a Path> {
+    if exe.file_name()? != "pex" {
+        return None;
+    }
     let dir = exe.parent()?;
-    dir.join(VENV_MARK).is_file().then_some(dir)
+    let mark = dir.join(VENV_MARK);
+    let meta = fs::metadata(&mark).ok()?;
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_file() || (meta.uid() != me && meta.uid() != 0) {
+        return None;
+    }
+    let recorded: serde_json::Value = serde_json::from_slice(&fs::read(&mark).ok()?).ok()?;
+    let matches = recorded.get("pex_hash").and_then(|h| h.as_str()) == pex_hash;
+    (matches && pex_hash.is_some()).then_some(dir)
 }
 
 /// Export the app `app_file`, whose environment for `interpreter` is `env`,
-/// as a venv at `dest`. Built beside `dest` and renamed into place.
+/// as a venv at `dest`. A new or replaced (`--force`) DIR is built beside it
+/// and renamed into place, so a failed export leaves an existing DIR as it
+/// was; an empty DIR (a mounted volume, say) is filled in place.
 pub fn export_venv(
     app_file: &Path,
     env: &Environment,
@@ -45,7 +63,6 @@ pub fn export_venv(
     dest: &Path,
     options: ExportOptions,
 ) -> Result<()> {
-    let dest = absolute(dest)?;
     let record = read_record::<EnvRecord>(&env.env_dir, ENV_RECORD)
         .filter(|r| r.site_dir.is_some())
         .ok_or_else(|| {
@@ -54,58 +71,101 @@ pub fn export_venv(
                 env.env_dir.display()
             ))
         })?;
-    prepare_dest(&dest, options.force)?;
-    let parent = dest.parent().unwrap_or(Path::new("/"));
-    let name = dest.file_name().unwrap_or_default().to_string_lossy();
-    let work = parent.join(format!(".{name}.dpex-work.{}", std::process::id()));
-    let _ = remove_any(&work);
-    fs::create_dir(&work).map_err(|e| Error::io("create", &work, e))?;
-    let built = build(app_file, &record, interpreter, &work, &dest).and_then(|()| {
-        fs::rename(&work, &dest).map_err(|e| Error::io("move into place", &dest, e))
-    });
-    if built.is_err() {
-        let _ = remove_any(&work);
+    let dest = resolved(dest)?;
+    let app_real = fs::canonicalize(app_file).map_err(|e| Error::io("read", app_file, e))?;
+    if app_real.starts_with(&dest) {
+        return Err(Error::msg(format!(
+            "{} holds the app {} itself; export the venv to another folder",
+            dest.display(),
+            app_file.display()
+        )));
     }
-    built?;
+    let existing = match dest.symlink_metadata() {
+        Err(_) => None,
+        Ok(meta) if meta.is_dir() => Some(
+            fs::read_dir(&dest)
+                .map_err(|e| Error::io("list", &dest, e))?
+                .next()
+                .is_none(),
+        ),
+        Ok(_) => Some(false),
+    };
+    match existing {
+        Some(true) => {
+            // Empty: fill it in place (it may be a mount point).
+            let built = build(app_file, &record, interpreter, &dest, &dest);
+            if built.is_err() {
+                clear(&dest);
+            }
+            built?;
+        }
+        Some(false) if !options.force => {
+            return Err(Error::msg(format!(
+                "{} already exists; pass --force to replace it",
+                dest.display()
+            )))
+        }
+        _ => {
+            let parent = dest.parent().unwrap_or(Path::new("/"));
+            let name = dest.file_name().unwrap_or_default().to_string_lossy();
+            let work = parent.join(format!(".{name}.dpex-work.{}", std::process::id()));
+            let _ = remove_any(&work);
+            fs::create_dir(&work).map_err(|e| Error::io("create", &work, e))?;
+            let built = build(app_file, &record, interpreter, &work, &dest)
+                .and_then(|()| replace(&work, &dest, existing.is_some()));
+            if built.is_err() {
+                let _ = remove_any(&work);
+            }
+            built?;
+        }
+    }
     if options.compile {
         compile(&dest, interpreter)?;
     }
     Ok(())
 }
 
-fn absolute(path: &Path) -> Result<PathBuf> {
-    if path.is_absolute() {
-        return Ok(path.to_path_buf());
-    }
-    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
-    Ok(cwd.join(path))
+/// `dest` absolute, through its parent's real path (created if missing), so
+/// relative links computed from it resolve as the kernel resolves them.
+fn resolved(dest: &Path) -> Result<PathBuf> {
+    let dest = if dest.is_absolute() {
+        dest.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io("read", ".", e))?
+            .join(dest)
+    };
+    let name = dest
+        .file_name()
+        .ok_or_else(|| Error::msg(format!("{} names no folder", dest.display())))?;
+    let parent = dest.parent().unwrap_or(Path::new("/"));
+    fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    let parent = fs::canonicalize(parent).map_err(|e| Error::io("resolve", parent, e))?;
+    Ok(parent.join(name))
 }
 
-/// `dest` must not exist, or be an empty folder, unless `force`.
-fn prepare_dest(dest: &Path, force: bool) -> Result<()> {
-    let Ok(meta) = dest.symlink_metadata() else {
-        return match dest.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => {
-                fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))
-            }
-            _ => Ok(()),
-        };
-    };
-    let empty = meta.is_dir()
-        && fs::read_dir(dest)
-            .map_err(|e| Error::io("list", dest, e))?
-            .next()
-            .is_none();
-    if empty {
-        return fs::remove_dir(dest).map_err(|e| Error::io("remove", dest, e));
+/// Put the built `work` at `dest`, moving an existing `dest` aside first
+/// and removing it after.
+fn replace(work: &Path, dest: &Path, exists: bool) -> Result<()> {
+    if !exists {
+        return fs::rename(work, dest).map_err(|e| Error::io("move into place", dest, e));
     }
-    if !force {
-        return Err(Error::msg(format!(
-            "{} already exists; pass --force to replace it",
-            dest.display()
-        )));
+    let old = work.with_extension("old");
+    fs::rename(dest, &old).map_err(|e| Error::io("move aside", dest, e))?;
+    if let Err(e) = fs::rename(work, dest) {
+        let _ = fs::rename(&old, dest);
+        return Err(Error::io("move into place", dest, e));
     }
-    remove_any(dest).map_err(|e| Error::io("remove", dest, e))
+    remove_any(&old).map_err(|e| Error::io("remove", &old, e))
+}
+
+/// Empty `dir` (best effort: after a failed build).
+fn clear(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let _ = remove_any(&entry.path());
+        }
+    }
 }
 
 fn build(
@@ -136,7 +196,10 @@ fn build(
     let pex = work.join("pex");
     fs::copy(app_file, &pex).map_err(|e| Error::io("copy", app_file, e))?;
     set_mode(&pex, 0o755)?;
-    let mark = serde_json::json!({ "python": interpreter.executable });
+    let pex_hash = crate::format::app_zip::AppZip::open(app_file)?
+        .read_pex_info()?
+        .pex_hash;
+    let mark = serde_json::json!({ "python": interpreter.executable, "pex_hash": pex_hash });
     write(&work.join(VENV_MARK), mark.to_string().as_bytes())?;
     write(&work.join("__main__.py"), MAIN_PY.as_bytes())
 }

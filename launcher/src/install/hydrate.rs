@@ -435,7 +435,7 @@ fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
         let streamed = if work.stream {
             let mut stream = StreamUnpack::new(staging, &wheel.filename, work.limits);
             sources.fetch_streamed(&item.package.name, wheel, &mut stream)?;
-            match stream.finish() {
+            match stream.finish()? {
                 Ok(()) => true,
                 Err(why) => {
                     if verbose > 1 {

@@ -34,6 +34,12 @@ const FLAG_ENCRYPTED: u16 = 1;
 const FLAG_DATA_DESCRIPTOR: u16 = 8;
 const STORED: u16 = 0;
 const DEFLATED: u16 = 8;
+/// Entries one wheel may have (as the central-directory check allows).
+const MAX_ENTRIES: usize = 1 << 20;
+/// Unpacked bytes beyond [`RATIO_FREE`] may be at most this many times the
+/// bytes received so far, while the hash is not yet known.
+const STREAM_RATIO: u64 = 32;
+const RATIO_FREE: u64 = 64 << 20;
 const S_IFMT: u32 = 0o170000;
 const S_IFLNK: u32 = 0o120000;
 
@@ -57,7 +63,10 @@ pub struct StreamUnpack<'a> {
     inflate: flate2::Decompress,
     buffer: Vec<u8>,
     made_dirs: HashSet<PathBuf>,
+    /// Declared sizes of the entries so far (against DPEX_MAX_UNPACKED_SIZE).
     unpacked: u64,
+    /// Bytes written by the finished entries.
+    written_before: u64,
 }
 
 enum State {
@@ -109,6 +118,7 @@ impl<'a> StreamUnpack<'a> {
             buffer: vec![0u8; OUT_BUFFER],
             made_dirs: HashSet::new(),
             unpacked: 0,
+            written_before: 0,
         }
     }
 
@@ -133,15 +143,16 @@ impl<'a> StreamUnpack<'a> {
     /// entries against the central directory, set execute bits, spread the
     /// `.data` folder. `Err` gives the reason to unpack it the classic way;
     /// `dest` is then emptied.
-    pub fn finish(mut self) -> std::result::Result<(), String> {
+    /// The outer `Err`: `dest` could not be emptied for the classic unpacker.
+    pub fn finish(mut self) -> Result<std::result::Result<(), String>> {
         let done = match self.deferred.take() {
             Some(why) => Err(why),
             None => self.check_and_place(),
         };
         if done.is_err() {
-            let _ = clear_dir(self.dest);
+            clear_dir(self.dest)?;
         }
-        done
+        Ok(done)
     }
 
     fn feed(&mut self, mut bytes: &[u8]) -> std::result::Result<(), String> {
@@ -172,6 +183,16 @@ impl<'a> StreamUnpack<'a> {
                     bytes = &bytes[take..];
                     self.pos += take as u64;
                     current.remaining -= take as u64;
+                    // Unverified bytes: a source serving something else (a
+                    // bomb) must not fill the disk before the hash says so;
+                    // real wheels stay far below this ratio, and the classic
+                    // unpacker checks the hash first.
+                    let written = self.written_before + current.written;
+                    if written > RATIO_FREE && written / STREAM_RATIO > self.pos {
+                        return Err(format!(
+                            "it unpacks to over {STREAM_RATIO} times the bytes received so far"
+                        ));
+                    }
                     if current.remaining == 0 {
                         self.end_entry()?;
                     }
@@ -232,6 +253,9 @@ impl<'a> StreamUnpack<'a> {
                 }
             }
         }
+        if self.entries.len() >= MAX_ENTRIES {
+            return Err(format!("it has over {MAX_ENTRIES} entries"));
+        }
         let text = std::str::from_utf8(&entry.name)
             .map_err(|_| format!("the entry {shown:?} has a name that is not UTF-8"))?;
         let relative = safe_relative_path(text.trim_end_matches('/'))?;
@@ -249,6 +273,7 @@ impl<'a> StreamUnpack<'a> {
             if self.unpacked > self.limits.max_size {
                 return Err("it would unpack to more than DPEX_MAX_UNPACKED_SIZE".into());
             }
+
             if let Some(parent) = path.parent() {
                 if !self.made_dirs.contains(parent) {
                     fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
@@ -303,6 +328,7 @@ impl<'a> StreamUnpack<'a> {
                 return Err(format!("the entry {shown:?} is corrupt (CRC-32 mismatch)"));
             }
         }
+        self.written_before += current.written;
         self.entries.push(current.entry);
         Ok(())
     }
@@ -334,6 +360,13 @@ impl<'a> StreamUnpack<'a> {
                 central.len()
             ));
         }
+        let mut names = HashSet::new();
+        if let Some(twice) = central.iter().find(|c| !names.insert(c.name.as_slice())) {
+            return Err(format!(
+                "the entry {:?} appears twice",
+                String::from_utf8_lossy(&twice.name)
+            ));
+        }
         for (local, listed) in self.entries.iter().zip(&central) {
             if !agree(local, listed) {
                 return Err(format!(
@@ -355,22 +388,21 @@ impl<'a> StreamUnpack<'a> {
     }
 
     /// Refuse links and setuid/setgid bits; keep execute bits, as the classic
-    /// unpacker does.
+    /// unpacker does (the same mode, umask applied as at file creation).
     fn set_modes(&self, central: &[CentralEntry]) -> std::result::Result<(), String> {
+        let umask = process_umask();
         for entry in central {
-            let Some(mode) = entry.unix_mode() else {
-                continue;
-            };
             let shown = String::from_utf8_lossy(&entry.name);
+            let mode = entry.unix_mode().unwrap_or(0);
             if mode & S_IFMT == S_IFLNK {
                 return Err(format!("the entry {shown:?} is a symbolic link"));
             }
-            if mode & 0o6000 != 0 {
+            if entry.raw_unix_mode().unwrap_or(0) & 0o6000 != 0 {
                 return Err(format!("the entry {shown:?} has setuid or setgid bits"));
             }
             if mode & 0o111 != 0 && !entry.name.ends_with(b"/") {
                 let path = self.site_path(entry)?;
-                fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o755 & !umask))
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             }
         }
@@ -396,6 +428,9 @@ impl<'a> StreamUnpack<'a> {
             let Some(target) = place(&relative)? else {
                 continue;
             };
+            if target.starts_with(Path::new(SITE_DIR).join(&data_dir)) {
+                return Err(format!("the entry {text:?} lands inside the .data folder"));
+            }
             let target = self.dest.join(target);
             if text.ends_with('/') {
                 fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
@@ -493,6 +528,21 @@ fn u32_le(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
 }
 
+/// The process's umask, read without changing it (Linux 4.7+; else the
+/// usual 022): setting it to read it would race with threads creating files.
+fn process_umask() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+                u32::from_str_radix(line["Umask:".len()..].trim(), 8).ok()
+            })
+            .unwrap_or(0o022)
+    })
+}
+
 /// Remove everything inside `dir`.
 fn clear_dir(dir: &Path) -> Result<()> {
     let entries = fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))?;
@@ -583,7 +633,7 @@ mod tests {
         for part in bytes.chunks(chunk) {
             unpack.write(part);
         }
-        unpack.finish()
+        unpack.finish().unwrap()
     }
 
     /// Every file under `dir`: relative path, bytes, mode.
@@ -685,7 +735,45 @@ mod tests {
         // A symbolic link and a setuid file: the classic unpacker refuses them.
         let mode_of =
             |mode: u32| wheel_bytes(&[("demo/x", b"target", mode)], SimpleFileOptions::default());
+        // A folder entry twice, and a `.data` file that lands inside `.data`:
+        // the classic unpacker refuses the first and keeps the second in place.
+        let twice = {
+            let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            for name in ["demo/", "dexo/"] {
+                zip.add_directory(name, SimpleFileOptions::default())
+                    .unwrap();
+            }
+            zip.start_file("demo-1.0.dist-info/WHEEL", SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(b"Wheel-Version: 1.0\n").unwrap();
+            let mut bytes = zip.finish().unwrap().into_inner();
+            // Rename the second folder in its local and central entries.
+            for at in 0..bytes.len() - 5 {
+                if &bytes[at..at + 5] == b"dexo/" {
+                    bytes[at + 2] = b'm';
+                }
+            }
+            bytes
+        };
+        let nested = wheel_bytes(
+            &[(
+                "demo-1.0.data/purelib/demo-1.0.data/x.py",
+                b"x = 1\n",
+                0o644,
+            )],
+            SimpleFileOptions::default(),
+        );
+        // 80 MiB of zeros: far over the ratio an unverified download may unpack to.
+        let zeros = vec![0u8; (RATIO_FREE + (16 << 20)) as usize];
+        let bomb = wheel_bytes(
+            &[("demo/zeros.bin", &zeros, 0o644)],
+            SimpleFileOptions::default(),
+        );
+        drop(zeros);
         for (tag, bytes, why) in [
+            ("bomb", bomb, "times the bytes received"),
+            ("twice", twice, "appears twice"),
+            ("nested", nested, "inside the .data folder"),
             ("descriptor", streamed, "after its data"),
             ("lying", lying, "differently"),
             ("cut", sound[..sound.len() - 30].to_vec(), "end"),
@@ -712,7 +800,7 @@ mod tests {
         unpack.restart().unwrap();
         assert!(fs::read_dir(&dest).unwrap().next().is_none());
         unpack.write(&bytes);
-        unpack.finish().unwrap();
+        unpack.finish().unwrap().unwrap();
         assert_eq!(fs::read(dest.join("site/demo/a.py")).unwrap(), b"a");
     }
 }

@@ -19,10 +19,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const RELOCK: &str = "re-create it with `pex3 lock create` (wheels only: `--wheel --no-build`)";
 
-/// Markers longer than this are replaced by "always" (with a warning): a
-/// package reached through very many conditional paths is installed.
-const MAX_MARKER_LEN: usize = 4096;
-
 #[derive(Deserialize)]
 struct PexLockDoc {
     #[serde(default)]
@@ -111,93 +107,104 @@ fn parse_edge(text: &str, what: &str) -> Result<Edge, String> {
     })
 }
 
-/// A marker partly evaluated at build time: `extra` comparisons decided.
-#[derive(Clone, Debug, PartialEq)]
-enum Cond {
-    Always,
-    Never,
-    When(MarkerTree),
-}
+/// A condition on the host, in disjunctive normal form: the `or` of
+/// clauses, each the `and` of marker comparisons (as printed). No clause:
+/// never; an empty clause: always. Finite over the lock's comparisons, and
+/// it only grows during the walk, so the walk settles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Cond(BTreeSet<BTreeSet<String>>);
 
 impl Cond {
-    fn of(marker: Option<&MarkerTree>, extras: &[String]) -> Cond {
-        marker.map_or(Cond::Always, |m| decide_extras(m, extras))
+    fn never() -> Cond {
+        Cond(BTreeSet::new())
     }
 
-    fn and(self, other: Cond) -> Cond {
-        match (self, other) {
-            (Cond::Never, _) | (_, Cond::Never) => Cond::Never,
-            (Cond::Always, c) | (c, Cond::Always) => c,
-            (Cond::When(a), Cond::When(b)) if a == b => Cond::When(a),
-            (Cond::When(a), Cond::When(b)) => Cond::When(MarkerTree::And(vec![a, b])),
-        }
+    fn always() -> Cond {
+        Cond(BTreeSet::from([BTreeSet::new()]))
     }
 
-    fn or(self, other: Cond) -> Cond {
-        match (self, other) {
-            (Cond::Always, _) | (_, Cond::Always) => Cond::Always,
-            (Cond::Never, c) | (c, Cond::Never) => c,
-            (Cond::When(a), Cond::When(b)) => {
-                let mut items: Vec<MarkerTree> = Vec::new();
-                for tree in [a, b] {
-                    let parts = match tree {
-                        MarkerTree::Or(inner) => inner,
-                        other => vec![other],
-                    };
-                    for part in parts {
-                        // `x or (x and y)` is `x`: keep the weaker clause only.
-                        if items.iter().any(|kept| absorbs(kept, &part)) {
-                            continue;
-                        }
-                        items.retain(|kept| !absorbs(&part, kept));
-                        items.push(part);
-                    }
-                }
-                if items.len() == 1 {
-                    Cond::When(items.pop().unwrap())
-                } else {
-                    Cond::When(MarkerTree::Or(items))
-                }
+    fn is_never(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn or(&self, other: &Cond) -> Cond {
+        absorbed(self.0.iter().chain(&other.0).cloned().collect())
+    }
+
+    fn and(&self, other: &Cond) -> Cond {
+        let mut clauses = BTreeSet::new();
+        for a in &self.0 {
+            for b in &other.0 {
+                clauses.insert(a.union(b).cloned().collect());
             }
         }
+        absorbed(clauses)
+    }
+
+    /// Comparisons in all clauses together (to cap the size of a marker).
+    fn size(&self) -> usize {
+        self.0.iter().map(BTreeSet::len).sum()
+    }
+
+    /// The PEP 508 marker, `None` for always (and never, which is not asked).
+    fn marker(&self) -> Option<String> {
+        if self.0.iter().any(BTreeSet::is_empty) {
+            return None;
+        }
+        let clauses: Vec<String> = self
+            .0
+            .iter()
+            .map(|c| c.iter().cloned().collect::<Vec<_>>().join(" and "))
+            .collect();
+        Some(clauses.join(" or "))
     }
 }
 
-/// Whether `weak` holds whenever `strong` does, as far as their `and`
-/// clauses show (equal, or `strong` is `weak and ...`).
-fn absorbs(weak: &MarkerTree, strong: &MarkerTree) -> bool {
-    let clauses = |t: &MarkerTree| -> BTreeSet<String> {
-        match t {
-            MarkerTree::And(items) => items.iter().map(|i| i.to_string()).collect(),
-            other => BTreeSet::from([other.to_string()]),
-        }
-    };
-    clauses(weak).is_subset(&clauses(strong))
+/// `x or (x and y)` is `x`: drop every clause that holds another.
+fn absorbed(clauses: BTreeSet<BTreeSet<String>>) -> Cond {
+    let kept = clauses
+        .iter()
+        .filter(|c| !clauses.iter().any(|o| o != *c && o.is_subset(c)))
+        .cloned()
+        .collect();
+    Cond(kept)
 }
 
-/// `tree` with every `extra`/`extras` comparison evaluated for `extras`.
-fn decide_extras(tree: &MarkerTree, extras: &[String]) -> Cond {
+/// `tree` as a condition, with `extra` comparisons decided for a package
+/// asked for with `extra` (`None`: with no extra), as pip evaluates a
+/// dependency's marker once per requested extra.
+fn decide_extras(tree: &MarkerTree, extra: Option<&str>) -> Cond {
     match tree {
         MarkerTree::Expression(e) => {
             let about_extras = [&e.lhs, &e.rhs]
                 .iter()
                 .any(|v| matches!(v, MarkerValue::Variable("extra" | "extras")));
             if !about_extras {
-                return Cond::When(tree.clone());
+                return Cond(BTreeSet::from([BTreeSet::from([tree.to_string()])]));
             }
-            match tree.evaluate(&BTreeMap::new(), extras) {
-                Ok(true) => Cond::Always,
-                _ => Cond::Never,
+            let extras: Vec<String> = extra.into_iter().map(str::to_string).collect();
+            match tree.evaluate(&BTreeMap::new(), &extras) {
+                Ok(true) => Cond::always(),
+                _ => Cond::never(),
             }
         }
         MarkerTree::And(items) => items
             .iter()
-            .fold(Cond::Always, |acc, t| acc.and(decide_extras(t, extras))),
+            .fold(Cond::always(), |acc, t| acc.and(&decide_extras(t, extra))),
         MarkerTree::Or(items) => items
             .iter()
-            .fold(Cond::Never, |acc, t| acc.or(decide_extras(t, extras))),
+            .fold(Cond::never(), |acc, t| acc.or(&decide_extras(t, extra))),
     }
 }
+
+fn edge_cond(edge: &Edge, extra: Option<&str>) -> Cond {
+    edge.marker
+        .as_ref()
+        .map_or_else(Cond::always, |m| decide_extras(m, extra))
+}
+
+/// Comparisons a package's condition may hold before it counts as always.
+const MAX_MARKER_SIZE: usize = 256;
 
 /// Parse pex lock JSON; `source` names the file in messages.
 pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
@@ -250,6 +257,12 @@ pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
                             known.push(wheel);
                         }
                     }
+                    // Another resolve (another platform) may list other dependencies.
+                    for dist in req.requires_dists {
+                        if !earlier.requires_dists.contains(&dist) {
+                            earlier.requires_dists.push(dist);
+                        }
+                    }
                 }
                 None => {
                     locked.insert(name, (req, wheels));
@@ -266,15 +279,28 @@ pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
         ));
     }
 
-    // Walk from the root requirements to each package's condition.
-    let mut state: BTreeMap<String, (Cond, BTreeSet<String>)> = BTreeMap::new();
+    // Walk from the root requirements: for each package, the condition under
+    // which it is needed ("") and under which each of its extras is asked for.
+    type Conds = BTreeMap<String, BTreeMap<String, Cond>>;
+    fn grow(state: &mut Conds, name: &str, extra: &str, by: &Cond) -> bool {
+        let slot = state
+            .entry(name.to_string())
+            .or_default()
+            .entry(extra.to_string())
+            .or_insert_with(Cond::never);
+        let grown = slot.or(by);
+        let changed = grown != *slot;
+        *slot = grown;
+        changed
+    }
+    let mut state: Conds = BTreeMap::new();
     for text in &doc.requirements {
         let edge = parse_edge(text, &format!("{source}: requirements"))?;
-        let entry = state
-            .entry(edge.name.clone())
-            .or_insert((Cond::Never, BTreeSet::new()));
-        entry.0 = entry.0.clone().or(Cond::of(edge.marker.as_ref(), &[]));
-        entry.1.extend(edge.extras);
+        let cond = edge_cond(&edge, None);
+        grow(&mut state, &edge.name, "", &cond);
+        for extra in &edge.extras {
+            grow(&mut state, &edge.name, extra, &cond);
+        }
     }
     let mut edges: BTreeMap<&str, Vec<Edge>> = BTreeMap::new();
     for (name, (req, _)) in &locked {
@@ -286,41 +312,33 @@ pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
             .collect::<Result<Vec<_>, _>>()?;
         edges.insert(name, parsed);
     }
-    // To a fixed point: a condition only grows (an `or` more), and so do
-    // the extras asked of a package; a cycle adds nothing new the second time.
     let mut converged = false;
-    for _ in 0..=locked.len() + 1 {
+    for _ in 0..=2 * locked.len() + 2 {
         let mut changed = false;
         let snapshot = state.clone();
-        for (name, (cond, extras)) in &snapshot {
-            if *cond == Cond::Never {
+        for (name, conds) in &snapshot {
+            let Some(base) = conds.get("").filter(|c| !c.is_never()) else {
                 continue;
-            }
-            let extras: Vec<String> = extras.iter().cloned().collect();
+            };
             for edge in edges.get(name.as_str()).into_iter().flatten() {
-                let reach = cond.clone().and(Cond::of(edge.marker.as_ref(), &extras));
-                if reach == Cond::Never {
+                let mut reach = base.and(&edge_cond(edge, None));
+                for (extra, asked) in conds.iter().filter(|(e, _)| !e.is_empty()) {
+                    reach = reach.or(&asked.and(&edge_cond(edge, Some(extra))));
+                }
+                if reach.is_never() {
                     continue;
                 }
-                let entry = state
-                    .entry(edge.name.clone())
-                    .or_insert((Cond::Never, BTreeSet::new()));
-                let mut grown = entry.0.clone().or(reach);
-                if let Cond::When(tree) = &grown {
-                    if tree.to_string().len() > MAX_MARKER_LEN {
-                        warnings.push(format!(
-                            "{source}: {} is reached through too many conditional paths to record \
-                             them as one marker; it is installed on every host",
-                            edge.name
-                        ));
-                        grown = Cond::Always;
-                    }
+                if reach.size() > MAX_MARKER_SIZE {
+                    warnings.push(format!(
+                        "{source}: {} is reached through too many conditional paths to record them \
+                         as one marker; it is installed on every host",
+                        edge.name
+                    ));
+                    reach = Cond::always();
                 }
-                let before = entry.1.len();
-                entry.1.extend(edge.extras.iter().cloned());
-                if grown != entry.0 || entry.1.len() != before {
-                    entry.0 = grown;
-                    changed = true;
+                changed |= grow(&mut state, &edge.name, "", &reach);
+                for extra in &edge.extras {
+                    changed |= grow(&mut state, &edge.name, extra, &reach);
                 }
             }
         }
@@ -330,24 +348,27 @@ pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
         }
     }
     if !converged {
-        // Never seen; if it happens, over-install rather than leave one out.
+        // Not expected (the conditions are finite); over-install rather than leave one out.
         warnings.push(format!(
             "{source}: the requirement graph's markers did not settle; every reached package is \
              installed on every host"
         ));
-        for (cond, _) in state.values_mut() {
-            if *cond != Cond::Never {
-                *cond = Cond::Always;
+        for conds in state.values_mut() {
+            for cond in conds.values_mut().filter(|c| !c.is_never()) {
+                *cond = Cond::always();
             }
         }
     }
 
     let mut packages = Vec::new();
     for (name, (req, wheels)) in locked {
-        let marker = match state.get(&name).map(|(c, _)| c) {
-            Some(Cond::Always) => None,
-            Some(Cond::When(tree)) => Some(tree.to_string()),
-            Some(Cond::Never) | None => {
+        let cond = state
+            .get(&name)
+            .and_then(|c| c.get(""))
+            .filter(|c| !c.is_never());
+        let marker = match cond {
+            Some(cond) => cond.marker(),
+            None => {
                 warnings.push(format!(
                     "{source}: {name} {} is not reached from the lock's requirements; left out",
                     req.version
@@ -539,9 +560,38 @@ mod tests {
     }
 
     #[test]
-    fn conditions_combine_along_paths_and_cycles_end() {
+    fn an_extra_asked_for_under_a_condition_keeps_it() {
+        // b (Windows only) asks for a[win]; a's pywin32 comes with that extra only.
         let text = lock(
-            &["a; os_name == \"posix\""],
+            &["a", "b; sys_platform == \"win32\""],
+            vec![
+                req(
+                    "a",
+                    "1",
+                    &["pywin32; extra == \"win\""],
+                    &["a-1-py3-none-any.whl"],
+                ),
+                req("b", "1", &["a[win]"], &["b-1-py3-none-any.whl"]),
+                req(
+                    "pywin32",
+                    "306",
+                    &[],
+                    &["pywin32-306-cp311-cp311-win_amd64.whl"],
+                ),
+            ],
+        );
+        let m = markers(&parse_pex_lock(&text, "lock.json").unwrap());
+        assert_eq!(m["a"], None);
+        assert_eq!(m["pywin32"].as_deref(), Some("sys_platform == \"win32\""));
+    }
+
+    #[test]
+    fn cycles_under_compound_conditions_settle() {
+        let text = lock(
+            &[
+                "a; os_name == \"posix\" and python_version >= \"3.8\"",
+                "winonly; sys_platform == \"win32\"",
+            ],
             vec![
                 req(
                     "a",
@@ -549,19 +599,31 @@ mod tests {
                     &["b; python_version >= \"3.10\""],
                     &["a-1-py3-none-any.whl"],
                 ),
-                req("b", "1", &["a"], &["b-1-py3-none-any.whl"]),
+                req(
+                    "b",
+                    "1",
+                    &["a; implementation_name == \"cpython\""],
+                    &["b-1-py3-none-any.whl"],
+                ),
+                req("winonly", "1", &[], &["winonly-1-py3-none-any.whl"]),
             ],
         );
-        let m = markers(&parse_pex_lock(&text, "lock.json").unwrap());
-        assert_eq!(m["a"].as_deref(), Some("os_name == \"posix\""));
+        let input = parse_pex_lock(&text, "lock.json").unwrap();
+        assert!(input.warnings.is_empty(), "{:?}", input.warnings);
+        let m = markers(&input);
+        assert_eq!(
+            m["a"].as_deref(),
+            Some("os_name == \"posix\" and python_version >= \"3.8\"")
+        );
         assert_eq!(
             m["b"].as_deref(),
-            Some("os_name == \"posix\" and python_version >= \"3.10\"")
+            Some(
+                "os_name == \"posix\" and python_version >= \"3.10\" and python_version >= \"3.8\""
+            )
         );
-        for (_, marker) in m {
-            if let Some(marker) = marker {
-                marker::parse(&marker).unwrap();
-            }
+        assert_eq!(m["winonly"].as_deref(), Some("sys_platform == \"win32\""));
+        for marker in m.values().flatten() {
+            marker::parse(marker).unwrap();
         }
     }
 
