@@ -2,6 +2,7 @@
 
 mod cache_admin;
 mod ops;
+mod pex_flags;
 mod pexfile;
 
 use clap::{Args, Parser, Subcommand};
@@ -136,11 +137,24 @@ enum KernelspecCommand {
 struct BuildArgs {
     /// A PEP 751 pylock.toml, or a pex lock (`pex3 lock create`, JSON): every
     /// wheel of every package is recorded.
-    #[arg(long, value_name = "FILE", conflicts_with = "requirement")]
+    #[arg(
+        long,
+        alias = "pex-lock",
+        alias = "pylock",
+        alias = "pep-751-lock",
+        value_name = "FILE",
+        conflicts_with = "requirement"
+    )]
     lock: Option<PathBuf>,
     /// A requirements.txt where every line is pinned `==` with `--hash=sha256:`;
     /// each hash is looked up on the index (no wheel is downloaded).
-    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    #[arg(
+        short = 'r',
+        long = "requirement",
+        alias = "requirements",
+        alias = "with-requirements",
+        value_name = "FILE"
+    )]
     requirement: Option<PathBuf>,
     /// Simple index (PEP 503/691) to look `-r` hashes up on; repeatable, first match wins.
     #[arg(short = 'i', long = "index-url", alias = "index", value_name = "URL")]
@@ -190,16 +204,49 @@ struct BuildArgs {
     /// Keep PEX_* variables in the app's environment.
     #[arg(long = "no-strip-pex-env")]
     no_strip_pex_env: bool,
+    /// pex's default, and dpex's: strip PEX_* variables (accepted for pex's command lines).
+    #[arg(
+        long = "strip-pex-env",
+        hide = true,
+        conflicts_with = "no_strip_pex_env"
+    )]
+    _strip_pex_env: bool,
     /// Don't check that the entry point's module is among the sources.
     #[arg(long = "no-validate-entry-point")]
     no_validate_entry_point: bool,
+    /// dpex always checks the entry point (accepted for pex's command lines).
+    #[arg(
+        long = "validate-entry-point",
+        hide = true,
+        conflicts_with = "no_validate_entry_point"
+    )]
+    _validate_entry_point: bool,
+    /// Every dpex app has the `venv` tool (accepted for pex's command lines).
+    #[arg(long = "include-tools", hide = true)]
+    _include_tools: bool,
     /// The launcher stub to prepend (default: the one built with this dpex).
     #[arg(long = "launcher", value_name = "PATH")]
     launcher: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // A pex flag dpex does not take: say why, not just "unexpected argument".
+            if e.kind() == clap::error::ErrorKind::UnknownArgument {
+                if let Some(clap::error::ContextValue::String(arg)) =
+                    e.get(clap::error::ContextKind::InvalidArg)
+                {
+                    if let Some(message) = pex_flags::explain(arg) {
+                        eprintln!("dpex: error: {message}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            e.exit()
+        }
+    };
     let result = match cli.command {
         Command::Build(args) => build(args),
         Command::Hydrate {
