@@ -109,6 +109,13 @@ pub fn find_end<R: Read + Seek>(file: &mut R, len: u64) -> Result<End, String> {
         .find(|&i| u32_at(&tail, i) == u64::from(EOCD_SIG))
         .ok_or("it has no end-of-central-directory record")?;
     let eocd_pos = len - tail_len as u64 + eocd as u64;
+    // One disk only (the zip reader refuses the rest, so both unpackers must).
+    if u16_at(&tail, eocd + 4) != 0
+        || u16_at(&tail, eocd + 6) != 0
+        || u16_at(&tail, eocd + 8) != u16_at(&tail, eocd + 10)
+    {
+        return Err("it claims to span several disks".into());
+    }
     let mut entries = u16_at(&tail, eocd + 10);
     let mut cd_size = u32_at(&tail, eocd + 12);
     let mut cd_offset = u32_at(&tail, eocd + 16);
@@ -285,6 +292,22 @@ mod tests {
         check(&zip_of(b"", &["a.py", "b/c.py"])).unwrap();
         check(&zip_of(b"#!/bin/sh\nexit 1\n", &["a.py"])).unwrap();
         check(&zip_of(b"", &[])).unwrap();
+    }
+
+    #[test]
+    fn rejects_multi_disk_zips() {
+        // Found by the stream_wheel fuzz target: the zip reader refuses these.
+        let mut bytes = zip_of(b"", &["a.py"]);
+        let eocd = bytes.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
+        bytes[eocd + 5] = 0x59;
+        assert!(check(&bytes).unwrap_err().contains("several disks"));
+        let found = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fuzz/regressions/stream_wheel/multi-disk.bin"
+        ))
+        .unwrap();
+        let wheel = &found[1..];
+        assert!(check(wheel).unwrap_err().contains("several disks"));
     }
 
     #[test]
