@@ -660,21 +660,9 @@ mod tests {
         out
     }
 
-    fn noise(n: usize) -> Vec<u8> {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect()
-    }
-
     #[test]
     fn any_chunking_gives_the_classic_unpackers_tree() {
-        let big = noise(3 * OUT_BUFFER + 17);
+        let big = unpack::noise(3 * OUT_BUFFER + 17, 3);
         let text = b"print('hello')\n".repeat(50_000);
         let entries: &[(&str, &[u8], u32)] = &[
             ("demo/__init__.py", b"x = 1\n", 0o644),

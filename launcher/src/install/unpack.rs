@@ -555,6 +555,20 @@ pub(crate) fn check_wheel_version(text: &str, filename: &str) -> Result<()> {
     Ok(())
 }
 
+/// `n` incompressible bytes (xorshift from `seed`), for tests of big entries.
+#[cfg(test)]
+pub(crate) fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ seed;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,18 +624,10 @@ mod tests {
         // Entries bigger than RELEASE_CHUNK (incompressible, so their stored
         // bytes are too): their pages are released as they are inflated, by
         // several threads (the wheel is over PARALLEL_UNPACK_BYTES).
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut noise = |n: usize| -> Vec<u8> {
-            (0..n)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state as u8
-                })
-                .collect()
-        };
-        let (a, b) = (noise(RELEASE_CHUNK * 2 + 12345), noise(RELEASE_CHUNK + 1));
+        let (a, b) = (
+            noise(RELEASE_CHUNK * 2 + 12345, 1),
+            noise(RELEASE_CHUNK + 1, 2),
+        );
         let (path, dest) = wheel(
             "big",
             &[

@@ -84,6 +84,29 @@ pub(super) fn validate_marker(m: &str) -> Result<(), String> {
     marker::parse(m).map(|_| ())
 }
 
+/// A locked wheel's URL must be one the launcher can fetch: http(s), or a
+/// `file:` URL (with a warning: it works only where that path exists).
+pub(super) fn check_wheel_url(
+    url: &str,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    match has_scheme(url).map(|s| s.to_ascii_lowercase()) {
+        Some(s) if s == "https" || s == "http" => Ok(()),
+        Some(s) if s == "file" => {
+            warnings.push(format!(
+                "{what}: wheel URL {url} is a local file; the launcher can fetch it only where that path exists"
+            ));
+            Ok(())
+        }
+        _ => Err(format!(
+            "{what}: wheel URL {:?} is not an absolute http(s) URL; dpex records URLs that the launcher \
+             downloads at run time: lock against an index so wheels have absolute URLs",
+            redact_url(url)
+        )),
+    }
+}
+
 /// `https://u:p@index.example.com/x` -> `https://index.example.com/x`, with a warning naming `what`.
 pub(super) fn strip_credentials(url: &str, what: &str, warnings: &mut Vec<String>) -> String {
     let (stripped, had) = dpex_launcher::net::url::strip_userinfo(url);

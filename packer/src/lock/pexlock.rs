@@ -8,7 +8,7 @@
 //! decided by the extras each package is asked for. The launcher then
 //! evaluates those markers as it does pylock.toml's.
 
-use super::{has_scheme, parse_wheel_filename, same_version, strip_credentials, LockInput};
+use super::{check_wheel_url, parse_wheel_filename, same_version, strip_credentials, LockInput};
 use dpex_launcher::format::pexinfo::{DehydratedRequirement, LockedWheel};
 use dpex_launcher::net::url::{basename, redact_url};
 use dpex_launcher::standards::digest::Sha256Hex;
@@ -425,19 +425,7 @@ fn artifact_wheel(
     if !filename.ends_with(".whl") {
         return Ok(None);
     }
-    match has_scheme(url).map(|s| s.to_ascii_lowercase()) {
-        Some(s) if s == "https" || s == "http" => {}
-        Some(s) if s == "file" => warnings.push(format!(
-            "{what}: wheel URL {url} is a local file; the launcher can fetch it only where that path exists"
-        )),
-        _ => {
-            return Err(format!(
-                "{what}: wheel URL {:?} is not an absolute http(s) URL; dpex records URLs that the \
-                 launcher downloads at run time: lock against an index",
-                redact_url(url)
-            ))
-        }
-    }
+    check_wheel_url(url, what, warnings)?;
     let url = strip_credentials(url, what, warnings);
     let algorithm = artifact.algorithm.as_deref().unwrap_or("");
     if !algorithm.eq_ignore_ascii_case("sha256") {

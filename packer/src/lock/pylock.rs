@@ -3,10 +3,11 @@
 //! consistent (names, versions, hashes) and that every package has wheels.
 
 use super::{
-    has_scheme, parse_wheel_filename, same_version, strip_credentials, validate_marker, LockInput,
+    check_wheel_url, parse_wheel_filename, same_version, strip_credentials, validate_marker,
+    LockInput,
 };
 use dpex_launcher::format::pexinfo::{DehydratedRequirement, LockedWheel};
-use dpex_launcher::net::url::{basename, redact_url};
+use dpex_launcher::net::url::basename;
 use dpex_launcher::standards::digest::Sha256Hex;
 use dpex_launcher::standards::version::{
     is_valid_name, normalize_name, Version, VersionSpecifiers,
@@ -252,19 +253,7 @@ fn pylock_wheel(
             None => format!("{what}: wheel {label} has neither `url` nor `path`; {RELOCK_PYLOCK}"),
         });
     };
-    match has_scheme(url).map(|s| s.to_ascii_lowercase()) {
-        Some(s) if s == "https" || s == "http" => {}
-        Some(s) if s == "file" => warnings.push(format!(
-            "{what}: wheel URL {url} is a local file; the launcher can fetch it only where that path exists"
-        )),
-        _ => {
-            return Err(format!(
-                "{what}: wheel URL {:?} is not an absolute http(s) URL; dpex records URLs that the launcher \
-                 downloads at run time: lock against an index so wheels have absolute URLs",
-                redact_url(url)
-            ))
-        }
-    }
+    check_wheel_url(url, what, warnings)?;
     let url = strip_credentials(url, what, warnings);
 
     let sha256 = match w.hashes.iter().find(|(k, _)| k.eq_ignore_ascii_case("sha256")) {
