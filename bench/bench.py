@@ -584,6 +584,19 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
     Cmd("b", "pex build --venv --sh-boot", [pex_bin, *pex_args, "--venv", "--sh-boot", "-o", app_pex_venv],
         base_env(PEX_ROOT=pex_build_root)).check()
 
+    # The same app on the pure wheels only (a lock every architecture can run): the default
+    # build carries x86_64 and aarch64 launchers behind the sh prelude; --platform gives one.
+    pure_lock = write_pylock(rd / "pylock-pure.toml", [w for w in wheels if w.name.endswith("-none-any.whl")],
+                             index.url + "/files/")
+    app_2arch, app_1arch = rd / "app-2arch.pex", rd / "app-1arch.pex"
+    Cmd("b", "dpex build (both architectures)", [dpex, "build", "--lock", pure_lock, "-o", app_2arch],
+        base_env()).check()
+    Cmd("b", "dpex build --platform (x86_64 only)",
+        [dpex, "build", "--lock", pure_lock, "--platform", "manylinux2014_x86_64-cp-311-cp311", "-o", app_1arch],
+        base_env()).check()
+    if not app_2arch.read_bytes().startswith(b"#!/bin/sh") or not app_1arch.read_bytes().startswith(b"\x7fELF"):
+        die("this dpex does not have both launchers (see README.md, Install): no multi-arch row")
+
     pip_env = base_env(PIP_DISABLE_PIP_VERSION_CHECK=1, PIP_NO_INPUT=1, PIP_CONFIG_FILE=os.devnull)
     pip_install = [tools_py, "-m", "pip", "--python", "{venv}/bin/python", "install", "-q", "--no-deps",
                    "--require-hashes", "--no-cache-dir", "-r", req, "--index-url", simple]
@@ -626,6 +639,10 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
             shown="PEX_INTERPRETER=1 ./app-pex.pex -c pass"),
         Cmd("pexvenv_pass", "pex --venv --sh-boot, warm", [app_pex_venv, "-c", "pass"],
             dict(pex_run_env, PEX_INTERPRETER=1), shown="PEX_INTERPRETER=1 ./app-pex-venv.pex -c pass"),
+        Cmd("pass_1arch", "**dpex** single-architecture app (`--platform`), warm", [app_1arch, "-c", "pass"],
+            dpex_env, shown="./app-1arch.pex -c pass"),
+        Cmd("pass_2arch", "**dpex** x86_64 + aarch64 app (sh prelude), warm", [app_2arch, "-c", "pass"],
+            dpex_env, shown="./app-2arch.pex -c pass"),
     ]
     for c in warm:
         c.check()  # also warms pex's PEX_ROOT and writes every .pyc
@@ -719,6 +736,11 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
     out += group_table("1b. Launcher overhead (`-c pass`, no app imports)",
                        rows(warm, ["venv_pass", "sys_pass", "dpexshim_pass", "dpex_pass", "pex_pass", "pexvenv_pass"]), samples,
                        "venv_pass")
+    out += group_table("1c. Multi-arch app vs single-architecture app (`-c pass`, pure wheels)",
+                       rows(warm, ["pass_1arch", "pass_2arch"]), samples, "pass_1arch",
+                       note="The same lock (the workload's pure wheels) built twice: by default (launchers for "
+                            "x86_64 and aarch64 behind the sh prelude, docs/format.md) and with `--platform "
+                            "manylinux2014_x86_64-cp-311-cp311` (the ELF stub in front).")
     out += group_table("2. Cold hydration (empty cache, every wheel fetched from the local index)",
                        rows(coldcmds, ["uv", "pip", "dpex_cold_pass", "dpex_cold_app", "pex_cold_pass"]),
                        samples, "uv",
@@ -764,6 +786,9 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
             f"pex --venv --sh-boot {1000 * (med['pexvenv_pass'] - med['venv_pass']):+.0f} ms. The native "
             f"launcher's own share (reading PEX-INFO, the stat calls, exec): "
             f"{1000 * (med['dpex_pass'] - med['dpexshim_pass']):+.1f} ms over running what it execs directly.",
+            f"- multi-arch app, warm: {1000 * (med['pass_2arch'] - med['pass_1arch']):+.1f} ms "
+            f"({med['pass_2arch'] / med['pass_1arch']:.3f}×) over the single-architecture app of the same lock "
+            f"(the prelude's `sh`).",
             f"- app warm start: dpex {1000 * (med['dpex_app'] - med['venv_app']):+.0f} ms over the plain venv, "
             f"{1000 * (med['dpex_app'] - med['dpexenv_app']):+.0f} ms over its own venv without the launcher.",
             f"- cold: dpex `-c pass` {med['dpex_cold_pass'] / med['uv']:.2f}× uv, "

@@ -1,29 +1,39 @@
-//! Embed the launcher stub in the dpex binary, so that an installed `dpex`
-//! (`cargo install --path packer`) carries its stub and users never look for
-//! a second binary.
+//! Embed the launcher stubs in the dpex binary, so that an installed `dpex`
+//! (`cargo install --path packer`, or the wheel) carries them and users never
+//! look for a second binary.
 //!
-//! `DPEX_STUB=/path/to/dpex-launcher` embeds a prebuilt stub (for example a
-//! static musl build). Otherwise the stub is built here from ../launcher, in
-//! release mode (it is small and fast whatever profile builds the packer),
-//! in a target dir of its own so it never contends with the outer build.
+//! One stub per architecture an app can run on (x86_64 and aarch64 Linux):
+//! the packer's own architecture always, the other one when its Rust target
+//! (`<arch>-unknown-linux-musl`) and a C cross compiler for it are installed
+//! (ring compiles a little C). Without them that stub is left empty, with a
+//! warning, and apps built by this dpex run on its own architecture only.
+//!
+//! `DPEX_STUB=/path` embeds a prebuilt stub for the packer's architecture,
+//! `DPEX_STUB_AARCH64=/path` / `DPEX_STUB_X86_64=/path` one for that
+//! architecture. Otherwise the stubs are built here from ../launcher, in
+//! release mode (small and fast whatever profile builds the packer), in a
+//! target dir of their own so they never contend with the outer build.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The architectures an app can carry a launcher for (`launchers.rs`).
+const ARCHS: [&str; 2] = ["x86_64", "aarch64"];
 
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
-    let dest = out_dir.join("dpex-launcher");
+    let host_arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
     println!("cargo:rerun-if-env-changed=DPEX_STUB");
+    for arch in ARCHS {
+        println!("cargo:rerun-if-env-changed={}", prebuilt_var(arch));
+    }
     // The fuzz targets (fuzz/, built with `--cfg fuzzing`) use only the
     // library part of the packer: they need no stub.
     if env::var_os("CARGO_CFG_FUZZING").is_some() {
-        std::fs::write(&dest, b"").expect("write an empty stub");
-        return;
-    }
-    if let Some(stub) = env::var_os("DPEX_STUB") {
-        std::fs::copy(&stub, &dest)
-            .unwrap_or_else(|e| panic!("cannot copy DPEX_STUB {stub:?}: {e}"));
+        for arch in ARCHS {
+            std::fs::write(stub_file(&out_dir, arch), b"").expect("write an empty stub");
+        }
         return;
     }
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -40,9 +50,41 @@ fn main() {
             workspace.join(watched).display()
         );
     }
+    for arch in ARCHS {
+        let dest = stub_file(&out_dir, arch);
+        let prebuilt = env::var_os(prebuilt_var(arch)).or_else(|| {
+            (arch == host_arch)
+                .then(|| env::var_os("DPEX_STUB"))
+                .flatten()
+        });
+        if let Some(stub) = prebuilt {
+            std::fs::copy(&stub, &dest)
+                .unwrap_or_else(|e| panic!("cannot copy the prebuilt {arch} stub {stub:?}: {e}"));
+            continue;
+        }
+        let target = if arch == host_arch {
+            Some(choose_stub_target())
+        } else {
+            cross_target(arch)
+        };
+        match target {
+            Some(target) => build_stub(workspace, &out_dir, &target, &dest),
+            None => std::fs::write(&dest, b"").expect("write an empty stub"),
+        }
+    }
+}
+
+fn prebuilt_var(arch: &str) -> String {
+    format!("DPEX_STUB_{}", arch.to_uppercase())
+}
+
+fn stub_file(out_dir: &Path, arch: &str) -> PathBuf {
+    out_dir.join(format!("dpex-launcher-{arch}"))
+}
+
+fn build_stub(workspace: &Path, out_dir: &Path, stub_target: &str, dest: &Path) {
     let target_dir = out_dir.join("stub-target");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let stub_target = choose_stub_target();
     let mut command = Command::new(cargo);
     command
         .args([
@@ -58,7 +100,7 @@ fn main() {
         .arg(workspace.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
-        .args(["--target", &stub_target]);
+        .args(["--target", stub_target]);
     // Don't let the outer build's settings leak into the stub's build.
     for var in [
         "CARGO_TARGET_DIR",
@@ -68,13 +110,17 @@ fn main() {
     ] {
         command.env_remove(var);
     }
-    if stub_target.ends_with("-linux-musl") {
-        // ring compiles a little C: musl-gcc if installed, else the system gcc
-        // (ring's C needs no libc headers beyond the compiler's own).
-        let cc_var = format!("CC_{}", stub_target.replace('-', "_"));
-        if env::var_os(&cc_var).is_none() {
-            let cc = if which("musl-gcc") { "musl-gcc" } else { "gcc" };
-            command.env(&cc_var, cc);
+    let target_var = stub_target.replace('-', "_");
+    let cc_var = format!("CC_{target_var}");
+    if env::var_os(&cc_var).is_none() {
+        if let Some(cc) = c_compiler_for(stub_target) {
+            command.env(&cc_var, &cc);
+            // A cross target links with the same cross gcc (musl's crt and
+            // libc come with Rust's target: the result is static).
+            let linker_var = format!("CARGO_TARGET_{}_LINKER", target_var.to_uppercase());
+            if !is_host_arch(stub_target) && env::var_os(&linker_var).is_none() {
+                command.env(&linker_var, &cc);
+            }
         }
     }
     let status = command
@@ -85,10 +131,47 @@ fn main() {
         "building the launcher stub for {stub_target} failed"
     );
     let built = target_dir
-        .join(&stub_target)
+        .join(stub_target)
         .join("release")
         .join("dpex-launcher");
-    std::fs::copy(&built, &dest).expect("copy the launcher stub");
+    std::fs::copy(&built, dest).expect("copy the launcher stub");
+}
+
+fn is_host_arch(target: &str) -> bool {
+    env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|arch| target.starts_with(&format!("{arch}-")))
+}
+
+/// ring compiles a little C (no libc headers beyond the compiler's own and
+/// the C library's for that architecture): for the host, musl-gcc if
+/// installed, else the system gcc; for another architecture, Debian's cross
+/// gcc (`gcc-aarch64-linux-gnu`, `libc6-dev-arm64-cross`).
+fn c_compiler_for(target: &str) -> Option<String> {
+    let arch = target.split('-').next()?;
+    if is_host_arch(target) {
+        if !target.ends_with("-linux-musl") {
+            return None;
+        }
+        return Some(if which("musl-gcc") { "musl-gcc" } else { "gcc" }.into());
+    }
+    let cross = format!("{arch}-linux-gnu-gcc");
+    which(&cross).then_some(cross)
+}
+
+/// The static stub for another architecture, if this machine can build it.
+fn cross_target(arch: &str) -> Option<String> {
+    let target = format!("{arch}-unknown-linux-musl");
+    let cc_set = env::var_os(format!("CC_{}", target.replace('-', "_"))).is_some();
+    if target_installed(&target) && (cc_set || c_compiler_for(&target).is_some()) {
+        return Some(target);
+    }
+    println!(
+        "cargo:warning=no {arch} launcher stub: apps this dpex builds run on {} hosts only. \
+         For both, `rustup target add {target}`, install a C cross compiler for {arch} \
+         (Debian: gcc-{arch}-linux-gnu and libc6-dev-{}-cross) and rebuild",
+        env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default(),
+        if arch == "aarch64" { "arm64" } else { "amd64" }
+    );
+    None
 }
 
 /// The stub runs on every host an app is copied to, so it is built static

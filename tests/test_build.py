@@ -66,11 +66,21 @@ def test_the_stub_is_static(e2e):
     its architecture whatever its libc. CI installs the target, and fails on a skip."""
     if not musl_target_installed():
         pytest.skip("the musl target is not installed: dpex embeds a glibc-linked stub")
-    pex, _ = e2e.build("--lock", e2e.pylock(e2e.files("idna")), "-D", e2e.app_sources([]), "-e", "myapp.main:run")
+    pex, _ = e2e.build("--lock", e2e.pylock(e2e.files("idna")), "-D", e2e.app_sources([]), "-e", "myapp.main:run",
+                       "--platform", "manylinux2014_x86_64-cp-311-cp311")
     with zipfile.ZipFile(pex) as zf:
         stub_len = min(i.header_offset for i in zf.infolist())
     stub = elf.describe(pex.read_bytes()[:stub_len])
     assert stub == {"type": "DYN", "interp": None, "needed": 0}, f"the stub is not static-pie: {stub}"
+    # A lock of pure wheels gets every launcher (x86_64 and aarch64, docs/format.md): each static.
+    pex, _ = e2e.build("--lock", e2e.pylock(e2e.files("idna")), "-D", e2e.app_sources([]), "-e", "myapp.main:run",
+                       out="multi.pex")
+    data = pex.read_bytes()
+    ranges = re.findall(rb"\n(\w+)\|\w+\) b=(\d+) c=(\d+) ", data[:4096])
+    assert [arch for arch, _, _ in ranges] == [b"x86_64", b"aarch64"], data[:4096]
+    for arch, first, count in ranges:
+        launcher = elf.describe(data[int(first) * 4096:(int(first) + int(count)) * 4096])
+        assert launcher["interp"] is None and launcher["needed"] == 0, (arch, launcher)
 
 
 def test_build_from_pylock_is_fast_offline_and_well_formed(e2e):

@@ -5,11 +5,15 @@ use dpex_launcher::cache::Cache;
 use dpex_launcher::error::{Error, Result};
 use dpex_launcher::format::app_zip::AppZip;
 use dpex_launcher::install::{export, hydrate, venv};
+use dpex_launcher::run::app_file::{self, AppFile};
 use dpex_launcher::run::{exec, interpreter, pexrc, tools};
 use dpex_launcher::settings::Settings;
 use std::ffi::OsString;
 
 fn main() {
+    if let Some(status) = app_file::stub_check() {
+        std::process::exit(status);
+    }
     let error = match run() {
         Ok(never) => match never {},
         Err(e) => e,
@@ -20,12 +24,8 @@ fn main() {
 
 fn run() -> Result<std::convert::Infallible> {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::msg(format!("cannot find the launcher's own file: {e}")))?;
-    let invoked = exec::invoked_path(
-        args.first().map(OsString::as_os_str).unwrap_or_default(),
-        &exe,
-    );
+    let AppFile { file: exe, invoked } =
+        AppFile::current(args.first().map(OsString::as_os_str).unwrap_or_default())?;
     pexrc::apply(&invoked)?;
     // Bad PEX_*/DPEX_* values fail here, before any download, as pex fails at boot.
     let settings = Settings::from_env()?;
@@ -46,6 +46,7 @@ fn run() -> Result<std::convert::Infallible> {
             &venv_dir.join(export::APP_DIR),
             &info,
             &app_path,
+            &invoked,
             user_args,
             &settings,
         ));
@@ -103,6 +104,7 @@ fn run() -> Result<std::convert::Infallible> {
         &env.app_dir,
         &info,
         &app_path,
+        &invoked,
         user_args,
         &settings,
     ))

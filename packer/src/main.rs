@@ -1,14 +1,17 @@
 //! `dpex`: build dehydrated PEX files. See README.md and docs/.
 
 mod cache_admin;
+mod launchers;
 mod ops;
 mod pex_flags;
 mod pexfile;
+mod platforms;
 
 use clap::{Args, Parser, Subcommand};
 use dpex_launcher::format::pexinfo::{InheritPath, PexInfo};
 use dpex_launcher::standards::version::normalize_name;
 use dpex_packer::{lock, shell};
+use launchers::Arch;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Write app.pex from a lock and your sources. Downloads no wheel.
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Fill the cache for an app ahead of its first run (image builds, deploy
     /// pipelines): the same steps as a first run, without running it.
     Hydrate {
@@ -224,8 +227,21 @@ struct BuildArgs {
     /// Every dpex app has the `venv` tool (accepted for pex's command lines).
     #[arg(long = "include-tools", hide = true)]
     _include_tools: bool,
-    /// The launcher stub to prepend (default: the one built with this dpex).
-    #[arg(long = "launcher", value_name = "PATH")]
+    /// A host kind the app is for, as pex spells it (PLATFORM-IMPL-PYVER-ABI,
+    /// e.g. manylinux2014_aarch64-cp-311-cp311); repeatable. Only wheels that
+    /// fit one are recorded, and the app carries launchers for their
+    /// architectures. Default: every architecture the lock has wheels for.
+    #[arg(
+        long = "platform",
+        alias = "abbreviated-platform",
+        value_name = "PLATFORM"
+    )]
+    platform: Vec<String>,
+    /// A host kind as a JSON file of `pex3 interpreter inspect --markers --tags`; repeatable.
+    #[arg(long = "complete-platform", value_name = "FILE")]
+    complete_platform: Vec<PathBuf>,
+    /// The launcher stub to prepend (default: the ones built with this dpex).
+    #[arg(long = "launcher", value_name = "PATH", conflicts_with_all = ["platform", "complete_platform"])]
     launcher: Option<PathBuf>,
 }
 
@@ -248,7 +264,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Build(args) => build(args),
+        Command::Build(args) => build(*args),
         Command::Hydrate {
             app,
             python,
@@ -332,6 +348,22 @@ fn build(args: BuildArgs) -> Result<(), String> {
     pexfile::add_shim(&mut files);
 
     let mut packages = lock.packages.clone();
+    let mut targets = Vec::new();
+    for spelled in &args.platform {
+        targets.push(platforms::Platform::abbreviated(spelled)?);
+    }
+    for path in &args.complete_platform {
+        targets.push(platforms::Platform::complete(path)?);
+    }
+    let archs = if targets.is_empty() {
+        platforms::default_archs(&packages, &launchers::available())
+    } else {
+        platforms::restrict(&mut packages, &targets)?;
+        let mut archs: Vec<Arch> = targets.iter().map(|t| t.arch).collect();
+        archs.sort();
+        archs.dedup();
+        archs
+    };
     if let Some(requires_python) = &lock.requires_python {
         for package in packages.iter_mut().filter(|p| p.requires_python.is_none()) {
             package.requires_python = Some(requires_python.clone());
@@ -398,12 +430,27 @@ fn build(args: BuildArgs) -> Result<(), String> {
     }
     info.pex_hash = Some(pexfile::pex_hash(&info));
 
-    let stub = match &args.launcher {
+    let front = match &args.launcher {
         Some(path) => std::fs::read(path)
             .map_err(|e| format!("cannot read the launcher {}: {e}", path.display()))?,
-        None => pexfile::EMBEDDED_STUB.to_vec(),
+        None => {
+            let mut stubs = Vec::new();
+            for arch in archs {
+                let stub = arch.embedded_stub().ok_or_else(|| {
+                    format!(
+                        "this dpex has no {} launcher (it was built without the {}-unknown-linux-musl \
+                         target); build the app with --platform for {} only, or use a dpex built with both",
+                        arch.name(),
+                        arch.name(),
+                        Arch::host().name()
+                    )
+                })?;
+                stubs.push((arch, stub));
+            }
+            launchers::front(&stubs)
+        }
     };
-    let bytes = pexfile::render(&stub, &files, &info)?;
+    let bytes = pexfile::render(&front, &files, &info)?;
     pexfile::write_executable(&args.output_file, &bytes)
 }
 

@@ -152,6 +152,22 @@ pub fn info(app: &Path, python: Option<&Path>, raw: bool) -> Result<(), String> 
     println!("{}", app.display());
     println!("  runs: {entry}");
     println!("  pex_hash: {}", info.pex_hash.as_deref().unwrap_or("?"));
+    let mut head = Vec::new();
+    if let Ok(file) = std::fs::File::open(app) {
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(file, 4096), &mut head);
+    }
+    let archs: Vec<&str> = crate::launchers::archs_of(&head)
+        .into_iter()
+        .map(|a| a.name())
+        .collect();
+    println!(
+        "  launchers: {}",
+        if archs.is_empty() {
+            "unknown".to_string()
+        } else {
+            archs.join(", ") + " Linux"
+        }
+    );
     if !info.interpreter_constraints.is_empty() {
         println!(
             "  interpreter constraints: {}",

@@ -229,9 +229,6 @@ const REFUSED: &[(&[&str], &str)] = &[
     (&["--python", "--python-path"], INTERPRETER),
     (
         &[
-            "--platform",
-            "--abbreviated-platform",
-            "--complete-platform",
             "--python-shebang",
             "--exe",
             "--executable",

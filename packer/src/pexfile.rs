@@ -1,6 +1,7 @@
-//! Writing app.pex: the launcher stub, then a zip of the app's sources, the
-//! python-shim and PEX-INFO. Deterministic: same inputs, same bytes.
+//! Writing app.pex: the launcher(s) (`launchers.rs`), then a zip of the app's
+//! sources, the python-shim and PEX-INFO. Deterministic: same inputs, same bytes.
 
+use crate::launchers::{self, Arch};
 use dpex_launcher::format::pexinfo::PexInfo;
 use dpex_launcher::standards::digest::hex;
 use sha1::{Digest, Sha1};
@@ -10,9 +11,6 @@ use std::io::{Cursor, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
-
-/// The stub built with this dpex (see build.rs).
-pub const EMBEDDED_STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dpex-launcher"));
 
 /// The python-shim files, at their paths inside the zip.
 pub const SHIM_FILES: &[(&str, &str)] = &[
@@ -137,11 +135,11 @@ pub fn pex_hash(info: &PexInfo) -> String {
     hex(&Sha1::digest(without.to_json().as_bytes()))
 }
 
-/// The whole app.pex as bytes: stub, then the zip (with offsets counted from
+/// The whole app.pex as bytes: `front` (the launchers), then the zip (with offsets counted from
 /// the start of the file, so `unzip` and zipimport read it without warnings).
-pub fn render(stub: &[u8], files: &AppFiles, info: &PexInfo) -> Result<Vec<u8>, String> {
-    let mut out = Cursor::new(Vec::with_capacity(stub.len() + 64 * 1024));
-    out.write_all(stub).unwrap();
+pub fn render(front: &[u8], files: &AppFiles, info: &PexInfo) -> Result<Vec<u8>, String> {
+    let mut out = Cursor::new(Vec::with_capacity(front.len() + 64 * 1024));
+    out.write_all(front).unwrap();
     let mut zip = zip::ZipWriter::new(out);
     let fixed_time = zip::DateTime::default(); // 1980-01-01 00:00:00: reproducible
     let options = |executable: bool| {
@@ -168,8 +166,9 @@ pub fn render(stub: &[u8], files: &AppFiles, info: &PexInfo) -> Result<Vec<u8>, 
 
 /// The app file `app` rebuilt with this dpex's launcher and python-shim (its
 /// sources, PEX-INFO and pins kept; code_hash and pex_hash recomputed), so
-/// what it runs knows this dpex's features (`dpex venv`'s `DIR/pex`). An
-/// app built by this dpex comes out byte for byte the same.
+/// what it runs knows this dpex's features (`dpex venv`'s `DIR/pex`). It gets
+/// this host's launcher only (a venv runs where it was made): a
+/// single-architecture app built by this dpex comes out byte for byte the same.
 pub fn restub(app: &Path) -> Result<Vec<u8>, String> {
     let shown = app.display();
     let file = std::fs::File::open(app).map_err(|e| format!("cannot open {shown}: {e}"))?;
@@ -204,7 +203,11 @@ pub fn restub(app: &Path) -> Result<Vec<u8>, String> {
     info.code_hash = Some(code_hash(&files));
     info.pex_hash = None;
     info.pex_hash = Some(pex_hash(&info));
-    render(EMBEDDED_STUB, &files, &info)
+    let arch = Arch::host();
+    let stub = arch
+        .embedded_stub()
+        .ok_or("this dpex has no launcher for its own architecture")?;
+    render(&launchers::front(&[(arch, stub)]), &files, &info)
 }
 
 /// Write `bytes` to `path` atomically, with its execute bits.

@@ -206,6 +206,7 @@ pub fn exec_python(
     app_dir: &Path,
     info: &PexInfo,
     app_path: &Path,
+    invoked: &Path,
     user_args: &[OsString],
     settings: &Settings,
 ) -> Error {
@@ -270,10 +271,7 @@ pub fn exec_python(
         command.env("__DPEX_EXTRA_SYS_PATH", extra);
     }
     // sys.argv[0], as pex sets it: the path the app was started by.
-    if let Some(argv0) = std::env::args_os().next() {
-        let exe = std::env::current_exe().unwrap_or_else(|_| app_path.to_path_buf());
-        command.env("__DPEX_ARGV0", invoked_path(&argv0, &exe));
-    }
+    command.env("__DPEX_ARGV0", invoked);
     command.env("__DPEX_ENTRY", entry.encode());
     command.env("__DPEX_INHERIT_PATH", inherit.as_str());
     let error = command.exec();

@@ -1,0 +1,419 @@
+//! The hosts an app is built for: pex's `--platform` (abbreviated,
+//! `manylinux2014_aarch64-cp-311-cp311`) and `--complete-platform` (the JSON
+//! `pex3 interpreter inspect --markers --tags` writes). They choose which
+//! launchers the app carries and which of the lock's wheels it records;
+//! without them, every launcher this dpex has whose architecture the lock has
+//! wheels for ([`default_archs`]).
+
+use crate::launchers::Arch;
+use dpex_launcher::format::pexinfo::DehydratedRequirement;
+use dpex_launcher::standards::marker;
+use dpex_launcher::standards::python::InterpreterInfo;
+use dpex_launcher::standards::tags::{supported_tags, Tag};
+use dpex_launcher::standards::wheel::WheelName;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+/// One target host kind.
+pub struct Platform {
+    /// As the user wrote it (an abbreviated platform or a file path).
+    pub spelled: String,
+    pub arch: Arch,
+    tags: HashSet<Tag>,
+    markers: BTreeMap<String, String>,
+}
+
+/// pex's default `--manylinux manylinux2014`: what a `linux_<arch>` platform
+/// accepts besides `linux_<arch>` wheels.
+const DEFAULT_GLIBC: (u32, u32) = (2, 17);
+
+impl Platform {
+    /// `PLATFORM-IMPL-PYVER-ABI`, e.g. `linux_x86_64-cp-311-cp311`,
+    /// `manylinux_2_28_aarch64-cp-3.11-cp311`, `musllinux_1_2_x86_64-cp-312-cp312`.
+    pub fn abbreviated(spelled: &str) -> Result<Platform, String> {
+        let bad = |why: String| {
+            format!(
+                "--platform {spelled:?} {why}; pex's form is PLATFORM-IMPL-PYVER-ABI, e.g. \
+                 manylinux2014_x86_64-cp-311-cp311 or musllinux_1_2_aarch64-cp-312-cp312"
+            )
+        };
+        let parts: Vec<&str> = spelled.split('-').collect();
+        let [plat, implementation, pyver, abi] = parts[..] else {
+            return Err(bad("does not have four parts".into()));
+        };
+        let plat = plat.to_ascii_lowercase().replace(['.', '-'], "_");
+        let (libc, arch_name) = linux_platform(&plat).ok_or_else(|| {
+            bad(format!(
+                "is not a Linux x86_64 or aarch64 platform (dpex apps run on Linux; \
+                 {plat:?} is not linux_*, manylinux* or musllinux*)"
+            ))
+        })?;
+        let arch = Arch::parse(arch_name).ok_or_else(|| {
+            bad(format!(
+                "has architecture {arch_name}, not x86_64 or aarch64"
+            ))
+        })?;
+        let implementation = match implementation {
+            "cp" => "cpython",
+            "pp" => "pypy",
+            other => return Err(bad(format!("has implementation {other:?}, not cp or pp"))),
+        };
+        let version = parse_pyver(pyver).ok_or_else(|| {
+            bad(format!(
+                "has Python version {pyver:?}, not like 311 or 3.11"
+            ))
+        })?;
+        let nodot = format!("{}{}", version.0, version.1);
+        let abi = abi.to_ascii_lowercase();
+        let abiflags = match abi.strip_prefix(&format!("cp{nodot}")) {
+            Some(flags) => flags.to_string(),
+            None => String::new(),
+        };
+        let full_version = format!("{}.{}.{}", version.0, version.1, version.2);
+        let markers: BTreeMap<String, String> = [
+            ("implementation_name", implementation),
+            ("implementation_version", &full_version),
+            ("os_name", "posix"),
+            ("platform_machine", arch.name()),
+            (
+                "platform_python_implementation",
+                if implementation == "cpython" {
+                    "CPython"
+                } else {
+                    "PyPy"
+                },
+            ),
+            ("platform_release", ""),
+            ("platform_system", "Linux"),
+            ("platform_version", ""),
+            ("python_full_version", &full_version),
+            ("python_version", &format!("{}.{}", version.0, version.1)),
+            ("sys_platform", "linux"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let info = InterpreterInfo {
+            executable: Default::default(),
+            version,
+            implementation: implementation.into(),
+            free_threaded: abiflags.contains('t'),
+            soabi: match implementation {
+                "cpython" => format!("cpython-{nodot}{abiflags}-{}-linux-gnu", arch.name()),
+                _ => abi.clone(),
+            },
+            abiflags,
+            platform: format!("linux-{}", arch.name()),
+            pointer_bits: 64,
+            glibc: match libc {
+                Libc::Glibc(v) => Some(v),
+                Libc::Musl(_) => None,
+            },
+            musl: match libc {
+                Libc::Musl(v) => Some(v),
+                Libc::Glibc(_) => None,
+            },
+            markers: markers.clone(),
+            purelib_rel: String::new(),
+        };
+        Ok(Platform {
+            spelled: spelled.to_string(),
+            arch,
+            tags: supported_tags(&info).into_iter().collect(),
+            markers,
+        })
+    }
+
+    /// A complete platform: `{"compatible_tags": [...], "marker_environment": {...}}`.
+    pub fn complete(path: &Path) -> Result<Platform, String> {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the --complete-platform file {shown}: {e}"))?;
+        #[derive(serde::Deserialize)]
+        struct Complete {
+            compatible_tags: Vec<String>,
+            marker_environment: BTreeMap<String, String>,
+        }
+        let complete: Complete = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "--complete-platform {shown} is not a complete platform ({e}); write one with \
+                 `pex3 interpreter inspect --markers --tags` on a host of that kind"
+            )
+        })?;
+        let get = |key: &str| complete.marker_environment.get(key).map(String::as_str);
+        if get("sys_platform") != Some("linux") {
+            return Err(format!(
+                "--complete-platform {shown} is for sys_platform {:?}: dpex apps run on Linux",
+                get("sys_platform").unwrap_or("(unset)")
+            ));
+        }
+        let machine = get("platform_machine").unwrap_or("(unset)");
+        let arch = Arch::parse(machine).ok_or_else(|| {
+            format!("--complete-platform {shown} is for {machine} hosts, not x86_64 or aarch64")
+        })?;
+        let mut tags = HashSet::new();
+        for tag in &complete.compatible_tags {
+            tags.insert(
+                tag.parse::<Tag>()
+                    .map_err(|e| format!("--complete-platform {shown}: tag {tag:?}: {e}"))?,
+            );
+        }
+        Ok(Platform {
+            spelled: shown.to_string(),
+            arch,
+            tags,
+            markers: complete.marker_environment,
+        })
+    }
+
+    fn fits(&self, wheel: &WheelName) -> bool {
+        wheel.tags.iter().any(|t| self.tags.contains(t))
+    }
+
+    /// Is the package installed on this platform? (Unknown: yes.)
+    fn needs(&self, package: &DehydratedRequirement) -> bool {
+        match &package.marker {
+            None => true,
+            Some(m) => marker::evaluate(m, &self.markers, &[]).unwrap_or(true),
+        }
+    }
+}
+
+enum Libc {
+    Glibc((u32, u32)),
+    Musl((u32, u32)),
+}
+
+/// `manylinux2014_x86_64` -> (glibc 2.17, "x86_64"), `musllinux_1_2_aarch64`
+/// -> (musl 1.2, "aarch64"), `linux_x86_64` -> (pex's default, "x86_64").
+fn linux_platform(plat: &str) -> Option<(Libc, &str)> {
+    if let Some(arch) = plat.strip_prefix("linux_") {
+        return Some((Libc::Glibc(DEFAULT_GLIBC), arch));
+    }
+    for (legacy, glibc) in [
+        ("manylinux1_", (2, 5)),
+        ("manylinux2010_", (2, 12)),
+        ("manylinux2014_", (2, 17)),
+    ] {
+        if let Some(arch) = plat.strip_prefix(legacy) {
+            return Some((Libc::Glibc(glibc), arch));
+        }
+    }
+    fn versioned(rest: &str) -> Option<((u32, u32), &str)> {
+        let mut it = rest.splitn(3, '_');
+        let major = it.next()?.parse().ok()?;
+        let minor = it.next()?.parse().ok()?;
+        Some(((major, minor), it.next()?))
+    }
+    if let Some(rest) = plat.strip_prefix("manylinux_") {
+        let (v, arch) = versioned(rest)?;
+        return Some((Libc::Glibc(v), arch));
+    }
+    if let Some(rest) = plat.strip_prefix("musllinux_") {
+        let (v, arch) = versioned(rest)?;
+        return Some((Libc::Musl(v), arch));
+    }
+    None
+}
+
+/// `311`, `3.11`, `3.11.4`.
+fn parse_pyver(pyver: &str) -> Option<(u32, u32, u32)> {
+    let parts: Vec<&str> = pyver.split('.').collect();
+    let num = |s: &str| s.parse::<u32>().ok();
+    match parts[..] {
+        [compact] if compact.len() >= 2 && compact.chars().all(|c| c.is_ascii_digit()) => {
+            Some((num(&compact[..1])?, num(&compact[1..])?, 0))
+        }
+        [major, minor] => Some((num(major)?, num(minor)?, 0)),
+        [major, minor, patch] => Some((num(major)?, num(minor)?, num(patch)?)),
+        _ => None,
+    }
+}
+
+/// Keep only the wheels that fit one of `platforms`; a package no platform
+/// installs (its marker) and no wheel fits is dropped. A package some
+/// platform installs with no wheel for it is an error naming both.
+pub fn restrict(
+    packages: &mut Vec<DehydratedRequirement>,
+    platforms: &[Platform],
+) -> Result<(), String> {
+    let mut missing = Vec::new();
+    for package in packages.iter_mut() {
+        let names: Vec<Option<WheelName>> = package
+            .wheels
+            .iter()
+            .map(|w| WheelName::parse(&w.filename).ok())
+            .collect();
+        for platform in platforms.iter().filter(|p| p.needs(package)) {
+            if !names.iter().flatten().any(|n| platform.fits(n)) {
+                missing.push(format!(
+                    "{} {} has no wheel for {} (its wheels: {})",
+                    package.name,
+                    package.version,
+                    platform.spelled,
+                    package
+                        .wheels
+                        .iter()
+                        .map(|w| w.filename.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        let mut keep = names.iter().map(|n| {
+            n.as_ref()
+                .is_some_and(|n| platforms.iter().any(|p| p.fits(n)))
+        });
+        package.wheels.retain(|_| keep.next().unwrap_or(false));
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "the lock cannot serve every --platform: {}. Lock for those platforms too \
+             (pex3 lock create --style universal, or uv pip compile --universal), or drop the platform",
+            missing.join("; ")
+        ));
+    }
+    packages.retain(|p| !p.wheels.is_empty());
+    Ok(())
+}
+
+/// The architectures of `available` the lock has wheels for: all of them
+/// for a lock of pure wheels only, else those some platform wheel is built
+/// for; this host's alone if none is.
+pub fn default_archs(packages: &[DehydratedRequirement], available: &[Arch]) -> Vec<Arch> {
+    let platform_tags: Vec<String> = packages
+        .iter()
+        .flat_map(|p| &p.wheels)
+        .filter_map(|w| WheelName::parse(&w.filename).ok())
+        .flat_map(|n| n.tags)
+        .map(|t| t.platform)
+        .filter(|p| p != "any")
+        .collect();
+    let served: Vec<Arch> = available
+        .iter()
+        .copied()
+        .filter(|arch| {
+            platform_tags.is_empty()
+                || platform_tags
+                    .iter()
+                    .any(|p| p.ends_with(&format!("_{}", arch.name())))
+        })
+        .collect();
+    if served.is_empty() {
+        vec![Arch::host()]
+    } else {
+        served
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dpex_launcher::format::pexinfo::LockedWheel;
+
+    fn package(name: &str, marker: Option<&str>, files: &[&str]) -> DehydratedRequirement {
+        DehydratedRequirement {
+            name: name.into(),
+            version: "1.0".into(),
+            marker: marker.map(String::from),
+            requires_python: None,
+            wheels: files
+                .iter()
+                .map(|f| LockedWheel {
+                    filename: f.to_string(),
+                    url: format!("https://index.example.com/files/{f}"),
+                    sha256: dpex_launcher::standards::digest::Sha256Hex::parse(&"a".repeat(64))
+                        .unwrap(),
+                    size: None,
+                })
+                .collect(),
+        }
+    }
+
+    const NP_X86: &str = "np-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+    const NP_ARM: &str = "np-1.0-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl";
+    const NP_ARM_228: &str = "np-1.0-cp311-cp311-manylinux_2_28_aarch64.whl";
+    const NP_MUSL: &str = "np-1.0-cp311-cp311-musllinux_1_2_x86_64.whl";
+    const PURE: &str = "pure-1.0-py3-none-any.whl";
+
+    fn names(packages: &[DehydratedRequirement]) -> Vec<String> {
+        packages
+            .iter()
+            .flat_map(|p| p.wheels.iter().map(|w| w.filename.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn abbreviated_platforms_choose_wheels_as_pex_does() {
+        let arm = Platform::abbreviated("manylinux2014_aarch64-cp-311-cp311").unwrap();
+        assert_eq!(arm.arch, Arch::Aarch64);
+        let mut packages = vec![
+            package("np", None, &[NP_X86, NP_ARM, NP_ARM_228, NP_MUSL]),
+            package("pure", None, &[PURE]),
+        ];
+        restrict(&mut packages, &[arm]).unwrap();
+        // manylinux2014 is glibc 2.17: the 2.28 wheel needs a newer host.
+        assert_eq!(names(&packages), [NP_ARM, PURE]);
+
+        let mut packages = vec![package("np", None, &[NP_X86, NP_ARM, NP_ARM_228, NP_MUSL])];
+        let both = [
+            Platform::abbreviated("linux_x86_64-cp-3.11-cp311").unwrap(),
+            Platform::abbreviated("manylinux_2_28_aarch64-cp-3.11.4-cp311").unwrap(),
+        ];
+        restrict(&mut packages, &both).unwrap();
+        assert_eq!(names(&packages), [NP_X86, NP_ARM, NP_ARM_228]);
+
+        let musl = Platform::abbreviated("musllinux_1_2_x86_64-cp-311-cp311").unwrap();
+        let mut packages = vec![package("np", None, &[NP_X86, NP_ARM, NP_MUSL])];
+        restrict(&mut packages, &[musl]).unwrap();
+        assert_eq!(names(&packages), [NP_MUSL]);
+    }
+
+    #[test]
+    fn a_package_a_platform_needs_without_a_wheel_for_it_is_named() {
+        let arm = Platform::abbreviated("manylinux2014_aarch64-cp-311-cp311").unwrap();
+        let mut packages = vec![package("np", None, &[NP_X86])];
+        let err = restrict(&mut packages, &[arm]).unwrap_err();
+        assert!(
+            err.contains("np 1.0 has no wheel for manylinux2014_aarch64-cp-311-cp311"),
+            "{err}"
+        );
+        // Unless its marker leaves it out there: then it is dropped.
+        let arm = Platform::abbreviated("manylinux2014_aarch64-cp-311-cp311").unwrap();
+        let mut packages = vec![
+            package("cuda", Some("platform_machine == 'x86_64'"), &[NP_X86]),
+            package("pure", None, &[PURE]),
+        ];
+        restrict(&mut packages, &[arm]).unwrap();
+        assert_eq!(names(&packages), [PURE]);
+    }
+
+    #[test]
+    fn bad_platforms_are_refused_with_the_reason() {
+        for (spelled, why) in [
+            ("macosx_11_0_arm64-cp-311-cp311", "is not a Linux"),
+            ("linux_ppc64le-cp-311-cp311", "architecture ppc64le"),
+            ("linux_x86_64-cp-311", "four parts"),
+            ("linux_x86_64-jy-311-none", "implementation"),
+            ("linux_x86_64-cp-x-cp311", "Python version"),
+        ] {
+            let err = Platform::abbreviated(spelled).err().unwrap();
+            assert!(err.contains(why), "{spelled}: {err}");
+        }
+    }
+
+    #[test]
+    fn default_archs_follow_the_locks_wheels() {
+        let both = [Arch::X86_64, Arch::Aarch64];
+        let pure = [package("pure", None, &[PURE])];
+        assert_eq!(default_archs(&pure, &both), both);
+        let x86 = [
+            package("np", None, &[NP_X86]),
+            package("pure", None, &[PURE]),
+        ];
+        assert_eq!(default_archs(&x86, &both), [Arch::X86_64]);
+        let universal = [package("np", None, &[NP_X86, NP_ARM])];
+        assert_eq!(default_archs(&universal, &both), both);
+        assert_eq!(default_archs(&universal, &[Arch::X86_64]), [Arch::X86_64]);
+    }
+}
