@@ -14,14 +14,14 @@ use zip::write::SimpleFileOptions;
 
 /// The python-shim files, at their paths inside the zip.
 pub const SHIM_FILES: &[(&str, &str)] = &[
-    ("__main__.py", include_str!("../../python-shim/__main__.py")),
+    ("__main__.py", include_str!("../python-shim/__main__.py")),
     (
         "__dpex__/__init__.py",
-        include_str!("../../python-shim/__dpex__/__init__.py"),
+        include_str!("../python-shim/__dpex__/__init__.py"),
     ),
     (
         "__dpex__/boot.py",
-        include_str!("../../python-shim/__dpex__/boot.py"),
+        include_str!("../python-shim/__dpex__/boot.py"),
     ),
 ];
 
