@@ -41,6 +41,7 @@ def test_every_pex_build_flag_is_taken_or_refused_with_a_reason(e2e, real_pex):
                  "--sources-directory", "-e", "-m", "--entry-point", "-c", "--script", "--console-script",
                  "-o", "--output-file", "--interpreter-constraint", "--inherit-path", "--inject-args",
                  "--inject-env", "--inject-python-args", "--strip-pex-env", "--no-strip-pex-env",
-                 "--validate-entry-point", "--include-tools"):
+                 "--validate-entry-point", "--include-tools", "--platform", "--abbreviated-platform",
+                 "--complete-platform", "--exe", "--executable", "--python-script"):
         assert flag in taken, (flag, taken)
     assert len(refused) > 100, len(refused)

@@ -217,3 +217,20 @@ def test_python_script_from_wheel_data(data_scripts):
 def test_shell_script_from_wheel_data(data_scripts):
     pair = data_scripts.run("x", "y z", env={"PEX_SCRIPT": "shscript"}).assert_same()
     assert pair.dpex.stdout == "SHSCRIPT x y z\n" and pair.dpex.returncode == 6, pair.describe()
+
+
+# -- --exe ------------------------------------------------------------------------
+
+def test_an_exe_script_runs_as_pex_runs_it(lab, idna):
+    """`--exe script.py` (pex's spelling; also --executable, --python-script): both tools pack the
+    script as __pex_executable__.py and run it as __main__, with the same argv and exit code."""
+    script = lab.root / "exe-script.py"
+    script.write_text(
+        "import json, os, sys\nimport idna\n"
+        "print('APP ' + json.dumps({'name': __name__, 'argv': sys.argv[1:], "
+        "'file': os.path.basename(__file__), 'idna': idna.encode('bücher').decode()}))\n"
+        "sys.exit(int(sys.argv[1]) if sys.argv[1:] and sys.argv[1].isdigit() else 0)\n")
+    twin = lab.build("exe", idna, opts=["--exe", str(script)])
+    for args in [(), ("5", "x y")]:
+        pair = twin.run(*args).assert_same(stderr="empty")
+        pair.both(lambda r: r.tagged("APP"))

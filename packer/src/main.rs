@@ -182,6 +182,16 @@ struct BuildArgs {
         value_name = "NAME"
     )]
     script: Option<String>,
+    /// Run this Python script as the app (pex's `--exe`): it is packed as
+    /// `__pex_executable__.py` and run as the `__pex_executable__` module, as pex does.
+    #[arg(
+        long = "exe",
+        alias = "executable",
+        alias = "python-script",
+        value_name = "FILE",
+        conflicts_with_all = ["entry_point", "script"]
+    )]
+    exe: Option<PathBuf>,
     /// Where to write the app.
     #[arg(short = 'o', long = "output-file", value_name = "FILE")]
     output_file: PathBuf,
@@ -336,7 +346,11 @@ fn build(args: BuildArgs) -> Result<(), String> {
         )
     })?;
     let mut files = pexfile::collect_sources(&args.sources_directory)?;
-    if let Some(entry_point) = &args.entry_point {
+    let mut entry_point = args.entry_point.clone();
+    if let Some(exe) = &args.exe {
+        entry_point = Some(pexfile::add_executable(&mut files, exe)?);
+    }
+    if let Some(entry_point) = &entry_point {
         check_entry_point(
             entry_point,
             &files,
@@ -402,7 +416,7 @@ fn build(args: BuildArgs) -> Result<(), String> {
         serde_json::Value::from(env!("CARGO_PKG_VERSION")),
     );
     let mut info = PexInfo {
-        entry_point: args.entry_point.clone(),
+        entry_point,
         script: args.script.clone(),
         requirements: lock.direct_requirements.clone(),
         // The command line's, else the lock's (a pex lock records them).

@@ -229,10 +229,6 @@ const REFUSED: &[(&[&str], &str)] = &[
     (&["--python", "--python-path"], INTERPRETER),
     (
         &[
-            "--python-shebang",
-            "--exe",
-            "--executable",
-            "--python-script",
             "--pex-path",
             "-p",
             "--preamble-file",
@@ -245,6 +241,12 @@ const REFUSED: &[(&[&str], &str)] = &[
             "--build-property",
         ],
         NOT_YET,
+    ),
+    (
+        &["--python-shebang"],
+        "a dpex app starts with its native launcher (or, for several architectures, a \
+#!/bin/sh prelude), not with a Python shebang: the launcher picks the interpreter on each host \
+(--interpreter-constraint at build time; PEX_PYTHON, PEX_PYTHON_PATH at run time)",
     ),
     (
         &["-v"],

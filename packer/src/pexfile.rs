@@ -103,6 +103,29 @@ fn walk(root: &Path, dir: &Path, files: &mut AppFiles) -> Result<(), String> {
     Ok(())
 }
 
+/// pex's `--exe FILE`: the script goes in as `__pex_executable__.py` and runs
+/// as that module (what pex's `set_executable` does). Returns the entry point.
+pub fn add_executable(files: &mut AppFiles, script: &Path) -> Result<String, String> {
+    const NAME: &str = "__pex_executable__";
+    let bytes = fs::read(script)
+        .map_err(|e| format!("cannot read the --exe script {}: {e}", script.display()))?;
+    let path = format!("{NAME}.py");
+    if files.contains_key(&path) {
+        return Err(format!(
+            "the sources already hold {path}, where --exe {} would go: rename it",
+            script.display()
+        ));
+    }
+    files.insert(
+        path,
+        ZipFile {
+            bytes,
+            executable: false,
+        },
+    );
+    Ok(NAME.to_string())
+}
+
 /// Add the python-shim files.
 pub fn add_shim(files: &mut AppFiles) {
     for (path, text) in SHIM_FILES {
