@@ -17,6 +17,7 @@ import hashlib
 import io
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -540,3 +541,28 @@ def test_kill_9_during_cold_hydration_then_normal_run(e2e, faults):
     assert len(landed) >= want, summary
     mid_build = [x for x in landed if x[3]]
     assert len(mid_build) >= 5, "too few kills landed while an entry was being built\n" + summary
+
+
+def test_every_entry_is_on_disk_before_it_is_published(e2e):
+    """Power cuts (docs/cache.md, "Publishing"): a published entry's files must not lose their
+    contents, so each work folder's data is written to disk (syncfs) before the rename that
+    publishes it. Checked on the syscalls of a cold start: every rename of a work folder into
+    an entry follows a syncfs made after the previous such rename."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed")
+    pex = e2e.build_app(e2e.files("idna", "pyyaml"), imports=("idna", "yaml"))
+    trace = e2e.tmp / "trace.log"
+    r = subprocess.run([strace, "-f", "-qq", "-e", "trace=syncfs,rename,renameat,renameat2", "-e", "signal=none",
+                        "-o", trace, pex], env=e2e.env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    synced, published = False, []
+    for line in trace.read_text().splitlines():
+        if "syncfs(" in line and "= 0" in line:
+            synced = True
+        elif "rename" in line and ".work" in line and "= 0" in line:
+            assert synced, f"published without a syncfs since the last publish: {line}"
+            published.append(line)
+            synced = False
+    # The two wheels, the app, the site and the environment.
+    assert len(published) >= 5, trace.read_text()
