@@ -130,42 +130,46 @@ const PRELUDE_MARK: &str = "#!/bin/sh\n# dpex app: ";
 /// The prelude. `$0` is the app; `b`/`c` are the launcher's first block and
 /// block count, `h` the sha256 of those blocks (its file name in the cache).
 /// The cache folder is found as the launcher finds it (DPEX_ROOT, PEX_ROOT,
-/// XDG_CACHE_HOME, HOME), with the same private `$TMPDIR/dpex-<uid>` fallback
-/// when it cannot be written or run from.
+/// an absolute XDG_CACHE_HOME, HOME), with the same private
+/// `$TMPDIR/dpex-<uid>` fallback when it cannot be written or run from. The
+/// warm path (a launcher kept, not empty) runs no other program.
 fn prelude(names: &str, cases: &str) -> String {
     format!(
         r#"{PRELUDE_MARK}launchers for {names} Linux, then the app's zip (docs/format.md).
 # This runs the launcher for this host: cut out of this file into the dpex cache
-# once (checked by its own sha256), run from there after.
+# once (checked by its own sha256, synced, renamed in), run from there after.
 if [ -r /proc/sys/kernel/arch ]; then read -r m </proc/sys/kernel/arch; else m=$(uname -m); fi
 case $m in
 {cases}*) echo "dpex: error: $0 has launchers for {names} Linux, not for this $m host; build the app for it with dpex build --platform" >&2; exit 1;;
 esac
 r=${{DPEX_ROOT:-${{PEX_ROOT:+$PEX_ROOT/dpex}}}}
-case $r in "~") r=$HOME;; "~/"*) r=$HOME/${{r#??}};; esac
-r=${{r:-${{XDG_CACHE_HOME:-$HOME/.cache}}/dpex}}
+case $r in "~") r=${{HOME:-}};; "~/"*) r=${{HOME:+$HOME/${{r#??}}}};; esac
+if [ -z "$r" ]; then
+  case ${{XDG_CACHE_HOME:-}} in /*) r=$XDG_CACHE_HOME/dpex;; *) r=${{HOME:+$HOME/.cache/dpex}};; esac
+fi
 l=$r/launchers/$h
+# x DIR: cut the launcher out into DIR, check it, make it durable, publish it as DIR/$h.
 x() {{
-  mkdir -p "$1" 2>/dev/null || return 1
-  t=$1/.$h.$$
+  mkdir -p "$1" 2>/dev/null && t=$(mktemp "$1/.$h.XXXXXX" 2>/dev/null) || return 1
   if dd if="$0" of="$t" bs=4096 skip=$b count=$c 2>/dev/null && chmod 755 "$t" &&
-    __DPEX_STUB_CHECK=$h "$t" && {{ sync "$t" 2>/dev/null; mv -f "$t" "$1/$h"; }}; then
+    __DPEX_STUB_CHECK=$h "$t" 2>/dev/null && {{ sync "$t" 2>/dev/null || sync; }} && mv -f "$t" "$1/$h"; then
     l=$1/$h; return 0
   fi
   rm -f "$t"; return 1
 }}
-if [ ! -x "$l" ] && ! x "$r/launchers"; then
+if [ ! -x "$l" ] || [ ! -s "$l" ]; then
   # The launcher's own fallback folder, under the same rule: ours, writable by no one else.
   f=${{TMPDIR:-/tmp}}/dpex-$(id -u)
-  mkdir -m 700 "$f" 2>/dev/null
-  case $(ls -ld "$f" 2>/dev/null) in d????-??-*) [ -O "$f" ] || f=;; *) f=;; esac
-  if [ -n "$f" ] && [ -x "$f/launchers/$h" ]; then
+  p() {{ mkdir -m 700 "$f" 2>/dev/null; case $(ls -ld "$f" 2>/dev/null) in d????-??-*) [ -O "$f" ];; *) false;; esac; }}
+  if [ -n "$r" ] && x "$r/launchers"; then
+    :
+  elif [ -x "$f/launchers/$h" ] && [ -s "$f/launchers/$h" ] && p; then
     l=$f/launchers/$h
-  elif [ -n "$f" ] && x "$f/launchers"; then
+  elif p && x "$f/launchers"; then
     # A cache that cannot be written, the launcher reports; one it cannot run from, this does.
-    if [ -w "$r" ]; then echo "dpex: warning: cannot run the $m launcher from $r/launchers (mounted noexec?); using $f/launchers" >&2; fi
+    if [ -n "$r" ] && [ -w "$r" ]; then echo "dpex: warning: cannot run the $m launcher from $r/launchers (mounted noexec?); using $f/launchers" >&2; fi
   else
-    echo "dpex: error: cannot set up the $m launcher of $0: $r/launchers cannot be written and run from, and ${{TMPDIR:-/tmp}}/dpex-$(id -u) is not a private folder of this user that can; set DPEX_ROOT to a writable folder that allows running programs" >&2; exit 1
+    echo "dpex: error: cannot set up the $m launcher of $0: the launcher cut out of it did not check out (a damaged app file: copy it again), or neither ${{r:-the dpex cache}}/launchers nor $f, a private folder of this user, can be written and run from (set DPEX_ROOT to a writable folder that allows running programs)" >&2; exit 1
   fi
 fi
 export __DPEX_APP="$0"

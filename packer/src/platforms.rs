@@ -37,7 +37,9 @@ impl Platform {
                  manylinux2014_x86_64-cp-311-cp311 or musllinux_1_2_aarch64-cp-312-cp312"
             )
         };
-        let parts: Vec<&str> = spelled.split('-').collect();
+        // The platform may hold dashes (`linux-x86_64`): split from the right, as pex does.
+        let mut parts: Vec<&str> = spelled.rsplitn(4, '-').collect();
+        parts.reverse();
         let [plat, implementation, pyver, abi] = parts[..] else {
             return Err(bad("does not have four parts".into()));
         };
@@ -64,7 +66,14 @@ impl Platform {
             ))
         })?;
         let nodot = format!("{}{}", version.0, version.1);
-        let abi = abi.to_ascii_lowercase();
+        let mut abi = abi.to_ascii_lowercase();
+        // pex's shorthand: `-t`, `-m`, `-d`, `-mu` stand for `cp313t` and the like.
+        if !abi.is_empty() && abi.chars().all(|c| "dmut".contains(c)) {
+            abi = format!(
+                "{implementation_tag}{nodot}{abi}",
+                implementation_tag = parts[1]
+            );
+        }
         let abiflags = match abi.strip_prefix(&format!("cp{nodot}")) {
             Some(flags) => flags.to_string(),
             None => String::new(),
@@ -116,10 +125,17 @@ impl Platform {
             markers: markers.clone(),
             purelib_rel: String::new(),
         };
+        // A manylinux/musllinux platform takes portable wheels only (as pex): a
+        // locally built `linux_<arch>` wheel is for `linux_<arch>` platforms.
+        let local = format!("linux_{}", arch.name());
+        let tags = supported_tags(&info)
+            .into_iter()
+            .filter(|t| plat.starts_with("linux_") || t.platform != local)
+            .collect();
         Ok(Platform {
             spelled: spelled.to_string(),
             arch,
-            tags: supported_tags(&info).into_iter().collect(),
+            tags,
             markers,
         })
     }
@@ -334,6 +350,9 @@ mod tests {
     const NP_ARM: &str = "np-1.0-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl";
     const NP_ARM_228: &str = "np-1.0-cp311-cp311-manylinux_2_28_aarch64.whl";
     const NP_MUSL: &str = "np-1.0-cp311-cp311-musllinux_1_2_x86_64.whl";
+    const NP_LOCAL: &str = "np-1.0-cp311-cp311-linux_x86_64.whl";
+    const NP_313T: &str = "np-1.0-cp313-cp313t-manylinux2014_x86_64.whl";
+    const NP_313: &str = "np-1.0-cp313-cp313-manylinux2014_x86_64.whl";
     const PURE: &str = "pure-1.0-py3-none-any.whl";
 
     fn names(packages: &[DehydratedRequirement]) -> Vec<String> {
@@ -367,6 +386,24 @@ mod tests {
         let mut packages = vec![package("np", None, &[NP_X86, NP_ARM, NP_MUSL])];
         restrict(&mut packages, &[musl]).unwrap();
         assert_eq!(names(&packages), [NP_MUSL]);
+    }
+
+    #[test]
+    fn pex_spellings_dashes_shorthand_abis_and_local_wheels() {
+        // The platform part may hold dashes; only a linux_* platform takes a local wheel.
+        let local = Platform::abbreviated("linux-x86_64-cp-311-cp311").unwrap();
+        let many = Platform::abbreviated("manylinux2014_x86_64-cp-311-cp311").unwrap();
+        let mut packages = vec![package("np", None, &[NP_X86, NP_LOCAL])];
+        restrict(&mut packages, &[local]).unwrap();
+        assert_eq!(names(&packages), [NP_X86, NP_LOCAL]);
+        let mut packages = vec![package("np", None, &[NP_X86, NP_LOCAL])];
+        restrict(&mut packages, &[many]).unwrap();
+        assert_eq!(names(&packages), [NP_X86]);
+        // `-t` is pex's shorthand for the free-threaded ABI of that version.
+        let ft = Platform::abbreviated("manylinux2014_x86_64-cp-313-t").unwrap();
+        let mut packages = vec![package("np", None, &[NP_313, NP_313T])];
+        restrict(&mut packages, &[ft]).unwrap();
+        assert_eq!(names(&packages), [NP_313T]);
     }
 
     #[test]

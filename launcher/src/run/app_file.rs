@@ -28,12 +28,15 @@ impl AppFile {
     pub fn current(argv0: &OsStr) -> Result<AppFile> {
         if let Some(app) = std::env::var_os(APP_VAR) {
             std::env::remove_var(APP_VAR);
-            let file = PathBuf::from(app);
+            let named = PathBuf::from(app);
+            // The real file, as current_exe() gives a single-architecture app (a
+            // symlink to an exported venv's `pex` must find the venv beside it).
+            let file = std::fs::canonicalize(&named).unwrap_or_else(|_| named.clone());
             // Joined to the working directory, not normalized (`./app.pex` ->
             // `/x/./app.pex`), as `invoked_path` does for a launcher run directly.
             let invoked = match std::env::current_dir() {
-                Ok(cwd) if file.is_relative() => cwd.join(&file),
-                _ => file.clone(),
+                Ok(cwd) if named.is_relative() => cwd.join(&named),
+                _ => named,
             };
             return Ok(AppFile { file, invoked });
         }
