@@ -545,24 +545,32 @@ def test_kill_9_during_cold_hydration_then_normal_run(e2e, faults):
 
 def test_every_entry_is_on_disk_before_it_is_published(e2e):
     """Power cuts (docs/cache.md, "Publishing"): a published entry's files must not lose their
-    contents, so each work folder's data is written to disk (syncfs) before the rename that
-    publishes it. Checked on the syscalls of a cold start: every rename of a work folder into
-    an entry follows a syncfs made after the previous such rename."""
+    contents, so the work folders' data is written to disk (one syncfs for a cold start's
+    wheels, one for each later entry) before the rename that publishes them. Checked on the
+    syscalls of a cold start: between the creation of each work folder and its rename into
+    the entry, there was a syncfs."""
     strace = shutil.which("strace")
     if strace is None:
         pytest.skip("strace is not installed")
     pex = e2e.build_app(e2e.files("idna", "pyyaml"), imports=("idna", "yaml"))
     trace = e2e.tmp / "trace.log"
-    r = subprocess.run([strace, "-f", "-qq", "-e", "trace=syncfs,rename,renameat,renameat2", "-e", "signal=none",
-                        "-o", trace, pex], env=e2e.env(), capture_output=True, text=True, timeout=300)
+    r = subprocess.run([strace, "-f", "-qq", "-e", "trace=syncfs,mkdir,mkdirat,rename,renameat,renameat2",
+                        "-e", "signal=none", "-o", trace, pex], env=e2e.env(), capture_output=True, text=True,
+                       timeout=300)
     assert r.returncode == 0, r.stderr
-    synced, published = False, []
-    for line in trace.read_text().splitlines():
-        if "syncfs(" in line and "= 0" in line:
-            synced = True
-        elif "rename" in line and ".work" in line and "= 0" in line:
-            assert synced, f"published without a syncfs since the last publish: {line}"
-            published.append(line)
-            synced = False
+    created, syncs, published = {}, [], []
+    for n, line in enumerate(trace.read_text().splitlines()):
+        if "= 0" not in line:
+            continue
+        if "syncfs(" in line:
+            syncs.append(n)
+        elif "mkdir" in line and '.work"' in line:
+            created[line.split('"')[1]] = n
+        elif "rename" in line and '.work"' in line:
+            work = line.split('"')[1]
+            assert work in created, f"renamed a work folder the trace did not see created: {line}"
+            assert any(created[work] < s < n for s in syncs), f"published without a syncfs since its work folder was made: {line}"
+            published.append(work)
     # The two wheels, the app, the site and the environment.
     assert len(published) >= 5, trace.read_text()
+    assert len(syncs) < len(published), f"one syncfs for the wheels together, not one each: {len(syncs)}"

@@ -1,23 +1,64 @@
 //! `atomic_dir`, the one primitive every cache write goes through: build in
 //! a work folder, publish by `rename` under the entry's lock.
 
-use super::lock::{lock_exclusive, LockWait};
+use super::lock::{lock_exclusive_or, LockWait};
 use crate::error::{Error, Result};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Make `target` exist with the content `populate` writes into the work dir it
 /// is given. Returns `true` if this call built it, `false` if it was there.
 ///
 /// Look, lock, look again: the fast path takes no lock. A crashed builder
 /// leaves only a stale work dir (removed by the next builder) and a lock file
-/// the kernel has already unlocked; `target` itself appears only by `rename`.
+/// the kernel has already unlocked; `target` itself appears only by `rename`,
+/// after its data is on disk ([`publish_all`]).
 pub fn atomic_dir<F>(target: &Path, wait: LockWait, populate: F) -> Result<bool>
 where
     F: FnOnce(&Path) -> Result<()>,
 {
+    match stage_dir(target, wait, &mut || Ok(()), populate)? {
+        Some(staged) => publish_all(vec![staged]).map(|published| published > 0),
+        None => Ok(false),
+    }
+}
+
+/// An entry built in its work folder, not yet published. It holds the entry's
+/// lock; dropped unpublished, it removes the work folder.
+pub struct Staged {
+    work: PathBuf,
+    target: PathBuf,
+    locked: Option<fs::File>,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Leave nothing behind that looks like an entry; ignore errors (the
+        // next builder removes a stale work dir anyway).
+        if self.work.exists() {
+            let _ = fs::remove_dir_all(&self.work);
+        }
+    }
+}
+
+/// The first half of [`atomic_dir`]: build `target`'s content in its work
+/// folder under its lock, but leave it unpublished, so that a batch of
+/// entries (a cold start's wheels) is made durable with one `syncfs`.
+/// `None` if `target` is already there. While another process holds the
+/// entry's lock, `before_waiting` runs at each poll: a caller holding staged
+/// entries must publish them there (else two processes could each wait for a
+/// lock the other holds until its batch is done).
+pub fn stage_dir<F>(
+    target: &Path,
+    wait: LockWait,
+    before_waiting: &mut dyn FnMut() -> Result<()>,
+    populate: F,
+) -> Result<Option<Staged>>
+where
+    F: FnOnce(&Path) -> Result<()>,
+{
     if target.exists() {
-        return Ok(false);
+        return Ok(None);
     }
     let parent = target.parent().expect("cache entries have a parent");
     let name = target
@@ -26,14 +67,19 @@ where
         .to_string_lossy();
     fs::create_dir_all(parent).map_err(|e| Error::io("create the cache directory", parent, e))?;
     let lock_path = parent.join(format!(".{name}.lck"));
-    let lock = lock_exclusive(&lock_path, &format!("the cache entry {name}"), wait)?;
+    let locked = lock_exclusive_or(
+        &lock_path,
+        &format!("the cache entry {name}"),
+        wait,
+        before_waiting,
+    )?;
     if target.exists() {
-        return Ok(false);
+        return Ok(None);
     }
     // With the lock, the work dir's name is ours alone, and a stale one is a
     // crashed builder's. Without working locks, builders race: each gets its
     // own work dir and the first rename wins.
-    let work = match lock {
+    let work = match locked {
         Some(_) => parent.join(format!(".{name}.work")),
         None => parent.join(format!(".{name}.work.{}.{}", std::process::id(), unique())),
     };
@@ -41,36 +87,48 @@ where
         remove_any(&work).map_err(|e| Error::io("remove the stale work directory", &work, e))?;
     }
     fs::create_dir(&work).map_err(|e| Error::io("create the work directory", &work, e))?;
-    let built = populate(&work)
-        .and_then(|()| make_durable(&work))
-        .and_then(|()| match fs::rename(&work, target) {
-            Ok(()) => Ok(true),
-            // Lost a race with a builder that had no lock either: theirs is as good.
-            Err(_) if lock.is_none() && target.exists() => Ok(false),
-            Err(e) => Err(Error::io("publish the cache entry", target, e)),
-        });
-    if !matches!(built, Ok(true)) {
-        // Leave nothing behind that looks like an entry; ignore errors (the
-        // next builder removes a stale work dir anyway).
-        let _ = fs::remove_dir_all(&work);
-    }
-    drop(lock);
-    built
+    let staged = Staged {
+        work,
+        target: target.to_path_buf(),
+        locked,
+    };
+    populate(&staged.work)?;
+    Ok(Some(staged))
 }
 
-/// Write the work folder's data to disk before it is published, so a power
-/// cut never leaves a published entry whose files lost their contents (the
-/// rename, journaled, could otherwise reach the disk before the data). One
-/// `syncfs` of the cache's filesystem: cheaper than an fsync per file, and it
-/// also covers entries other processes are building.
-fn make_durable(work: &Path) -> Result<()> {
+/// Publish staged entries: one `syncfs` of the cache's filesystem, so every
+/// entry's data is on disk before any rename can be (a power cut never leaves
+/// a published entry whose files lost their contents), then each `rename`.
+/// Returns how many this call published (a lock-less builder may lose a race
+/// to an equal entry).
+pub fn publish_all(staged: Vec<Staged>) -> Result<usize> {
+    let Some(first) = staged.first() else {
+        return Ok(0);
+    };
+    sync_filesystem(&first.work)?;
+    let mut published = 0;
+    for mut entry in staged {
+        match fs::rename(&entry.work, &entry.target) {
+            Ok(()) => published += 1,
+            // Lost a race with a builder that had no lock either: theirs is as good.
+            Err(_) if entry.locked.is_none() && entry.target.exists() => {}
+            Err(e) => return Err(Error::io("publish the cache entry", &entry.target, e)),
+        }
+        entry.locked.take();
+    }
+    Ok(published)
+}
+
+/// `syncfs` of the filesystem holding `path`: cheaper than an fsync per file,
+/// and it also covers entries other processes are building.
+fn sync_filesystem(path: &Path) -> Result<()> {
     use std::os::fd::AsRawFd;
-    let dir = fs::File::open(work).map_err(|e| Error::io("open the work directory", work, e))?;
+    let dir = fs::File::open(path).map_err(|e| Error::io("open the work directory", path, e))?;
     // SAFETY: syncfs only reads the descriptor, which `dir` keeps open.
     if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
         return Err(Error::io(
             "write to disk",
-            work,
+            path,
             std::io::Error::last_os_error(),
         ));
     }

@@ -41,13 +41,26 @@ impl Default for LockWait {
 /// (then publishing by rename still keeps readers safe). The lock is released
 /// when the returned file is dropped or the process dies.
 pub fn lock_exclusive(path: &Path, what: &str, wait: LockWait) -> Result<Option<File>> {
+    lock_exclusive_or(path, what, wait, &mut || Ok(()))
+}
+
+/// [`lock_exclusive`], calling `before_waiting` each time it finds the lock
+/// held by another process (every 20 ms): a caller holding other entries'
+/// locks releases them there, including ones its other threads took since,
+/// so that two processes never wait on each other.
+pub fn lock_exclusive_or(
+    path: &Path,
+    what: &str,
+    wait: LockWait,
+    before_waiting: &mut dyn FnMut() -> Result<()>,
+) -> Result<Option<File>> {
     let file = open(path).map_err(|e| Error::io("open the lock file", path, e))?;
     let deadline = Instant::now() + wait.timeout;
     let mut told = false;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Some(file)),
-            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::WouldBlock) => before_waiting()?,
             Err(TryLockError::Error(e)) if locks_unsupported(&e) => {
                 warn_once(&format!(
                     "the filesystem of {} does not support file locks ({e}); going on without \

@@ -6,7 +6,7 @@
 use crate::cache::in_use::{
     self, EnvRecord, SiteRecord, WheelRecord, ENV_RECORD, SITE_RECORD, WHEEL_RECORD,
 };
-use crate::cache::{atomic_dir, Cache};
+use crate::cache::{atomic_dir, publish_all, stage_dir, Cache, Staged};
 use crate::error::{Error, Result};
 use crate::format::app_zip::AppZip;
 use crate::format::pexinfo::{DehydratedRequirement, LockedWheel, PexInfo};
@@ -345,6 +345,9 @@ pub fn hydrate_wheels(
     let progress = Progress::new(missing.len(), total_bytes, settings.verbose);
     let next = AtomicUsize::new(0);
     let errors = Mutex::new(Vec::new());
+    // Built wheels wait here, each under its lock, to be made durable with one
+    // syncfs and published together (cache::publish_all).
+    let staged = Mutex::new(Vec::new());
     let workers = missing.len().min(MAX_WORKERS);
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -356,8 +359,15 @@ pub fn hydrate_wheels(
                     break;
                 };
                 let item = &selected[i];
-                match hydrate_one(&work, item, &dirs[i]) {
-                    Ok(()) => {
+                // Before waiting for another process's lock, publish what is
+                // staged, so that its waits never wait on ours.
+                let mut publish_staged = || {
+                    let batch = std::mem::take(&mut *staged.lock().unwrap());
+                    publish_all(batch).map(drop)
+                };
+                match hydrate_one(&work, item, &dirs[i], &mut publish_staged) {
+                    Ok(built) => {
+                        staged.lock().unwrap().extend(built);
                         progress.wheel_done(&item.wheel.filename, item.wheel.size.unwrap_or(0))
                     }
                     Err(e) => errors.lock().unwrap().push(e),
@@ -367,8 +377,10 @@ pub fn hydrate_wheels(
     });
     let mut errors = errors.into_inner().unwrap();
     if !errors.is_empty() {
+        // The wheels built so far are dropped unpublished (work folders removed).
         return Err(errors.remove(0));
     }
+    publish_all(staged.into_inner().unwrap())?;
     Ok(dirs)
 }
 
@@ -424,10 +436,15 @@ impl Drop for MemoryShare<'_> {
 /// Fetch and unpack one wheel into its entry: unpacked while its bytes
 /// arrive, or (`DPEX_STREAM_UNPACK=0`, or a wheel the stream reader defers)
 /// downloaded whole, then unpacked.
-fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
+fn hydrate_one(
+    work: &Work,
+    item: &Selected,
+    dir: &Path,
+    before_waiting: &mut dyn FnMut() -> Result<()>,
+) -> Result<Option<Staged>> {
     let (sources, verbose) = (work.sources, work.verbose);
     let wheel = item.wheel;
-    atomic_dir(dir, work.lock_wait, |staging| {
+    stage_dir(dir, work.lock_wait, before_waiting, |staging| {
         if verbose > 1 {
             eprintln!("dpex: fetching {}", wheel.filename);
         }
@@ -467,8 +484,7 @@ fn hydrate_one(work: &Work, item: &Selected, dir: &Path) -> Result<()> {
             filename: wheel.filename.clone(),
         };
         write_record(staging, WHEEL_RECORD, &record)
-    })?;
-    Ok(())
+    })
 }
 
 /// The whole download first (in memory when it fits the budget, else in a
