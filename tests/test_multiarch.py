@@ -21,11 +21,11 @@ import pytest
 from support import pylock
 from support.harness import PY311, REPO, assert_clean_error, assert_ok, clean_env, describe, pex_info, run
 from support.index_server import IndexServer
+from support.pexcompat import real_pex  # noqa: F401  (fixture)
 
 CACHE = Path(os.environ.get("DPEX_TEST_CACHE") or REPO / ".dpex-test")
 ARM64_ROOT = CACHE / "arm64-root"
 AARCH64_LOCK = REPO / "tests" / "aarch64.lock.txt"
-PEX_VENV = CACHE / "pex-venv"
 
 EM = {62: "x86_64", 183: "aarch64"}
 
@@ -214,12 +214,10 @@ def test_platform_flags_choose_launchers_and_wheels(dpex_bin, tmp_path, fleet):
     assert_clean_error(r, "dpex apps run on Linux")
 
 
-def test_platforms_record_the_wheels_pex_chooses(dpex_bin, tmp_path, fleet):
-    """The referee: pex 2.100.7 building from the same lock for the same --platform resolves
-    the wheel dpex ranks best for that platform, among those dpex records."""
-    pex_bin = PEX_VENV / "bin" / "pex"
-    if not pex_bin.is_file():
-        pytest.skip(f"pex is not installed at {pex_bin} (scripts/test installs it)")
+def test_platforms_record_the_wheels_pex_chooses(dpex_bin, tmp_path, fleet, real_pex):
+    """The referee: the pinned pex building from the same lock for the same --platform
+    resolves the same wheels dpex records."""
+    pex_bin = real_pex
     srv, lock, src = fleet
     for platform in ("manylinux2014_aarch64-cp-311-cp311", "manylinux2014_x86_64-cp-311-cp311"):
         ours, _ = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, "--platform", platform, out="d.pex")
@@ -231,10 +229,8 @@ def test_platforms_record_the_wheels_pex_chooses(dpex_bin, tmp_path, fleet):
         assert sorted(pex_info(theirs)["distributions"]) == recorded_wheels(ours), platform
 
 
-def test_a_complete_platform_from_pex3_interpreter_inspect(dpex_bin, tmp_path, fleet):
-    pex3 = PEX_VENV / "bin" / "pex3"
-    if not pex3.is_file():
-        pytest.skip(f"pex is not installed at {pex3} (scripts/test installs it)")
+def test_a_complete_platform_from_pex3_interpreter_inspect(dpex_bin, tmp_path, fleet, real_pex):
+    pex3 = real_pex.with_name("pex3")
     srv, lock, src = fleet
     platform = tmp_path / "host.json"
     r = run([pex3, "interpreter", "inspect", "--python", PY311, "--markers", "--tags", "-o", platform],
