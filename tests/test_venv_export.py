@@ -141,3 +141,11 @@ def test_dpex_info_shows_the_wheels_and_what_is_cached(e2e):
     raw = e2e.dpex_cmd("info", "--raw", pex, env=e2e.env())
     import json
     assert json.loads(raw.stdout)["entry_point"] == "myapp.main:run"
+    # `dpex info app.pex | head -1`: the reader goes away before dpex writes; dpex ends
+    # without a panic (SIGPIPE, as Unix tools do).
+    p = subprocess.Popen([e2e.dpex, "info", pex], env=e2e.env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    p.stdout.close()
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert "panicked" not in err and p.returncode == -13, (p.returncode, err)

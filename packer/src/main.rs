@@ -256,6 +256,12 @@ struct BuildArgs {
 }
 
 fn main() -> ExitCode {
+    // `dpex info app.pex | head`: end quietly when the reader goes, as Unix tools
+    // do, instead of panicking in println! on EPIPE (Rust ignores SIGPIPE).
+    // SAFETY: setting a signal's disposition to its default, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
