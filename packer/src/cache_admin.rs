@@ -9,10 +9,10 @@ use dpex_launcher::cache::in_use::{
 use dpex_launcher::cache::lock::LockWait;
 use dpex_launcher::cache::{lock, remove_any, Cache};
 use dpex_launcher::error::{Error, Result};
+use dpex_launcher::install::record::recorded_files;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
+use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -362,56 +362,23 @@ pub fn verify(cache: &Cache, repair: bool) -> Result<Vec<Damage>> {
 /// Problems of one unpacked wheel against its RECORD (missing files, wrong
 /// hashes or sizes).
 fn check_wheel(wheel: &Path) -> Vec<String> {
-    let site = wheel.join(dpex_launcher::install::unpack::SITE_DIR);
-    let Some(dist_info) = entries(&site)
-        .into_iter()
-        .find(|p| p.to_string_lossy().ends_with(".dist-info"))
-    else {
-        return vec!["no .dist-info folder".into()];
-    };
-    let data_prefix = format!(
-        "{}.data/",
-        dist_info
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .trim_end_matches(".dist-info")
-    );
-    let Ok(record) = File::open(dist_info.join("RECORD")) else {
-        return vec!["RECORD is missing".into()];
+    let files = match recorded_files(wheel) {
+        Ok(files) => files,
+        Err(why) => return vec![why],
     };
     let mut problems = Vec::new();
-    for line in BufReader::new(record).lines().map_while(|l| l.ok()) {
-        let mut fields = line.rsplitn(3, ',');
-        let (size, hash, path) = (
-            fields.next().unwrap_or(""),
-            fields.next().unwrap_or(""),
-            fields.next().unwrap_or(""),
-        );
-        let path = path.trim_matches('"');
-        let Some(digest) = hash.strip_prefix("sha256=") else {
-            continue;
-        };
-        let on_disk = match path.strip_prefix(&data_prefix) {
-            Some(rest) => match rest.split_once('/') {
-                Some(("purelib" | "platlib", p)) => site.join(p),
-                Some(("scripts", p)) => wheel
-                    .join(dpex_launcher::install::unpack::SCRIPTS_DIR)
-                    .join(p),
-                Some(("data", p)) => wheel.join(dpex_launcher::install::unpack::DATA_DIR).join(p),
-                Some(("headers", p)) => wheel
-                    .join(dpex_launcher::install::unpack::HEADERS_DIR)
-                    .join(p),
-                _ => continue,
-            },
-            None => site.join(path),
-        };
-        match fs::read(&on_disk) {
+    for file in files {
+        let path = &file.path;
+        match fs::read(&file.on_disk) {
             Err(_) => problems.push(format!("{path}: missing")),
             Ok(bytes) => {
-                if !size.is_empty() && size.parse::<usize>().ok() != Some(bytes.len()) {
-                    problems.push(format!("{path}: {} bytes, RECORD says {size}", bytes.len()));
-                } else if urlsafe_b64_nopad(&Sha256::digest(&bytes)) != digest {
+                if file.size.is_some_and(|size| size != bytes.len() as u64) {
+                    problems.push(format!(
+                        "{path}: {} bytes, RECORD says {}",
+                        bytes.len(),
+                        file.size.unwrap_or_default()
+                    ));
+                } else if urlsafe_b64_nopad(&Sha256::digest(&bytes)) != file.sha256 {
                     problems.push(format!("{path}: content differs from RECORD's sha256"));
                 }
             }

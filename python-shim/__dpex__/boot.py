@@ -64,12 +64,28 @@ def main(app_dir):
     _arrange_sys_path(app_dir, inherit_path, _extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", "")))
     sys.argv[0] = os.environ.pop("__DPEX_ARGV0", "") or os.environ.get("PEX", app_dir)
     kind, _, value = entry.partition(":")
-    if kind == "entry_point":
-        run_entry_point(value)
-    elif kind == "script":
-        run_script(value)
-    else:
-        run_interpreter(sys.argv[1:])
+    try:
+        if kind == "entry_point":
+            run_entry_point(value)
+        elif kind == "script":
+            run_script(value)
+        else:
+            run_interpreter(sys.argv[1:])
+    except Exception:
+        _check_cache_next_start()
+        raise
+
+
+def _check_cache_next_start():
+    """The app dies of an uncaught exception: if it ran from a cache
+    environment, leave the mark that makes the next start check the sizes of
+    its wheels' files and repair damaged ones (a power cut can empty them;
+    launcher/src/install/repair.rs). The traceback is unchanged."""
+    if os.path.isfile(os.path.join(sys.prefix, "dpex-env.json")):
+        try:
+            open(os.path.join(sys.prefix, "dpex-check"), "ab").close()
+        except OSError:
+            pass  # a read-only cache layer: nothing to repair there
 
 
 def _put_app_first(app_dir):

@@ -66,13 +66,7 @@ where
         .expect("cache entries have a name")
         .to_string_lossy();
     fs::create_dir_all(parent).map_err(|e| Error::io("create the cache directory", parent, e))?;
-    let lock_path = parent.join(format!(".{name}.lck"));
-    let locked = lock_exclusive_or(
-        &lock_path,
-        &format!("the cache entry {name}"),
-        wait,
-        before_waiting,
-    )?;
+    let locked = lock_entry(target, wait, before_waiting)?;
     if target.exists() {
         return Ok(None);
     }
@@ -94,6 +88,27 @@ where
     };
     populate(&staged.work)?;
     Ok(Some(staged))
+}
+
+/// The exclusive lock of the entry `target` (the sibling file `.<name>.lck`),
+/// held while the entry is built, or repaired in place. `None` where the
+/// filesystem has no working locks.
+pub fn lock_entry(
+    target: &Path,
+    wait: LockWait,
+    before_waiting: &mut dyn FnMut() -> Result<()>,
+) -> Result<Option<fs::File>> {
+    let parent = target.parent().expect("cache entries have a parent");
+    let name = target
+        .file_name()
+        .expect("cache entries have a name")
+        .to_string_lossy();
+    lock_exclusive_or(
+        &parent.join(format!(".{name}.lck")),
+        &format!("the cache entry {name}"),
+        wait,
+        before_waiting,
+    )
 }
 
 /// Publish staged entries: one `syncfs` of the cache's filesystem, so every

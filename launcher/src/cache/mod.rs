@@ -20,7 +20,7 @@ pub mod atomic;
 pub mod in_use;
 pub mod lock;
 
-pub use atomic::{atomic_dir, publish_all, remove_any, stage_dir, Staged};
+pub use atomic::{atomic_dir, lock_entry, publish_all, remove_any, stage_dir, Staged};
 
 use crate::error::{Error, Result};
 use crate::settings::Settings;

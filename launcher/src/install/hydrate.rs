@@ -12,6 +12,7 @@ use crate::format::app_zip::AppZip;
 use crate::format::pexinfo::{DehydratedRequirement, LockedWheel, PexInfo};
 use crate::install::fetch::Sources;
 use crate::install::progress::Progress;
+use crate::install::repair;
 use crate::install::stream::StreamUnpack;
 use crate::install::unpack::{self, UnpackLimits};
 use crate::settings::Settings;
@@ -184,6 +185,9 @@ pub fn ensure_environment(
             // Layers are never written (nor pruned): only the cache's own
             // environments are marked in use.
             if i > 0 || in_use::hold_in_use(&env_dir) {
+                if i == 0 && env_dir.join(repair::CHECK_MARK).exists() {
+                    repair::check_environment(cache, &env_dir, info, interpreter, settings);
+                }
                 return Ok(Environment { env_dir, app_dir });
             }
         }
@@ -310,14 +314,7 @@ pub fn hydrate_wheels(
         return Ok(dirs);
     }
     let sources = Sources::new(settings);
-    let work = Work {
-        sources: &sources,
-        stream: settings.stream_unpack,
-        budget: MemoryBudget::new(settings.download_memory),
-        limits: UnpackLimits::from_settings(settings),
-        lock_wait: cache.lock_wait(),
-        verbose: settings.verbose,
-    };
+    let work = Work::new(&sources, cache, settings);
     if sources.offline() {
         let unavailable: Vec<String> = missing
             .iter()
@@ -385,7 +382,7 @@ pub fn hydrate_wheels(
 }
 
 /// What every download-and-unpack worker shares.
-struct Work<'a> {
+pub(crate) struct Work<'a> {
     sources: &'a Sources,
     /// `DPEX_STREAM_UNPACK`: unpack while the bytes arrive.
     stream: bool,
@@ -393,6 +390,19 @@ struct Work<'a> {
     limits: UnpackLimits,
     lock_wait: crate::cache::lock::LockWait,
     verbose: u32,
+}
+
+impl<'a> Work<'a> {
+    pub(crate) fn new(sources: &'a Sources, cache: &Cache, settings: &Settings) -> Work<'a> {
+        Work {
+            sources,
+            stream: settings.stream_unpack,
+            budget: MemoryBudget::new(settings.download_memory),
+            limits: UnpackLimits::from_settings(settings),
+            lock_wait: cache.lock_wait(),
+            verbose: settings.verbose,
+        }
+    }
 }
 
 /// Bytes of downloads held in memory at once, over all workers: above it a
@@ -433,58 +443,63 @@ impl Drop for MemoryShare<'_> {
     }
 }
 
-/// Fetch and unpack one wheel into its entry: unpacked while its bytes
-/// arrive, or (`DPEX_STREAM_UNPACK=0`, or a wheel the stream reader defers)
-/// downloaded whole, then unpacked.
+/// Fetch and unpack one wheel into its entry, staged for [`publish_all`].
 fn hydrate_one(
     work: &Work,
     item: &Selected,
     dir: &Path,
     before_waiting: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Option<Staged>> {
+    stage_dir(dir, work.lock_wait, before_waiting, |staging| {
+        fetch_and_unpack(work, item, staging)
+    })
+}
+
+/// Fetch one wheel and unpack it into `staging`: while its bytes arrive, or
+/// (`DPEX_STREAM_UNPACK=0`, or a wheel the stream reader defers) downloaded
+/// whole, then unpacked. Writes the entry's [`WheelRecord`].
+pub(crate) fn fetch_and_unpack(work: &Work, item: &Selected, staging: &Path) -> Result<()> {
     let (sources, verbose) = (work.sources, work.verbose);
     let wheel = item.wheel;
-    stage_dir(dir, work.lock_wait, before_waiting, |staging| {
-        if verbose > 1 {
-            eprintln!("dpex: fetching {}", wheel.filename);
-        }
-        let started = std::time::Instant::now();
-        let streamed = if work.stream {
-            let mut stream = StreamUnpack::new(staging, &wheel.filename, work.limits);
-            sources.fetch_streamed(&item.package.name, wheel, &mut stream)?;
-            match stream.finish()? {
-                Ok(()) => true,
-                Err(why) => {
-                    if verbose > 1 {
-                        eprintln!(
-                            "dpex: {}: unpacking after the download instead ({why})",
-                            wheel.filename
-                        );
-                    }
-                    false
+    if verbose > 1 {
+        eprintln!("dpex: fetching {}", wheel.filename);
+    }
+    let started = std::time::Instant::now();
+    let streamed = if work.stream {
+        let mut stream = StreamUnpack::new(staging, &wheel.filename, work.limits);
+        sources.fetch_streamed(&item.package.name, wheel, &mut stream)?;
+        match stream.finish()? {
+            Ok(()) => true,
+            Err(why) => {
+                if verbose > 1 {
+                    eprintln!(
+                        "dpex: {}: unpacking after the download instead ({why})",
+                        wheel.filename
+                    );
                 }
+                false
             }
-        } else {
-            false
-        };
-        if streamed {
-            if verbose > 1 {
-                eprintln!(
-                    "dpex: {}: fetched and unpacked in {} ms",
-                    wheel.filename,
-                    started.elapsed().as_millis()
-                );
-            }
-        } else {
-            fetch_then_unpack(work, item, staging, started)?;
         }
-        let record = WheelRecord {
-            project: item.package.name.clone(),
-            version: item.package.version.clone(),
-            filename: wheel.filename.clone(),
-        };
-        write_record(staging, WHEEL_RECORD, &record)
-    })
+    } else {
+        false
+    };
+    if streamed {
+        if verbose > 1 {
+            eprintln!(
+                "dpex: {}: fetched and unpacked in {} ms",
+                wheel.filename,
+                started.elapsed().as_millis()
+            );
+        }
+    } else {
+        fetch_then_unpack(work, item, staging, started)?;
+    }
+    let record = WheelRecord {
+        project: item.package.name.clone(),
+        version: item.package.version.clone(),
+        filename: wheel.filename.clone(),
+    };
+    write_record(staging, WHEEL_RECORD, &record)
 }
 
 /// The whole download first (in memory when it fits the budget, else in a
