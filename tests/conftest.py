@@ -181,8 +181,8 @@ def synth(served_dir):
 def index_factory(tmp_path, served_dir, synth):
     started = []
 
-    def make(name="index", corrupt=(), directory=None):
-        srv = IndexServer(directory or served_dir, tmp_path / f"{name}.log", corrupt=corrupt).start()
+    def make(name="index", corrupt=(), directory=None, rate=None):
+        srv = IndexServer(directory or served_dir, tmp_path / f"{name}.log", corrupt=corrupt, rate=rate).start()
         started.append(srv)
         return srv
 

@@ -30,6 +30,7 @@ pub const READ: &[&str] = &[
     "PEX_VERBOSE",
     "PEX_BOOTSTRAP_HYDRATION_INDICES",
     "DPEX_FIND_LINKS",
+    "DPEX_MIRROR",
     "PEX_EXTRA_SYS_PATH",
     "PEX_IGNORE_RCFILES",
     "PEX_DISABLE_VARIABLES",
@@ -118,6 +119,8 @@ pub struct Settings {
     pub find_links: Vec<String>,
     /// `PEX_BOOTSTRAP_HYDRATION_INDICES`, split on commas and whitespace.
     pub hydration_indices: Vec<String>,
+    /// `DPEX_MIRROR`: where else each wheel's recorded URL may be fetched.
+    pub mirrors: Vec<Mirror>,
     /// `DPEX_OFFLINE`.
     pub offline: bool,
     /// `DPEX_LOCK_TIMEOUT`.
@@ -220,6 +223,11 @@ impl Settings {
                 .collect(),
             find_links: vars.list("DPEX_FIND_LINKS"),
             hydration_indices: vars.list("PEX_BOOTSTRAP_HYDRATION_INDICES"),
+            mirrors: vars
+                .list("DPEX_MIRROR")
+                .iter()
+                .map(|entry| Mirror::parse(entry))
+                .collect::<Result<_>>()?,
             offline: vars.pex_bool("DPEX_OFFLINE")?,
             lock_timeout: seconds("DPEX_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)?,
             net,
@@ -359,6 +367,59 @@ impl Vars<'_> {
     }
 }
 
+/// One `DPEX_MIRROR` entry: `PREFIX`, or `FROM=PREFIX`. A wheel's recorded
+/// URL that starts with `FROM` is also tried with `FROM` replaced by
+/// `PREFIX`; without `FROM`, every http(s) URL is, with its origin
+/// (`scheme://host[:port]`) replaced and its path kept: the layout of a
+/// pull-through mirror or caching proxy of the files' host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mirror {
+    pub from: Option<String>,
+    pub prefix: String,
+}
+
+impl Mirror {
+    fn parse(entry: &str) -> Result<Mirror> {
+        let (from, prefix) = match entry.split_once('=') {
+            // `=` inside a URL's query is not a FROM: FROM is a URL itself.
+            Some((from, prefix)) if is_http_url(from) => (Some(from), prefix),
+            _ => (None, entry),
+        };
+        if !is_http_url(prefix) {
+            return Err(Error::msg(format!(
+                "DPEX_MIRROR: {:?} is not an http(s) URL prefix. Expected a list of PREFIX or \
+                 FROM=PREFIX, e.g. https://mirror.example.com/pypi-files or \
+                 https://files.example.com=https://mirror.example.com/files",
+                dpex_net::url::redact_url(entry)
+            )));
+        }
+        Ok(Mirror {
+            from: from.map(|f| f.trim_end_matches('/').to_string()),
+            prefix: prefix.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// `url` on this mirror, if the mirror covers it.
+    pub fn rewrite(&self, url: &str) -> Option<String> {
+        let rest = match &self.from {
+            Some(from) => url
+                .strip_prefix(from.as_str())
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))?,
+            None => {
+                let parsed = dpex_net::url::Url::parse(url).filter(|u| is_http_url(url) && u.has_authority())?;
+                parsed.path_and_query()
+            }
+        };
+        Some(format!("{}{rest}", self.prefix))
+    }
+}
+
+fn is_http_url(text: &str) -> bool {
+    dpex_net::url::Url::parse(text).is_some_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.has_authority() && !u.hostport().is_empty()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,6 +548,33 @@ mod tests {
         .is_ok());
         assert!(settings(&[("PEX_TOOLS", "1")]).unwrap().tools);
         assert!(settings(&[("PEX_TOOLS", "yes")]).is_err());
+    }
+
+    #[test]
+    fn mirrors_rewrite_the_recorded_urls() {
+        let s = settings(&[(
+            "DPEX_MIRROR",
+            "https://files.example.com/packages=http://127.0.0.1:8080/cache/ https://mirror.example.com/pypi",
+        )])
+        .unwrap();
+        let url = "https://files.example.com/packages/ab/cd/x-1.0-py3-none-any.whl#sha256=00";
+        assert_eq!(
+            s.mirrors[0].rewrite(url).unwrap(),
+            "http://127.0.0.1:8080/cache/ab/cd/x-1.0-py3-none-any.whl#sha256=00"
+        );
+        assert_eq!(
+            s.mirrors[1].rewrite(url).unwrap(),
+            "https://mirror.example.com/pypi/packages/ab/cd/x-1.0-py3-none-any.whl"
+        );
+        // FROM matches whole path segments only; file URLs are never mirrored.
+        assert_eq!(s.mirrors[0].rewrite("https://files.example.com/packagesX/y.whl"), None);
+        assert_eq!(s.mirrors[1].rewrite("file:///srv/wheels/x.whl"), None);
+        for bad in ["mirror.example.com", "ftp://m.example.com/x", "https://a.example.com=/local"] {
+            let e = settings(&[("DPEX_MIRROR", bad)]).unwrap_err().to_string();
+            assert!(e.contains("DPEX_MIRROR") && e.contains("FROM=PREFIX"), "{bad}: {e}");
+        }
+        let e = settings(&[("DPEX_MIRROR", "https://u:secret@m.example.com=x")]).unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
     }
 
     #[test]

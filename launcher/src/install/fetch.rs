@@ -6,14 +6,14 @@
 use crate::error::{Error, Result};
 use crate::format::pexinfo::LockedWheel;
 use crate::install::stream::StreamUnpack;
-use crate::settings::Settings;
+use crate::settings::{Mirror, Settings};
 use dpex_net::http::{Agent, ErrorKind};
 use dpex_net::index::{self, IndexFile};
 use dpex_net::url::{local_path, redact_url, Url};
 use dpex_standards::digest::hex;
 use dpex_standards::wheel::WheelName;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -43,12 +43,26 @@ impl Location {
     }
 }
 
-/// The run-time sources, from `DPEX_FIND_LINKS` and
-/// `PEX_BOOTSTRAP_HYDRATION_INDICES` (each a list separated by commas or
-/// whitespace), before the URLs recorded in PEX-INFO.
+/// A location's source, as a warning names it: a URL's origin (without
+/// credentials), a file's folder.
+fn source_name(location: &Location) -> String {
+    match location {
+        Location::File(p) => p.parent().unwrap_or(p).display().to_string(),
+        Location::Url(u) => Url::parse(u)
+            .map(|p| format!("{}://{}", p.scheme(), p.hostport()))
+            .unwrap_or_else(|| redact_url(u)),
+    }
+}
+
+/// The run-time sources, from `DPEX_FIND_LINKS`,
+/// `PEX_BOOTSTRAP_HYDRATION_INDICES` and `DPEX_MIRROR` (each a list separated
+/// by commas or whitespace), before the URLs recorded in PEX-INFO.
 pub struct Sources {
     find_links: Vec<String>,
     indices: Vec<String>,
+    mirrors: Vec<Mirror>,
+    /// Sources already reported as failing (once per process, not per wheel).
+    warned: Mutex<HashSet<String>>,
     agent: Agent,
     pages: Mutex<HashMap<String, std::result::Result<Vec<IndexFile>, String>>>,
     /// `DPEX_OFFLINE=1`: local files only, never the network.
@@ -61,6 +75,8 @@ impl Sources {
         Sources {
             find_links: settings.find_links.clone(),
             indices: settings.hydration_indices.clone(),
+            mirrors: settings.mirrors.clone(),
+            warned: Mutex::new(HashSet::new()),
             agent: Agent::new(settings.net.clone()),
             pages: Mutex::new(HashMap::new()),
             offline: settings.offline,
@@ -98,8 +114,13 @@ impl Sources {
     }
 
     /// Every location to try for `wheel` of `project`, in order, plus the
-    /// reasons sources that could not offer it were skipped.
-    fn locations(&self, project: &str, wheel: &LockedWheel) -> (Vec<Location>, Vec<String>) {
+    /// reasons sources could not offer it: each with the source's name when
+    /// the source itself failed (a page that did not load), else `None`.
+    fn locations(
+        &self,
+        project: &str,
+        wheel: &LockedWheel,
+    ) -> (Vec<Location>, Vec<(Option<String>, String)>) {
         let mut found = Vec::new();
         let mut skipped = Vec::new();
         for link in &self.find_links {
@@ -111,7 +132,7 @@ impl Sources {
                 if path.is_file() {
                     found.push(Location::File(path));
                 } else {
-                    skipped.push(format!("{}: no such file", path.display()));
+                    skipped.push((None, format!("{}: no such file", path.display())));
                 }
                 continue;
             }
@@ -122,15 +143,14 @@ impl Sources {
                 Ok(files) => match files.into_iter().find(|f| f.filename == wheel.filename) {
                     Some(f) => match index::check_not_downgraded(link, &f.url) {
                         Ok(()) => found.push(Location::Url(f.url)),
-                        Err(e) => skipped.push(e),
+                        Err(e) => skipped.push((None, e)),
                     },
-                    None => skipped.push(format!(
-                        "{}: does not list {}",
-                        redact_url(link),
-                        wheel.filename
+                    None => skipped.push((
+                        None,
+                        format!("{}: does not list {}", redact_url(link), wheel.filename),
                     )),
                 },
-                Err(e) => skipped.push(e),
+                Err(e) => skipped.push((Some(redact_url(link)), e)),
             }
         }
         for index_url in self.indices.iter().filter(|_| !self.offline) {
@@ -142,23 +162,45 @@ impl Sources {
                 Ok(files) => match files.into_iter().find(|f| f.filename == wheel.filename) {
                     Some(f) => match index::check_not_downgraded(&page_url, &f.url) {
                         Ok(()) => found.push(Location::Url(f.url)),
-                        Err(e) => skipped.push(e),
+                        Err(e) => skipped.push((None, e)),
                     },
-                    None => skipped.push(format!(
-                        "{}: does not list {}",
-                        redact_url(&page_url),
-                        wheel.filename
+                    None => skipped.push((
+                        None,
+                        format!("{}: does not list {}", redact_url(&page_url), wheel.filename),
                     )),
                 },
-                Err(e) => skipped.push(e),
+                Err(e) => skipped.push((Some(redact_url(index_url)), e)),
             }
         }
         if let Some(dir) = local_path(&wheel.url) {
             found.push(Location::File(dir));
         } else if !self.offline {
+            // The same file on each mirror first (no page to load), then where the lock says.
+            for mirror in &self.mirrors {
+                if let Some(url) = mirror.rewrite(&wheel.url) {
+                    found.push(Location::Url(url));
+                }
+            }
             found.push(Location::Url(wheel.url.clone()));
         }
         (found, skipped)
+    }
+
+    /// Once per failing source and process, say in one line that a later
+    /// source is used instead (a fleet's proxy down: every host should know,
+    /// but not once per wheel).
+    fn warn_fell_back(&self, failed: &[(Option<String>, String)], used: &Location) {
+        let mut warned = self.warned.lock().unwrap();
+        for (source, why) in failed {
+            let Some(source) = source else { continue };
+            if warned.insert(source.clone()) {
+                eprintln!(
+                    "dpex: warning: {source} failed ({why}); using the next source ({}) for this and \
+                     later wheels",
+                    source_name(used)
+                );
+            }
+        }
     }
 
     /// Write the wheel's verified bytes to `dest`. On failure nothing is left
@@ -199,13 +241,20 @@ impl Sources {
         let (locations, mut failures) = self.locations(project, wheel);
         for location in &locations {
             match self.fetch_from(location, wheel, sink) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.warn_fell_back(&failures, location);
+                    return Ok(());
+                }
                 Err(FetchError::Fatal(e)) => return Err(e),
                 Err(
                     FetchError::Failed(why) | FetchError::Transient(why) | FetchError::Cut(why),
-                ) => failures.push(format!("{}: {why}", location.describe())),
+                ) => failures.push((
+                    Some(source_name(location)),
+                    format!("{}: {why}", location.describe()),
+                )),
             }
         }
+        let failures: Vec<String> = failures.into_iter().map(|(_, why)| why).collect();
         Err(Error::msg(format!(
             "could not fetch {} ({} {}, sha256 {}) from any source:\n  - {}\n\
              Check the network and the index, or put the wheel in a folder named by DPEX_FIND_LINKS",
