@@ -4,7 +4,7 @@ this x86_64 host and, for real, in an arm64 Debian userland under qemu-user (chr
 warm, each picking its wheels by its own tags. pex's `--platform`/`--complete-platform` choose the
 launchers and the recorded wheels (checked against what pex itself chooses), and the prelude that
 picks a launcher keeps the cache's guarantees: one checked copy per launcher, a damaged app never
-leaves a trusted copy, an unwritable cache falls back once with a warning, concurrent cold starts
+leaves a trusted copy, an unwritable cache falls back with one warning (none once warm), concurrent cold starts
 agree."""
 
 import json
@@ -272,9 +272,13 @@ def test_an_unwritable_cache_falls_back_with_one_warning(dpex_bin, tmp_path, fle
     for attempt in ("cold", "warm"):
         r = host_run(pex, tmp_path, "x", root=unwritable, env=env)
         assert_ok(r)
-        # One warning, the launcher's (the prelude keeps its copy in the same fallback quietly).
+        # One warning, the launcher's, when the fallback gets the app's environment; none on the
+        # warm start from it (the prelude keeps its copy in the same fallback quietly).
         warnings = [l for l in r.stderr.splitlines() if "warning" in l]
-        assert len(warnings) == 1 and "cannot write the cache" in warnings[0], describe(r)
+        if attempt == "cold":
+            assert len(warnings) == 1 and "cannot write the cache" in warnings[0], describe(r)
+        else:
+            assert warnings == [], describe(r)
         assert (fallback.stat().st_mode & 0o777) == 0o700
         assert len(list((fallback / "launchers").iterdir())) == 1
 

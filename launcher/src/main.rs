@@ -74,16 +74,22 @@ fn run() -> Result<std::convert::Infallible> {
         eprintln!("dpex: interpreter {}", python.executable.display());
     }
     let env = match hydrate::ensure_environment(&cache, &app, &info, &python, &settings) {
-        // An unwritable cache (a read-only home, a locked-down host): warn in
-        // one line, run from a per-user temporary cache, as pex does.
+        // An unwritable cache (a read-only home, a locked-down host, a YARN
+        // container): run from a per-user temporary cache, as pex does. Warn in
+        // one line when that cache gets the app's environment, not on every
+        // later start from it (a Spark executor's tasks, a fleet's restarts).
         Err(e) if e.is_unwritable() => {
             let fallback = cache.fallback()?;
-            eprintln!(
-                "dpex: warning: cannot write the cache {} ({e}); using {} for this run",
-                cache.root().display(),
-                fallback.root().display()
-            );
-            hydrate::ensure_environment(&fallback, &app, &info, &python, &settings)?
+            let env = hydrate::ensure_environment(&fallback, &app, &info, &python, &settings)?;
+            if env.built || verbose > 0 {
+                eprintln!(
+                    "dpex: warning: cannot write the cache {} ({e}); using {} instead (later \
+                     starts from it say nothing)",
+                    cache.root().display(),
+                    fallback.root().display()
+                );
+            }
+            env
         }
         other => other?,
     };

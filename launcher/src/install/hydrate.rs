@@ -40,6 +40,8 @@ pub struct Selected<'a> {
 pub struct Environment {
     pub env_dir: PathBuf,
     pub app_dir: PathBuf,
+    /// Whether this start built it (a cold start), rather than finding it.
+    pub built: bool,
 }
 
 /// The hash that names the app in the cache.
@@ -188,7 +190,11 @@ pub fn ensure_environment(
                 if i == 0 && env_dir.join(repair::CHECK_MARK).exists() {
                     repair::check_environment(cache, &env_dir, info, interpreter, settings);
                 }
-                return Ok(Environment { env_dir, app_dir });
+                return Ok(Environment {
+                    env_dir,
+                    app_dir,
+                    built: false,
+                });
             }
         }
     }
@@ -239,7 +245,11 @@ pub fn ensure_environment(
         );
     }
     in_use::hold_in_use(&env_dir);
-    Ok(Environment { env_dir, app_dir })
+    Ok(Environment {
+        env_dir,
+        app_dir,
+        built: true,
+    })
 }
 
 /// The site of these wheels: found or built in the cache. A read-only
