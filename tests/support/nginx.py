@@ -12,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from support.harness import free_port
+
 CONFIG = """\
 {user}worker_processes 2;
 pid {prefix}/nginx.pid;
@@ -58,12 +60,6 @@ http {{
     }}
 }}
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Nginx:
