@@ -1,0 +1,310 @@
+"""Spark on dpex apps, as a standalone cluster runs them (issue 12, item 1; docs/distributed.md).
+
+One interpreter-mode app (no entry point) locks pyspark (its wheel built from PyPI's sdist by
+scripts/fetch-test-wheels), py4j, numpy, pandas and pyarrow (tests/spark.lock.txt). The app
+also provides the Spark installation: a master and two workers run from pyspark's own
+`bin/spark-class` in the driver's hydrated environment (Java 17 from Debian). The driver is
+`./app.pex job.py`; the job ships the app with `spark.files`, and `PYSPARK_PYTHON=./app.pex`
+makes every executor run it from its working directory as its Python (`./app.pex -m
+pyspark.daemon`, whose workers fork). Each executor (one per worker, separate JVMs) hydrates
+its own cold cache; the second worker's node has an unwritable HOME and cache (as under YARN),
+so its executor runs from the per-user fallback, warning once. A pandas UDF job is checked
+cold and warm; and an executor killed during its cold hydration does not break the next task
+on that node.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from support import locked_wheels
+from support.harness import assert_ok, describe, free_port
+from support.index_server import IndexServer
+
+pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="no java (.ci/run installs openjdk-17)")
+
+JOB = '''\
+import json
+import os
+import sys
+import time
+
+import pandas as pd
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import pandas_udf
+
+master, app = sys.argv[1], os.path.abspath(sys.argv[2])
+started = time.monotonic()
+spark = (SparkSession.builder.master(master).appName("dpex-" + sys.argv[3])
+         .config("spark.files", app)
+         .config("spark.executor.memory", "512m")
+         .config("spark.executor.cores", "1")
+         .config("spark.cores.max", "2")
+         .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
+         .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "300s")
+         .config("spark.task.maxFailures", "4")
+         .config("spark.ui.enabled", "false")
+         .getOrCreate())
+
+
+@pandas_udf("long")
+def plus_one(s: pd.Series) -> pd.Series:
+    return s + 1
+
+
+def where(_):
+    import os
+    import sys
+
+    yield {"prefix": sys.prefix, "cwd": os.getcwd(), "pid": os.getpid(), "ppid": os.getppid()}
+
+
+session = time.monotonic() - started
+total = spark.range(0, 1000, numPartitions=4).select(plus_one("id").alias("x")).groupBy().sum("x").collect()[0][0]
+udf = time.monotonic() - started - session
+places = spark.sparkContext.parallelize(range(8), 8).mapPartitions(where).collect()
+print("RESULT " + json.dumps({"total": total, "places": places, "seconds": time.monotonic() - started,
+                              "session": session, "udf": udf}), flush=True)
+spark.stop()
+'''
+
+
+@pytest.fixture(scope="module")
+def spark_files():
+    return locked_wheels.ensure("spark")
+
+
+class SparkCluster:
+    """A standalone master and workers from the app's own pyspark (spark-class), in the foreground."""
+
+    def __init__(self, tmp, spark_home, java_env):
+        self.tmp, self.home, self.base_env = tmp, spark_home, java_env
+        self.port = free_port()
+        self.url = f"spark://127.0.0.1:{self.port}"
+        self.procs = {}
+
+    def _start(self, name, cls, args, env):
+        log = open(self.tmp / f"{name}.log", "w")
+        full = {k: str(v) for k, v in {**self.base_env, **env}.items() if v is not None}
+        proc = subprocess.Popen(["bash", str(self.home / "bin" / "spark-class"), cls, *args], env=full,
+                                cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs[name] = (proc, log)
+        return proc
+
+    def master(self):
+        self._start("master", "org.apache.spark.deploy.master.Master",
+                    ["--host", "127.0.0.1", "--port", str(self.port), "--webui-port", str(free_port())], {})
+        self._wait_for(lambda: "I have been elected leader" in self.log("master"), "the master")
+
+    def worker(self, name, env):
+        work = self.tmp / f"{name}-work"
+        work.mkdir(exist_ok=True)
+        self._start(name, "org.apache.spark.deploy.worker.Worker",
+                    [self.url, "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
+                     "--work-dir", str(work), "--webui-port", str(free_port())], env)
+        self._wait_for(lambda: "Successfully registered with master" in self.log(name), name)
+
+    def log(self, name):
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+    def _wait_for(self, ready, what, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{what} did not come up:\n" + "\n".join(
+            f"--- {n}.log ---\n{self.log(n)[-3000:]}" for n in self.procs))
+
+    def stop(self):
+        for name, (proc, log) in list(self.procs.items()):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=30)
+            log.close()
+        self.procs.clear()
+
+
+def spark_home_of(e2e, pex, root):
+    r = e2e.run_pex(pex, "-c", "import os, pyspark; print(os.path.realpath(os.path.dirname(pyspark.__file__)))",
+                    env={"DPEX_ROOT": root}, timeout=600)
+    assert_ok(r)
+    return Path(r.stdout.strip().splitlines()[-1])
+
+
+def java_env(e2e):
+    # The JVMs' own settings; everything else as clean as the apps'.
+    return e2e.env({"SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1",
+                    "SPARK_LOG_DIR": e2e.tmp / "spark-logs", "PYSPARK_PYTHON": "./app.pex"})
+
+
+def run_job(e2e, pex, url, tag, root):
+    # The app ships itself (spark.files) and is every executor's Python (PYSPARK_PYTHON).
+    r = e2e.run_pex(pex, "job.py", url, pex, tag, env={"DPEX_ROOT": root, "PYSPARK_PYTHON": "./app.pex"},
+                    timeout=900)
+    assert r.returncode == 0 and "RESULT " in r.stdout, describe(r)
+    return json.loads(r.stdout.split("RESULT ", 1)[1].splitlines()[0])
+
+
+def executor_stderr(work_dir):
+    return "".join(p.read_text(errors="replace") for p in Path(work_dir).rglob("stderr"))
+
+
+def build_app(e2e, files, files_url):
+    src = e2e.sources({"udfs.py": "# the job's own modules would live here\n"}, name="spark-src")
+    (e2e.tmp / "job.py").write_text(JOB)
+    lock = e2e.pylock(files, base_url=files_url, name="spark-pylock.toml")
+    pex, _ = e2e.build("--lock", lock, "-D", src, out="app.pex")
+    return pex
+
+
+def test_a_standalone_spark_cluster_runs_a_pandas_udf_job_on_dpex_apps(e2e, spark_files, tmp_path):
+    index = IndexServer(spark_files[0].parent, tmp_path / "spark-index.log").start()
+    cluster = None
+    try:
+        pex = build_app(e2e, spark_files, index.files_url)
+        driver_root = tmp_path / "driver-root"
+        cluster = SparkCluster(tmp_path, spark_home_of(e2e, pex, driver_root), java_env(e2e))
+        cluster.master()
+        node_b_tmp = tmp_path / "node-b-tmp"
+        node_b_tmp.mkdir()
+        cluster.worker("worker-a", {"DPEX_ROOT": tmp_path / "node-a-root"})
+        # As under YARN: a HOME (and so a default cache) nobody can write; /sys refuses mkdir.
+        cluster.worker("worker-b", {"HOME": "/sys/dpex-test-home", "DPEX_ROOT": None, "TMPDIR": node_b_tmp})
+        fallback = node_b_tmp / f"dpex-{os.getuid()}"
+
+        cold = run_job(e2e, pex, cluster.url, "cold", driver_root)
+        assert cold["total"] == sum(range(1, 1001)), cold
+        prefixes = {p["prefix"] for p in cold["places"]}
+        a = [p for p in prefixes if p.startswith(str(tmp_path / "node-a-root"))]
+        b = [p for p in prefixes if p.startswith(str(fallback))]
+        assert len(a) == 1 and len(b) == 1 and len(prefixes) == 2, prefixes
+        # The Python workers ran from the executors' working directories, forked by the daemon.
+        for place in cold["places"]:
+            assert Path(place["cwd"]).is_relative_to(tmp_path), place
+            assert (Path(place["cwd"]) / "app.pex").is_file(), place
+
+        warm = run_job(e2e, pex, cluster.url, "warm", driver_root)
+        assert warm["total"] == cold["total"]
+        assert {p["prefix"] for p in warm["places"]} == prefixes
+        # Each cache fetched each wheel once (the driver's, node a's, node b's fallback).
+        gets = index.file_gets()
+        assert set(gets.values()) == {3}, gets
+        # Node b's executors (one per job) each made or found the fallback environment: one warning in all.
+        b_err = executor_stderr(tmp_path / "worker-b-work")
+        assert b_err.count("cannot write the cache") == 1, b_err[-4000:]
+        shipped = pex.stat().st_size
+        wheels = sum(f.stat().st_size for f in spark_files)
+        print(f"spark: shipped {shipped / 1e6:.1f} MB instead of {wheels / 1e6:.0f} MB of wheels; "
+              f"cold job {cold['seconds']:.1f} s (session {cold['session']:.1f} s, pandas UDF {cold['udf']:.1f} s), "
+              f"warm job {warm['seconds']:.1f} s (session {warm['session']:.1f} s, pandas UDF {warm['udf']:.1f} s)")
+    finally:
+        if cluster:
+            cluster.stop()
+        index.stop()
+
+
+def test_an_executor_killed_during_its_cold_hydration_does_not_break_the_next_task(e2e, spark_files, tmp_path):
+    # The driver's cache is filled at full speed first; then the origin slows down (40 MB/s for
+    # every body together) so that executors are still hydrating when one is killed.
+    index = IndexServer(spark_files[0].parent, tmp_path / "spark-index.log").start()
+    cluster = None
+    try:
+        pex = build_app(e2e, spark_files, index.files_url)
+        driver_root = tmp_path / "driver-root"
+        cluster = SparkCluster(tmp_path, spark_home_of(e2e, pex, driver_root), java_env(e2e))
+        cluster.master()
+        node_a = tmp_path / "node-a-root"
+        cluster.worker("worker-a", {"DPEX_ROOT": node_a})
+        cluster.worker("worker-b", {"DPEX_ROOT": tmp_path / "node-b-root"})
+        from support.index_server import _Link
+        index.link = _Link(40 << 20)
+        since = index.mark()
+        job = subprocess.Popen([str(pex), "job.py", cluster.url, str(pex), "killed"], cwd=e2e.tmp,
+                               env=e2e.env({"DPEX_ROOT": driver_root, "PYSPARK_PYTHON": "./app.pex"}),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Node a's executor is hydrating: its app started (`./app.pex -m pyspark.daemon`) and wheels
+        # are coming in. Kill the executor's JVM and everything it started.
+        victim = None
+        deadline = time.monotonic() + 300
+        while victim is None and time.monotonic() < deadline and job.poll() is None:
+            victim = hydrating_daemon(node_a) if index.file_gets(since) else None
+            time.sleep(0.05)
+        assert victim is not None, "no executor of node a was seen hydrating"
+        executor_jvm = parent_of(victim)
+        time.sleep(0.3)
+        kill_tree(executor_jvm)
+        index.link.rate = 1 << 40  # full speed again
+        out, err = job.communicate(timeout=900)
+        assert job.returncode == 0 and "RESULT " in out, f"the job failed after the kill:\n{out[-3000:]}\n{err[-6000:]}"
+        result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+        assert result["total"] == sum(range(1, 1001)), result
+        # The node's cache serves later tasks: a new executor there ran Python from it.
+        assert any(p["prefix"].startswith(str(node_a)) for p in result["places"]), result["places"]
+        again = run_job(e2e, pex, cluster.url, "after-kill", driver_root)
+        assert again["total"] == result["total"]
+    finally:
+        if cluster:
+            cluster.stop()
+        index.stop()
+
+
+def _environ(pid):
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+def hydrating_daemon(root):
+    """The pid of a `./app.pex -m pyspark.daemon` with DPEX_ROOT=root still in the launcher (its sh
+    prelude or the native stub: not yet Python)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        try:
+            exe = os.readlink(entry / "exe")
+        except OSError:
+            continue
+        if b"pyspark.daemon" in argv and "python" not in os.path.basename(exe) \
+                and _environ(entry.name).get("DPEX_ROOT") == str(root):
+            return int(entry.name)
+    return None
+
+
+def parent_of(pid):
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def kill_tree(pid):
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if parent_of(entry.name) == pid:
+                    children.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    for child in children:
+        kill_tree(child)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
