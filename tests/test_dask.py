@@ -14,58 +14,16 @@ cold hydration leaves a cache the next worker on that node starts from.
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
 from support import locked_wheels
-from support.harness import describe, free_port
+from support.dask import CLIENT, JOBS, DaskCluster
+from support.harness import describe
 from support.index_server import IndexServer
 
-JOBS = '''\
-import os
-import sys
 
-
-def summarize(n):
-    import numpy
-    import pandas
-
-    frame = pandas.DataFrame({"x": numpy.arange(n + 1)})
-    return {"n": n, "sum": int(frame["x"].sum()), "prefix": sys.prefix, "pid": os.getpid()}
-'''
-
-CLIENT = '''\
-import json
-import sys
-import time
-
-from distributed import Client
-
-from jobs import summarize
-
-
-def where():
-    import os
-    import sys
-
-    return {"prefix": sys.prefix, "pid": os.getpid()}
-
-
-started = time.monotonic()
-client = Client(sys.argv[1], timeout=120)
-client.wait_for_workers(2, timeout=300)
-out = {"wait": time.monotonic() - started}
-out["results"] = client.gather(client.map(summarize, range(8), pure=False))
-out["workers"] = client.run(where)
-if sys.argv[2:] == ["restart"]:
-    client.restart(wait_for_workers=True, timeout=300)
-    out["after"] = client.gather(client.map(summarize, range(8, 16), pure=False))
-    out["workers_after"] = client.run(where)
-print("RESULT " + json.dumps(out), flush=True)
-client.close()
-'''
 
 
 @pytest.fixture(scope="module")
@@ -89,55 +47,9 @@ def dask_app(e2e, dask_files, dask_index):
     return pex
 
 
-class Cluster:
-    """A scheduler and workers started from the app, each its own process and cache."""
-
-    def __init__(self, e2e, pex):
-        self.e2e, self.pex = e2e, pex
-        self.port = free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
-        self.procs = {}
-
-    def start(self, name, args, env):
-        log = open(self.e2e.tmp / f"{name}.log", "w")
-        self.procs[name] = (subprocess.Popen([str(self.pex), *args], env=self.e2e.env(env), cwd=self.e2e.tmp,
-                                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                             start_new_session=True), log)
-        return self.procs[name][0]
-
-    def scheduler(self, env):
-        return self.start("scheduler", ["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                        "--port", str(self.port), "--no-dashboard"], env)
-
-    def worker(self, name, env):
-        workdir = self.e2e.tmp / f"{name}-space"
-        workdir.mkdir(exist_ok=True)
-        return self.start(name, ["-m", "distributed.cli.dask_worker", self.address, "--host", "127.0.0.1",
-                                 "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                                 "--local-directory", str(workdir), "--name", name], env)
-
-    def log(self, name):
-        return (self.e2e.tmp / f"{name}.log").read_text()
-
-    def stop(self, name):
-        proc, log = self.procs.pop(name)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-        log.close()
-
-    def stop_all(self):
-        for name in list(self.procs):
-            self.stop(name)
-
-
 @pytest.fixture
 def cluster(e2e, dask_app):
-    c = Cluster(e2e, dask_app)
+    c = DaskCluster(e2e.tmp, dask_app, e2e.env)
     yield c
     c.stop_all()
 
@@ -209,7 +121,7 @@ def test_a_worker_killed_during_its_cold_hydration_leaves_a_node_that_starts(e2e
         (e2e.tmp / "client.py").write_text(CLIENT)
         lock = e2e.pylock(dask_files, base_url=origin.files_url, name="dask-pylock.toml")
         pex, _ = e2e.build("--lock", lock, "-D", src, out="dask-app.pex")
-        c = Cluster(e2e, pex)
+        c = DaskCluster(e2e.tmp, pex, e2e.env)
         root = tmp_path / "node-root"
         try:
             proc = c.worker("worker-killed", {"DPEX_ROOT": root})
@@ -225,7 +137,7 @@ def test_a_worker_killed_during_its_cold_hydration_leaves_a_node_that_starts(e2e
             c.stop_all()
         # The next worker on that node (same cache) and a whole cluster run the job.
         origin.link.rate = 1 << 40  # full speed again
-        c = Cluster(e2e, pex)
+        c = DaskCluster(e2e.tmp, pex, e2e.env)
         try:
             c.scheduler({"DPEX_ROOT": tmp_path / "sched-root"})
             c.worker("worker-a", {"DPEX_ROOT": root})

@@ -13,7 +13,6 @@ cold and warm; and an executor killed during its cold hydration does not break t
 on that node.
 """
 
-import json
 import os
 import shutil
 import signal
@@ -24,116 +23,17 @@ from pathlib import Path
 import pytest
 
 from support import locked_wheels
-from support.harness import assert_ok, describe, free_port
-from support.index_server import IndexServer
+from support.harness import assert_ok, describe
+from support.index_server import IndexServer, _Link
+from support.spark import JOB, SparkCluster, job_result
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="no java (.ci/run installs openjdk-17)")
 
-JOB = '''\
-import json
-import os
-import sys
-import time
-
-import pandas as pd
-from pyspark.sql import SparkSession
-from pyspark.sql.functions import pandas_udf
-
-master, app = sys.argv[1], os.path.abspath(sys.argv[2])
-started = time.monotonic()
-spark = (SparkSession.builder.master(master).appName("dpex-" + sys.argv[3])
-         .config("spark.files", app)
-         .config("spark.executor.memory", "512m")
-         .config("spark.executor.cores", "1")
-         .config("spark.cores.max", "2")
-         .config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
-         .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "300s")
-         .config("spark.task.maxFailures", "4")
-         .config("spark.ui.enabled", "false")
-         .getOrCreate())
-
-
-@pandas_udf("long")
-def plus_one(s: pd.Series) -> pd.Series:
-    return s + 1
-
-
-def where(_):
-    import os
-    import sys
-
-    yield {"prefix": sys.prefix, "cwd": os.getcwd(), "pid": os.getpid(), "ppid": os.getppid()}
-
-
-session = time.monotonic() - started
-total = spark.range(0, 1000, numPartitions=4).select(plus_one("id").alias("x")).groupBy().sum("x").collect()[0][0]
-udf = time.monotonic() - started - session
-places = spark.sparkContext.parallelize(range(8), 8).mapPartitions(where).collect()
-print("RESULT " + json.dumps({"total": total, "places": places, "seconds": time.monotonic() - started,
-                              "session": session, "udf": udf}), flush=True)
-spark.stop()
-'''
 
 
 @pytest.fixture(scope="module")
 def spark_files():
     return locked_wheels.ensure("spark")
-
-
-class SparkCluster:
-    """A standalone master and workers from the app's own pyspark (spark-class), in the foreground."""
-
-    def __init__(self, tmp, spark_home, java_env):
-        self.tmp, self.home, self.base_env = tmp, spark_home, java_env
-        self.port = free_port()
-        self.url = f"spark://127.0.0.1:{self.port}"
-        self.procs = {}
-
-    def _start(self, name, cls, args, env):
-        log = open(self.tmp / f"{name}.log", "w")
-        full = {k: str(v) for k, v in {**self.base_env, **env}.items() if v is not None}
-        proc = subprocess.Popen(["bash", str(self.home / "bin" / "spark-class"), cls, *args], env=full,
-                                cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.procs[name] = (proc, log)
-        return proc
-
-    def master(self):
-        self._start("master", "org.apache.spark.deploy.master.Master",
-                    ["--host", "127.0.0.1", "--port", str(self.port), "--webui-port", str(free_port())], {})
-        self._wait_for(lambda: "I have been elected leader" in self.log("master"), "the master")
-
-    def worker(self, name, env):
-        work = self.tmp / f"{name}-work"
-        work.mkdir(exist_ok=True)
-        self._start(name, "org.apache.spark.deploy.worker.Worker",
-                    [self.url, "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
-                     "--work-dir", str(work), "--webui-port", str(free_port())], env)
-        self._wait_for(lambda: "Successfully registered with master" in self.log(name), name)
-
-    def log(self, name):
-        return (self.tmp / f"{name}.log").read_text(errors="replace")
-
-    def _wait_for(self, ready, what, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"{what} did not come up:\n" + "\n".join(
-            f"--- {n}.log ---\n{self.log(n)[-3000:]}" for n in self.procs))
-
-    def stop(self):
-        for name, (proc, log) in list(self.procs.items()):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=30)
-            log.close()
-        self.procs.clear()
 
 
 def spark_home_of(e2e, pex, root):
@@ -154,7 +54,7 @@ def run_job(e2e, pex, url, tag, root):
     r = e2e.run_pex(pex, "job.py", url, pex, tag, env={"DPEX_ROOT": root, "PYSPARK_PYTHON": "./app.pex"},
                     timeout=900)
     assert r.returncode == 0 and "RESULT " in r.stdout, describe(r)
-    return json.loads(r.stdout.split("RESULT ", 1)[1].splitlines()[0])
+    return job_result(r.stdout)
 
 
 def executor_stderr(work_dir):
@@ -228,7 +128,6 @@ def test_an_executor_killed_during_its_cold_hydration_does_not_break_the_next_ta
         node_a = tmp_path / "node-a-root"
         cluster.worker("worker-a", {"DPEX_ROOT": node_a})
         cluster.worker("worker-b", {"DPEX_ROOT": tmp_path / "node-b-root"})
-        from support.index_server import _Link
         index.link = _Link(40 << 20)
         since = index.mark()
         job = subprocess.Popen([str(pex), "job.py", cluster.url, str(pex), "killed"], cwd=e2e.tmp,
@@ -248,7 +147,7 @@ def test_an_executor_killed_during_its_cold_hydration_does_not_break_the_next_ta
         index.link.rate = 1 << 40  # full speed again
         out, err = job.communicate(timeout=900)
         assert job.returncode == 0 and "RESULT " in out, f"the job failed after the kill:\n{out[-3000:]}\n{err[-6000:]}"
-        result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+        result = job_result(out)
         assert result["total"] == sum(range(1, 1001)), result
         # The node's cache serves later tasks: a new executor there ran Python from it.
         assert any(p["prefix"].startswith(str(node_a)) for p in result["places"]), result["places"]
