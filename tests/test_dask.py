@@ -23,6 +23,8 @@ from support.dask import CLIENT, JOBS, DaskCluster
 from support.harness import describe
 from support.index_server import IndexServer
 
+pytestmark = pytest.mark.slow
+
 
 
 

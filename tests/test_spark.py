@@ -27,7 +27,8 @@ from support.harness import assert_ok, describe
 from support.index_server import IndexServer, _Link
 from support.spark import JOB, SparkCluster, job_result
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="no java (.ci/run installs openjdk-17)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("java") is None, reason="no java (.ci/run installs openjdk-17)")]
 
 
 

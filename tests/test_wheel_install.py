@@ -17,6 +17,8 @@ from support.harness import PY311, REPO, assert_ok, describe, run
 
 MATURIN = Path(sys.executable).parent / "maturin"
 
+pytestmark = pytest.mark.slow
+
 
 def maturin_env(tmp_path, **extra):
     """What cargo needs (PATH, HOME for ~/.cargo and ~/.rustup), nothing of the runner's PIP_*/PYTHON*."""
