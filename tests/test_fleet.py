@@ -91,6 +91,6 @@ def test_the_proxy_stopped_mid_run_falls_back_to_the_origin(e2e, index_factory, 
         lines = [l for l in stderr.splitlines() if l.startswith("dpex: warning")]
         assert len(lines) <= 1, f"more than one warning line for one failing proxy:\n{stderr}"
         if lines:
-            assert proxy.url in lines[0] and "using the next source" in lines[0], lines
+            assert proxy.url in lines[0] and "fetched from the next source" in lines[0], lines
             warned += 1
     assert warned >= 1, "the proxy stopped after every host was done: no fallback was exercised"

@@ -80,7 +80,14 @@ fn run() -> Result<std::convert::Infallible> {
         // later start from it (a Spark executor's tasks, a fleet's restarts).
         Err(e) if e.is_unwritable() => {
             let fallback = cache.fallback()?;
-            let env = hydrate::ensure_environment(&fallback, &app, &info, &python, &settings)?;
+            let env = hydrate::ensure_environment(&fallback, &app, &info, &python, &settings)
+                .map_err(|e2| {
+                    Error::msg(format!(
+                        "cannot write the cache {} ({e}), and the temporary cache {} failed too: {e2}",
+                        cache.root().display(),
+                        fallback.root().display()
+                    ))
+                })?;
             if env.built || verbose > 0 {
                 eprintln!(
                     "dpex: warning: cannot write the cache {} ({e}); using {} instead (later \

@@ -380,17 +380,22 @@ pub struct Mirror {
 
 impl Mirror {
     fn parse(entry: &str) -> Result<Mirror> {
-        let (from, prefix) = match entry.split_once('=') {
-            // `=` inside a URL's query is not a FROM: FROM is a URL itself.
-            Some((from, prefix)) if is_http_url(from) => (Some(from), prefix),
-            _ => (None, entry),
+        // FROM=PREFIX splits where `=` starts PREFIX's scheme: a `=` elsewhere
+        // (a token in userinfo, a path) belongs to the URL.
+        let split = ["=http://", "=https://"]
+            .iter()
+            .filter_map(|sep| entry.to_ascii_lowercase().find(sep))
+            .min();
+        let (from, prefix) = match split {
+            Some(at) => (Some(&entry[..at]), &entry[at + 1..]),
+            None => (None, entry),
         };
-        if !is_http_url(prefix) {
+        if !is_http_url(prefix) || from.is_some_and(|f| !is_http_url(f)) {
             return Err(Error::msg(format!(
-                "DPEX_MIRROR: {:?} is not an http(s) URL prefix. Expected a list of PREFIX or \
-                 FROM=PREFIX, e.g. https://mirror.example.com/pypi-files or \
+                "DPEX_MIRROR: {:?} is not an http(s) URL prefix or FROM=PREFIX of two. Expected a \
+                 list of PREFIX or FROM=PREFIX, e.g. https://mirror.example.com/pypi-files or \
                  https://files.example.com=https://mirror.example.com/files",
-                dpex_net::url::redact_url(entry)
+                hide_credentials(entry)
             )));
         }
         Ok(Mirror {
@@ -406,7 +411,8 @@ impl Mirror {
                 .strip_prefix(from.as_str())
                 .filter(|rest| rest.is_empty() || rest.starts_with('/'))?,
             None => {
-                let parsed = dpex_net::url::Url::parse(url).filter(|u| is_http_url(url) && u.has_authority())?;
+                let parsed = dpex_net::url::Url::parse(url)
+                    .filter(|u| is_http_url(url) && u.has_authority())?;
                 parsed.path_and_query()
             }
         };
@@ -414,9 +420,28 @@ impl Mirror {
     }
 }
 
+/// `text` with everything between its first `://` (or its start) and its
+/// last `@` hidden: credentials never reach a message, even in text that
+/// does not parse as a URL.
+fn hide_credentials(text: &str) -> String {
+    match text.rfind('@') {
+        Some(at) => {
+            let start = text.find("://").map_or(0, |i| i + 3).min(at);
+            format!("{}****{}", &text[..start], &text[at..])
+        }
+        None => text.to_string(),
+    }
+}
+
 fn is_http_url(text: &str) -> bool {
     dpex_net::url::Url::parse(text).is_some_and(|u| {
-        matches!(u.scheme(), "http" | "https") && u.has_authority() && !u.hostport().is_empty()
+        let host = u.hostport();
+        matches!(u.scheme(), "http" | "https")
+            && u.has_authority()
+            && !host.is_empty()
+            && host.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']')
+            })
     })
 }
 
@@ -567,14 +592,41 @@ mod tests {
             "https://mirror.example.com/pypi/packages/ab/cd/x-1.0-py3-none-any.whl"
         );
         // FROM matches whole path segments only; file URLs are never mirrored.
-        assert_eq!(s.mirrors[0].rewrite("https://files.example.com/packagesX/y.whl"), None);
+        assert_eq!(
+            s.mirrors[0].rewrite("https://files.example.com/packagesX/y.whl"),
+            None
+        );
         assert_eq!(s.mirrors[1].rewrite("file:///srv/wheels/x.whl"), None);
-        for bad in ["mirror.example.com", "ftp://m.example.com/x", "https://a.example.com=/local"] {
+        for bad in [
+            "mirror.example.com",
+            "ftp://m.example.com/x",
+            "https://a.example.com=/local",
+        ] {
             let e = settings(&[("DPEX_MIRROR", bad)]).unwrap_err().to_string();
-            assert!(e.contains("DPEX_MIRROR") && e.contains("FROM=PREFIX"), "{bad}: {e}");
+            assert!(
+                e.contains("DPEX_MIRROR") && e.contains("FROM=PREFIX"),
+                "{bad}: {e}"
+            );
         }
-        let e = settings(&[("DPEX_MIRROR", "https://u:secret@m.example.com=x")]).unwrap_err();
-        assert!(!e.to_string().contains("secret"), "{e}");
+        for leaky in [
+            "https://u:secret@m.example.com=x",
+            "files.example.com=https://u:secret@m.example.com/x",
+            "https:/u:secret@m.example.com",
+        ] {
+            let e = settings(&[("DPEX_MIRROR", leaky)]).unwrap_err().to_string();
+            assert!(!e.contains("secret") && e.contains("****"), "{e}");
+        }
+        // `=` inside a URL (a token, a path) is not FROM=PREFIX.
+        let s = settings(&[(
+            "DPEX_MIRROR",
+            "https://__token__:YWJj=@mirror.example.com/p=q",
+        )])
+        .unwrap();
+        assert_eq!(s.mirrors[0].from, None);
+        assert_eq!(
+            s.mirrors[0].rewrite("https://f.example.com/a.whl").unwrap(),
+            "https://__token__:YWJj=@mirror.example.com/p=q/a.whl"
+        );
     }
 
     #[test]

@@ -166,7 +166,11 @@ impl Sources {
                     },
                     None => skipped.push((
                         None,
-                        format!("{}: does not list {}", redact_url(&page_url), wheel.filename),
+                        format!(
+                            "{}: does not list {}",
+                            redact_url(&page_url),
+                            wheel.filename
+                        ),
                     )),
                 },
                 Err(e) => skipped.push((Some(redact_url(index_url)), e)),
@@ -195,8 +199,8 @@ impl Sources {
             let Some(source) = source else { continue };
             if warned.insert(source.clone()) {
                 eprintln!(
-                    "dpex: warning: {source} failed ({why}); using the next source ({}) for this and \
-                     later wheels",
+                    "dpex: warning: {source} failed ({why}); fetched from the next source ({}) \
+                     instead (said once per source)",
                     source_name(used)
                 );
             }

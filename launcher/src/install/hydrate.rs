@@ -40,7 +40,8 @@ pub struct Selected<'a> {
 pub struct Environment {
     pub env_dir: PathBuf,
     pub app_dir: PathBuf,
-    /// Whether this start built it (a cold start), rather than finding it.
+    /// Whether this start built it, rather than finding it (ready, or made
+    /// meanwhile by a concurrent start).
     pub built: bool,
 }
 
@@ -218,7 +219,7 @@ pub fn ensure_environment(
     let wheel_dirs = hydrate_wheels(cache, &selected, settings)?;
     let venv_started = std::time::Instant::now();
     let site_dir = ensure_site(cache, &wheel_dirs, verbose)?;
-    atomic_dir(&env_dir, cache.lock_wait(), |work| {
+    let built = atomic_dir(&env_dir, cache.lock_wait(), |work| {
         let warnings = crate::install::venv::build(
             work,
             &env_dir,
@@ -248,7 +249,7 @@ pub fn ensure_environment(
     Ok(Environment {
         env_dir,
         app_dir,
-        built: true,
+        built,
     })
 }
 

@@ -4,7 +4,7 @@
 //! entry; a start after an uncaught exception checks the sizes of its
 //! environment's entries ([`crate::install::repair`]).
 
-use crate::install::unpack::{DATA_DIR, HEADERS_DIR, SCRIPTS_DIR, SITE_DIR};
+use crate::install::unpack::{safe_relative_path, DATA_DIR, HEADERS_DIR, SCRIPTS_DIR, SITE_DIR};
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -49,15 +49,21 @@ pub fn recorded_files(wheel: &Path) -> Result<Vec<RecordedFile>, String> {
         let Some(sha256) = hash.strip_prefix("sha256=") else {
             continue;
         };
+        // RECORD is the wheel's own text: a path in it that leaves the entry
+        // (`/etc/x`, `../..`) is refused, never followed.
+        let inside = |p: &str| {
+            safe_relative_path(p)
+                .map_err(|_| format!("RECORD names a path outside the wheel: {path:?}"))
+        };
         let on_disk = match path.strip_prefix(&data_prefix) {
             Some(rest) => match rest.split_once('/') {
-                Some(("purelib" | "platlib", p)) => site.join(p),
-                Some(("scripts", p)) => wheel.join(SCRIPTS_DIR).join(p),
-                Some(("data", p)) => wheel.join(DATA_DIR).join(p),
-                Some(("headers", p)) => wheel.join(HEADERS_DIR).join(p),
+                Some(("purelib" | "platlib", p)) => site.join(inside(p)?),
+                Some(("scripts", p)) => wheel.join(SCRIPTS_DIR).join(inside(p)?),
+                Some(("data", p)) => wheel.join(DATA_DIR).join(inside(p)?),
+                Some(("headers", p)) => wheel.join(HEADERS_DIR).join(inside(p)?),
                 _ => continue,
             },
-            None => site.join(path),
+            None => site.join(inside(path)?),
         };
         files.push(RecordedFile {
             path: path.to_string(),
@@ -69,22 +75,29 @@ pub fn recorded_files(wheel: &Path) -> Result<Vec<RecordedFile>, String> {
     Ok(files)
 }
 
-/// Files of `wheel` that are missing or whose size differs from RECORD's, each
-/// with what is wrong: what lost writes after a power cut leave (empty or
-/// short files), found with one `stat` per file.
-pub fn wrong_sizes(wheel: &Path) -> Result<Vec<(RecordedFile, String)>, String> {
+/// What is wrong with `wheel` as far as sizes tell, one line per problem:
+/// RECORD missing, empty or unreadable (a power cut empties RECORD as well),
+/// files missing or whose size differs from RECORD's (what lost writes leave:
+/// empty or short files). One `stat` per file.
+pub fn size_problems(wheel: &Path) -> Vec<String> {
+    let files = match recorded_files(wheel) {
+        Ok(files) if files.is_empty() => return vec!["RECORD lists no file".into()],
+        Ok(files) => files,
+        Err(why) => return vec![why],
+    };
     let mut wrong = Vec::new();
-    for file in recorded_files(wheel)? {
-        let problem = match (fs::metadata(&file.on_disk), file.size) {
-            (Err(_), _) => format!("{}: missing", file.path),
-            (Ok(meta), Some(size)) if meta.len() != size => {
-                format!("{}: {} bytes, RECORD says {size}", file.path, meta.len())
-            }
-            _ => continue,
-        };
-        wrong.push((file, problem));
+    for file in files {
+        match (fs::metadata(&file.on_disk), file.size) {
+            (Err(_), _) => wrong.push(format!("{}: missing", file.path)),
+            (Ok(meta), Some(size)) if meta.len() != size => wrong.push(format!(
+                "{}: {} bytes, RECORD says {size}",
+                file.path,
+                meta.len()
+            )),
+            _ => {}
+        }
     }
-    Ok(wrong)
+    wrong
 }
 
 #[cfg(test)]
@@ -111,18 +124,25 @@ mod tests {
         assert_eq!(files.len(), 3);
         assert_eq!(files[1].path, "pkg/a,b.py");
         assert_eq!(files[2].on_disk, wheel.join("scripts/tool"));
-        let wrong: Vec<String> = wrong_sizes(&wheel)
-            .unwrap()
-            .into_iter()
-            .map(|w| w.1)
-            .collect();
         assert_eq!(
-            wrong,
+            size_problems(&wheel),
             [
                 "pkg/__init__.py: 0 bytes, RECORD says 3",
                 "pkg/a,b.py: missing"
             ]
         );
+        // A RECORD emptied by a crash, or naming paths outside the entry.
+        fs::write(dist.join("RECORD"), "").unwrap();
+        assert_eq!(size_problems(&wheel), ["RECORD lists no file"]);
+        for evil in ["/etc/passwd", "../../x", "pkg-1.0.data/scripts/../../../x"] {
+            fs::write(dist.join("RECORD"), format!("{evil},sha256=x,1\n")).unwrap();
+            assert!(
+                recorded_files(&wheel)
+                    .unwrap_err()
+                    .contains("outside the wheel"),
+                "{evil}"
+            );
+        }
         fs::remove_dir_all(&wheel).unwrap();
     }
 }
