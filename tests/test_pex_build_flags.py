@@ -42,6 +42,55 @@ def test_every_pex_build_flag_is_taken_or_refused_with_a_reason(e2e, real_pex):
                  "-o", "--output-file", "--interpreter-constraint", "--inherit-path", "--inject-args",
                  "--inject-env", "--inject-python-args", "--strip-pex-env", "--no-strip-pex-env",
                  "--validate-entry-point", "--include-tools", "--platform", "--abbreviated-platform",
-                 "--complete-platform", "--exe", "--executable", "--python-script"):
+                 "--complete-platform", "--exe", "--executable", "--python-script", "--build-properties",
+                 "--build-property", "--record-git-state", "--no-record-git-state"):
         assert flag in taken, (flag, taken)
     assert len(refused) > 100, len(refused)
+
+
+def test_build_properties_are_recorded_as_pex_records_them(e2e, real_pex):
+    """--build-properties (JSON, or a file of it), --build-property NAME=VALUE (JSON, else a
+    string) and --record-git-state: the same PEX-INFO build_properties from both tools, but for
+    each tool's own version key."""
+    import json
+    import zipfile
+
+    repo = e2e.tmp / "repo"
+    src = repo / "src"
+    src.mkdir(parents=True)
+    (src / "hello.py").write_text("print('hi')\n")
+    git_env = clean_env(e2e.home, {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                                   "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+    for cmd in (["init", "-q", "-b", "release"], ["add", "."], ["commit", "-q", "-m", "one"],
+                ["tag", "-a", "v1.2", "-m", "v1.2"]):
+        r = run(["git", *cmd], env=git_env, cwd=repo)
+        assert r.returncode == 0, describe(r)
+    (repo / "props.json").write_text('{"team": "data", "n": 1}')
+    idna = e2e.files("idna")
+    flags = ["--build-properties", "props.json", "--build-property", "n=2", "--build-property", "who=ann",
+             "--build-property", 'list=["spam", 42]', "--record-git-state"]
+    pex_out, dpex_out = e2e.tmp / "pex.pex", e2e.tmp / "dpex.pex"
+    r = run([real_pex, "--no-pypi", "--index", e2e.index.simple_url, "--python", "/usr/bin/python3.11",
+             "idna==3.20", "-D", "src", *flags, "-o", pex_out],
+            env=clean_env(e2e.home, {"PEX_ROOT": e2e.tmp / "pex-root"}), cwd=repo, timeout=300)
+    assert r.returncode == 0, describe(r)
+    lock = e2e.pylock(idna)
+    r = run([e2e.dpex, "build", "--lock", lock, "-D", "src", *flags, "-o", dpex_out], env=clean_env(e2e.home),
+            cwd=repo)
+    assert r.returncode == 0, describe(r)
+
+    def props(path):
+        with zipfile.ZipFile(path) as z:
+            got = json.loads(z.read("PEX-INFO"))["build_properties"]
+        return {k: v for k, v in got.items() if k not in ("pex_version", "dpex_version")}
+
+    want = props(pex_out)
+    assert want["git_state"]["tag"] == "v1.2" and want["git_state"]["branch"] == "release", want
+    assert want["n"] == 2 and want["list"] == ["spam", 42] and want["team"] == "data", want
+    assert props(dpex_out) == want
+
+    # pex's errors, in dpex's words: not an object, not NAME=VALUE.
+    for bad in (["--build-properties", "[1, 2]"], ["--build-property", "novalue"]):
+        r = run([e2e.dpex, "build", "--lock", lock, "-D", "src", *bad, "-o", e2e.tmp / "bad.pex"],
+                env=clean_env(e2e.home), cwd=repo)
+        assert r.returncode != 0 and "build-propert" in r.stderr and "panicked" not in r.stderr, describe(r)

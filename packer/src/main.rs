@@ -1,5 +1,6 @@
 //! `dpex`: build dehydrated PEX files. See README.md and docs/.
 
+mod build_properties;
 mod cache_admin;
 mod launchers;
 mod ops;
@@ -250,6 +251,22 @@ struct BuildArgs {
     /// A host kind as a JSON file of `pex3 interpreter inspect --markers --tags`; repeatable.
     #[arg(long = "complete-platform", value_name = "FILE")]
     complete_platform: Vec<PathBuf>,
+    /// PEX-INFO build_properties: a JSON object, or a file holding one.
+    #[arg(long = "build-properties", value_name = "JSON|FILE")]
+    build_properties: Option<String>,
+    /// Add `NAME=VALUE` to build_properties (VALUE as JSON, else a string); repeatable.
+    #[arg(long = "build-property", value_name = "NAME=VALUE")]
+    build_property: Vec<String>,
+    /// Record the git state (commit, description, branch, tag) in build_properties.
+    #[arg(long = "record-git-state", overrides_with = "no_record_git_state")]
+    record_git_state: bool,
+    /// pex's default, and dpex's: no git state (accepted for pex's command lines).
+    #[arg(
+        long = "no-record-git-state",
+        hide = true,
+        overrides_with = "record_git_state"
+    )]
+    no_record_git_state: bool,
     /// The launcher stub to prepend (default: the ones built with this dpex).
     #[arg(long = "launcher", value_name = "PATH", conflicts_with_all = ["platform", "complete_platform"])]
     launcher: Option<PathBuf>,
@@ -416,7 +433,13 @@ fn build(args: BuildArgs) -> Result<(), String> {
             .ok_or_else(|| format!("--inject-env wants NAME=VALUE, not {pair:?}"))?;
         inject_env.insert(key.to_string(), value.to_string());
     }
-    let mut build_properties = BTreeMap::new();
+    let mut build_properties: BTreeMap<_, _> = build_properties::from_flags(
+        args.build_properties.as_deref(),
+        &args.build_property,
+        args.record_git_state,
+    )?
+    .into_iter()
+    .collect();
     build_properties.insert(
         "dpex_version".to_string(),
         serde_json::Value::from(env!("CARGO_PKG_VERSION")),
