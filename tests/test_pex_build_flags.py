@@ -43,7 +43,7 @@ def test_every_pex_build_flag_is_taken_or_refused_with_a_reason(e2e, real_pex):
                  "--inject-env", "--inject-python-args", "--strip-pex-env", "--no-strip-pex-env",
                  "--validate-entry-point", "--include-tools", "--platform", "--abbreviated-platform",
                  "--complete-platform", "--exe", "--executable", "--python-script", "--build-properties",
-                 "--build-property", "--record-git-state", "--no-record-git-state"):
+                 "--build-property", "--record-git-state", "--no-record-git-state", "--seed", "--no-seed"):
         assert flag in taken, (flag, taken)
     assert len(refused) > 100, len(refused)
 
@@ -94,3 +94,42 @@ def test_build_properties_are_recorded_as_pex_records_them(e2e, real_pex):
         r = run([e2e.dpex, "build", "--lock", lock, "-D", "src", *bad, "-o", e2e.tmp / "bad.pex"],
                 env=clean_env(e2e.home), cwd=repo)
         assert r.returncode != 0 and "build-propert" in r.stderr and "panicked" not in r.stderr, describe(r)
+
+
+def test_seed_fills_the_cache_and_prints_what_pex_prints(e2e, real_pex):
+    """--seed verbose: the same JSON keys as pex's (`seeded_from`, `pex_root`, `python`, `pex`), the
+    same interpreter; the app is hydrated by the build, so its first run fetches nothing.
+    --seed (args): the command that runs the app."""
+    import json
+
+    src = e2e.sources({"hello.py": "import idna\nprint('HELLO', idna.encode('bücher').decode())\n"}, name="seed-src")
+    pex_out = e2e.tmp / "pex.pex"
+    r = run([real_pex, "--no-pypi", "--index", e2e.index.simple_url, "--python", "/usr/bin/python3.11",
+             "idna==3.20", "-D", src, "-m", "hello", "--seed", "verbose", "-o", pex_out],
+            env=clean_env(e2e.home, {"PEX_ROOT": e2e.tmp / "pex-root"}), timeout=300)
+    assert r.returncode == 0, describe(r)
+    pex_seed = json.loads(r.stdout.strip().splitlines()[-1])
+
+    lock = e2e.pylock(e2e.files("idna"))
+    env = e2e.env({"PEX_PYTHON": "/usr/bin/python3.11"})
+    since = e2e.index.mark()
+    r = run([e2e.dpex, "build", "--lock", lock, "-D", src, "-m", "hello", "--seed", "verbose",
+             "-o", e2e.tmp / "app.pex"], env=env)
+    assert r.returncode == 0, describe(r)
+    seed = json.loads(r.stdout)
+    assert set(seed) == set(pex_seed), (seed, pex_seed)
+    assert seed["python"] == pex_seed["python"] == "/usr/bin/python3.11"
+    assert seed["pex_root"] == str(e2e.root / "1") and seed["pex"] == str(e2e.tmp / "app.pex")
+    assert e2e.index.file_gets(since), "--seed fetched nothing"
+
+    since = e2e.index.mark()
+    r = run([seed["pex"]], env=env)
+    assert r.returncode == 0 and "HELLO xn--bcher-kva" in r.stdout, describe(r)
+    assert not e2e.index.requests()[since:], "the seeded app went to the network"
+
+    r = run([e2e.dpex, "build", "--lock", lock, "-D", src, "-m", "hello", "--seed", "-o", e2e.tmp / "b.pex"],
+            env=env)
+    assert r.returncode == 0 and r.stdout.strip() == str(e2e.tmp / "b.pex"), describe(r)
+    r = run([e2e.dpex, "build", "--lock", lock, "-D", src, "-m", "hello", "--seed=none", "-o", e2e.tmp / "c.pex"],
+            env=env)
+    assert r.returncode == 0 and r.stdout == "", describe(r)

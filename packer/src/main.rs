@@ -267,6 +267,20 @@ struct BuildArgs {
         overrides_with = "record_git_state"
     )]
     no_record_git_state: bool,
+    /// After the build, fill this host's cache for the app (as `dpex hydrate`)
+    /// and print the command to run it (`args`, the default) or a JSON object
+    /// of what was seeded (`verbose`), as pex's `--seed` does.
+    #[arg(
+        long = "seed",
+        value_name = "none|args|verbose",
+        num_args = 0..=1,
+        default_missing_value = "args",
+        value_parser = ["none", "args", "verbose"]
+    )]
+    seed: Option<String>,
+    /// pex's deprecated `--seed=none`.
+    #[arg(long = "no-seed", hide = true, conflicts_with = "seed")]
+    _no_seed: bool,
     /// The launcher stub to prepend (default: the ones built with this dpex).
     #[arg(long = "launcher", value_name = "PATH", conflicts_with_all = ["platform", "complete_platform"])]
     launcher: Option<PathBuf>,
@@ -494,7 +508,11 @@ fn build(args: BuildArgs) -> Result<(), String> {
         }
     };
     let bytes = pexfile::render(&front, &files, &info)?;
-    pexfile::write_executable(&args.output_file, &bytes)
+    pexfile::write_executable(&args.output_file, &bytes)?;
+    match args.seed.as_deref() {
+        Some(mode @ ("args" | "verbose")) => ops::seed(&args.output_file, mode == "verbose"),
+        _ => Ok(()),
+    }
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {

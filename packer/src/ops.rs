@@ -41,9 +41,12 @@ fn choose_interpreter(
         .map_err(|e| e.to_string())
 }
 
-/// Fill the cache for `app` ahead of time: the same steps as a first run,
-/// without running the app.
-pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), String> {
+/// The app's environment for `python` (or the interpreter the launcher would
+/// choose), made as a first run makes it: -> (the cache, the interpreter, the environment).
+fn ensure_environment(
+    app: &Path,
+    python: Option<&Path>,
+) -> Result<(Cache, InterpreterInfo, hydrate::Environment), String> {
     let (zip, info) = open_app(app)?;
     let mut settings = settings()?;
     // Progress and warnings, as with PEX_VERBOSE=1.
@@ -52,6 +55,34 @@ pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), S
     let python = choose_interpreter(&cache, &info, python, &settings)?;
     let env = hydrate::ensure_environment(&cache, &zip, &info, &python, &settings)
         .map_err(|e| e.to_string())?;
+    Ok((cache, python, env))
+}
+
+/// `dpex build --seed`: hydrate the app just written, as `dpex hydrate` does,
+/// and print on stdout what pex's `--seed` prints: the command that runs it
+/// (a dpex app runs warm from its own file), or with `verbose` a JSON object
+/// (`seeded_from`, `pex_root`: the cache, `python`, `pex`: what to run).
+pub fn seed(app: &Path, verbose: bool) -> Result<(), String> {
+    let (cache, python, _) = ensure_environment(app, None)?;
+    let app = std::fs::canonicalize(app).map_err(|e| format!("{}: {e}", app.display()))?;
+    if verbose {
+        let info = serde_json::json!({
+            "seeded_from": app,
+            "pex_root": cache.root(),
+            "python": python.executable,
+            "pex": app,
+        });
+        println!("{info}");
+    } else {
+        println!("{}", app.display());
+    }
+    Ok(())
+}
+
+/// Fill the cache for `app` ahead of time: the same steps as a first run,
+/// without running the app.
+pub fn hydrate(app: &Path, python: Option<&Path>, compile: bool) -> Result<(), String> {
+    let (cache, python, env) = ensure_environment(app, python)?;
     if compile {
         // The wheels' bytecode goes to the shared site (the venv links its
         // folders; compileall does not follow links), the app's next to it.

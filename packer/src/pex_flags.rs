@@ -233,8 +233,6 @@ const REFUSED: &[(&[&str], &str)] = &[
             "-p",
             "--preamble-file",
             "--bind-resource-path",
-            "--seed",
-            "--no-seed",
         ],
         NOT_YET,
     ),
