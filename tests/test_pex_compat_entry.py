@@ -8,6 +8,7 @@ See tests/support/pexcompat.py and docs/compat.md.
 
 import pytest
 
+from support.harness import PY311
 from support.pexcompat import lab, pex_build_root, real_pex  # noqa: F401  (fixtures)
 
 
@@ -217,6 +218,26 @@ def test_python_script_from_wheel_data(data_scripts):
 def test_shell_script_from_wheel_data(data_scripts):
     pair = data_scripts.run("x", "y z", env={"PEX_SCRIPT": "shscript"}).assert_same()
     assert pair.dpex.stdout == "SHSCRIPT x y z\n" and pair.dpex.returncode == 6, pair.describe()
+
+
+# -- --preamble-file ----------------------------------------------------------------
+
+def test_a_preamble_runs_first_once_as_in_pex(lab, idna):
+    """`--preamble-file`: Python that runs before the app at every start (`./app.pex` and
+    `python app.pex` alike): the app sees its effects with both tools. dpex runs it once, in the
+    app's process; pex runs it again in each process it re-executes into (twice for `./app.pex`
+    here), an accident of its bootstrap that dpex does not copy (docs/compat.md)."""
+    preamble = lab.root / "preamble.py"
+    preamble.write_text("import os, sys\nos.environ['FROM_PREAMBLE'] = 'yes ü'\n"
+                        "sys.stderr.write('PREAMBLE\\n')\n")
+    script = lab.root / "preamble-exe.py"
+    script.write_text("import json, os\nprint('APP ' + json.dumps({'env': os.environ.get('FROM_PREAMBLE')}))\n")
+    twin = lab.build("preamble", idna, opts=["--preamble-file", str(preamble), "--exe", str(script)])
+    for via in (None, [PY311]):
+        pair = twin.run(via=via).assert_same(stderr=None)
+        pair.both(lambda r: r.tagged("APP") == {"env": "yes ü"} or pytest.fail("no preamble effect"))
+        assert pair.pex.stderr.count("PREAMBLE") >= 1, pair.describe()
+        assert pair.dpex.stderr.splitlines() == ["PREAMBLE"], pair.describe()
 
 
 # -- --exe ------------------------------------------------------------------------

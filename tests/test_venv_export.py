@@ -7,6 +7,7 @@ of its wheels this host has cached."""
 import os
 import shutil
 import subprocess
+import zipfile
 
 from support import apps
 from support.apps import FULL_PROJECTS
@@ -149,3 +150,23 @@ def test_dpex_info_shows_the_wheels_and_what_is_cached(e2e):
     err = p.stderr.read()
     p.wait(timeout=60)
     assert "panicked" not in err and p.returncode == -13, (p.returncode, err)
+
+
+def test_an_exported_venv_keeps_the_apps_preamble(e2e):
+    """`--preamble-file` lives in the app's __main__.py: `dpex venv` (which rebuilds the app with
+    its own shim) keeps it, and DIR/pex runs it once before the app."""
+    preamble = e2e.tmp / "preamble.py"
+    preamble.write_text("import os, sys\nos.environ['GREETING'] = 'from the preamble'\n"
+                        "sys.stderr.write('PREAMBLE\\n')\n")
+    pex = e2e.build_app(e2e.files("idna"), imports=["idna"], extra=["--preamble-file", preamble])
+    r = e2e.run_pex(pex)
+    assert_ok(r)
+    assert app_json(r)["greeting"] == "from the preamble" and r.stderr.count("PREAMBLE") == 1, describe(r)
+    venv = e2e.tmp / "venv"
+    assert_ok(e2e.dpex_cmd("venv", pex, venv, env=e2e.env()))
+    # (A pure app carries both architectures' launchers; the venv's copy only this host's.)
+    with zipfile.ZipFile(pex) as built, zipfile.ZipFile(venv / "pex") as exported:
+        assert exported.read("__main__.py") == built.read("__main__.py")
+    r = e2e.run_pex(venv / "pex")
+    assert_ok(r)
+    assert app_json(r)["greeting"] == "from the preamble" and r.stderr.count("PREAMBLE") == 1, describe(r)

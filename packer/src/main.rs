@@ -251,6 +251,9 @@ struct BuildArgs {
     /// A host kind as a JSON file of `pex3 interpreter inspect --markers --tags`; repeatable.
     #[arg(long = "complete-platform", value_name = "FILE")]
     complete_platform: Vec<PathBuf>,
+    /// Python run first at every start of the app, before dpex's boot (pex's option).
+    #[arg(long = "preamble-file", value_name = "FILE")]
+    preamble_file: Option<PathBuf>,
     /// PEX-INFO build_properties: a JSON object, or a file holding one.
     #[arg(long = "build-properties", value_name = "JSON|FILE")]
     build_properties: Option<String>,
@@ -397,6 +400,9 @@ fn build(args: BuildArgs) -> Result<(), String> {
         )?;
     }
     pexfile::add_shim(&mut files);
+    if let Some(preamble) = &args.preamble_file {
+        pexfile::add_preamble(&mut files, preamble)?;
+    }
 
     let mut packages = lock.packages.clone();
     let mut targets = Vec::new();

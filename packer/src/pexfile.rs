@@ -126,6 +126,47 @@ pub fn add_executable(files: &mut AppFiles, script: &Path) -> Result<String, Str
     Ok(NAME.to_string())
 }
 
+/// pex's `--preamble-file FILE`: Python run first in the app's `__main__.py`,
+/// before dpex's boot (pex puts it before its bootstrap). Run once per start:
+/// in the app's environment, not in the `python app.pex` process that hands
+/// over to the launcher first. Part of `__main__.py`, so of `code_hash`.
+pub fn add_preamble(files: &mut AppFiles, preamble: &Path) -> Result<(), String> {
+    let source = fs::read_to_string(preamble).map_err(|e| {
+        format!(
+            "cannot read the --preamble-file {} (it must be UTF-8 Python): {e}",
+            preamble.display()
+        )
+    })?;
+    let main = files
+        .get_mut("__main__.py")
+        .expect("the shim is added first");
+    let shim = String::from_utf8(std::mem::take(&mut main.bytes)).expect("the shim is UTF-8");
+    let name = preamble.file_name().unwrap_or_default().to_string_lossy();
+    // The source as a Python string literal: JSON's escapes are Python's.
+    let literal = serde_json::to_string(&source).expect("a string serializes");
+    let name = serde_json::to_string(&format!("<preamble {name}>")).expect("a string serializes");
+    main.bytes = format!(
+        "import os as _dpex_os\n\
+         if \"__DPEX_ENTRY\" in _dpex_os.environ:  # the app's own start, not `python app.pex` handing over\n    \
+         exec(compile({literal}, {name}, \"exec\"))\n\
+         {PREAMBLE_END}{shim}"
+    )
+    .into_bytes();
+    Ok(())
+}
+
+/// The last line of a preamble in `__main__.py`; the shim follows it.
+const PREAMBLE_END: &str = "del _dpex_os\n";
+
+/// The preamble part of an app's `__main__.py` (through [`PREAMBLE_END`]), if it has one.
+fn preamble_of(files: &AppFiles) -> Option<Vec<u8>> {
+    let main = std::str::from_utf8(&files.get("__main__.py")?.bytes).ok()?;
+    main.starts_with("import os as _dpex_os\n")
+        .then(|| main.find(PREAMBLE_END))
+        .flatten()
+        .map(|at| main.as_bytes()[..at + PREAMBLE_END.len()].to_vec())
+}
+
 /// Add the python-shim files.
 pub fn add_shim(files: &mut AppFiles) {
     for (path, text) in SHIM_FILES {
@@ -222,7 +263,13 @@ pub fn restub(app: &Path) -> Result<Vec<u8>, String> {
         }
     }
     let mut info = info.ok_or_else(|| format!("{shown} has no PEX-INFO: it is not a dpex app"))?;
+    // This dpex's shim, after the app's preamble if it has one.
+    let preamble = preamble_of(&files);
     add_shim(&mut files);
+    if let (Some(mut head), Some(main)) = (preamble, files.get_mut("__main__.py")) {
+        head.append(&mut main.bytes);
+        main.bytes = head;
+    }
     info.code_hash = Some(code_hash(&files));
     info.pex_hash = None;
     info.pex_hash = Some(pex_hash(&info));
