@@ -43,7 +43,8 @@ def test_every_pex_build_flag_is_taken_or_refused_with_a_reason(e2e, real_pex):
                  "--inject-env", "--inject-python-args", "--strip-pex-env", "--no-strip-pex-env",
                  "--validate-entry-point", "--include-tools", "--platform", "--abbreviated-platform",
                  "--complete-platform", "--exe", "--executable", "--python-script", "--build-properties",
-                 "--build-property", "--record-git-state", "--no-record-git-state", "--seed", "--no-seed"):
+                 "--build-property", "--record-git-state", "--no-record-git-state", "--seed", "--no-seed",
+                 "--preamble-file", "--bind-resource-path"):
         assert flag in taken, (flag, taken)
     assert len(refused) > 100, len(refused)
 

@@ -240,6 +240,31 @@ def test_a_preamble_runs_first_once_as_in_pex(lab, idna):
         assert pair.dpex.stderr.splitlines() == ["PREAMBLE"], pair.describe()
 
 
+# -- --bind-resource-path -----------------------------------------------------------
+
+def test_bound_resource_paths_are_found_on_sys_path_as_in_pex(lab, idna):
+    """`--bind-resource-path ENV=rel/path`: ENV is the absolute path of the first such file on
+    sys.path (the app's sources, then the wheels), in every mode; a resource found nowhere stops
+    the app with pex's message."""
+    script = lab.root / "bind-exe.py"
+    script.write_text(
+        "import json, os\n"
+        "def tail(name):\n"
+        "    v = os.environ.get(name)\n"
+        "    return v and (os.path.isabs(v), os.path.isfile(v), '/'.join(v.split(os.sep)[-2:]))\n"
+        "print('APP ' + json.dumps({n: tail(n) for n in ('MAIN_PY', 'IDNA_INIT')}))\n")
+    opts = ["--bind-resource-path", "MAIN_PY=myapp/main.py", "--bind-resource-path", "IDNA_INIT=idna/__init__.py"]
+    twin = lab.build("bind", idna, opts=[*opts, "--exe", str(script)])
+    pair = twin.run().assert_same(stderr="empty")
+    pair.both(lambda r: r.tagged("APP") == {"MAIN_PY": [True, True, "myapp/main.py"],
+                                           "IDNA_INIT": [True, True, "idna/__init__.py"]}
+              or pytest.fail("wrong bindings"))
+    twin = lab.build("bind-missing", idna, opts=["--bind-resource-path", "NOPE=no/such.txt", "--exe", str(script)])
+    pair = twin.run()
+    pair.both(lambda r: (r.returncode != 0 and "There was no resource file no/such.txt found on the `sys.path`"
+                         in r.stderr) or pytest.fail("a missing resource did not stop the app"))
+
+
 # -- --exe ------------------------------------------------------------------------
 
 def test_an_exe_script_runs_as_pex_runs_it(lab, idna):

@@ -251,6 +251,10 @@ struct BuildArgs {
     /// A host kind as a JSON file of `pex3 interpreter inspect --markers --tags`; repeatable.
     #[arg(long = "complete-platform", value_name = "FILE")]
     complete_platform: Vec<PathBuf>,
+    /// `ENV_NAME=RESOURCE_PATH`: at run time ENV_NAME is set to the absolute path of the first
+    /// file RESOURCE_PATH (relative, `/`-separated) names on sys.path; repeatable.
+    #[arg(long = "bind-resource-path", value_name = "ENV=PATH")]
+    bind_resource_path: Vec<String>,
     /// Python run first at every start of the app, before dpex's boot (pex's option).
     #[arg(long = "preamble-file", value_name = "FILE")]
     preamble_file: Option<PathBuf>,
@@ -453,6 +457,21 @@ fn build(args: BuildArgs) -> Result<(), String> {
             .ok_or_else(|| format!("--inject-env wants NAME=VALUE, not {pair:?}"))?;
         inject_env.insert(key.to_string(), value.to_string());
     }
+    let mut bind_resource_paths = BTreeMap::new();
+    for pair in &args.bind_resource_path {
+        let (name, path) = pair
+            .split_once('=')
+            .filter(|(name, path)| !name.is_empty() && !path.is_empty())
+            .ok_or_else(|| {
+                format!("--bind-resource-path wants ENV_NAME=RESOURCE_PATH (a path on sys.path, with /), not {pair:?}")
+            })?;
+        if path.starts_with('/') || path.split('/').any(|part| part == "..") {
+            return Err(format!(
+                "--bind-resource-path {pair}: the resource path must be relative to sys.path (no leading / or ..)"
+            ));
+        }
+        bind_resource_paths.insert(name.to_string(), path.to_string());
+    }
     let mut build_properties: BTreeMap<_, _> = build_properties::from_flags(
         args.build_properties.as_deref(),
         &args.build_property,
@@ -479,6 +498,7 @@ fn build(args: BuildArgs) -> Result<(), String> {
         inject_env,
         inject_python_args,
         strip_pex_env: !args.no_strip_pex_env,
+        bind_resource_paths,
         code_hash: Some(pexfile::code_hash(&files)),
         pex_hash: None,
         build_properties,

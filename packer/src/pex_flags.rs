@@ -227,7 +227,7 @@ const REFUSED: &[(&[&str], &str)] = &[
         SOURCES,
     ),
     (&["--python", "--python-path"], INTERPRETER),
-    (&["--pex-path", "-p", "--bind-resource-path"], NOT_YET),
+    (&["--pex-path", "-p"], NOT_YET),
     (
         &["--python-shebang"],
         "a dpex app starts with its native launcher (or, for several architectures, a \

@@ -63,6 +63,9 @@ def main(app_dir):
     _put_app_first(app_dir)
     _arrange_sys_path(app_dir, inherit_path, _extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", "")))
     sys.argv[0] = os.environ.pop("__DPEX_ARGV0", "") or os.environ.get("PEX", app_dir)
+    binds = os.environ.pop("__DPEX_BIND_RESOURCE_PATHS", "")
+    if binds:
+        _bind_resource_paths(binds)
     kind, _, value = entry.partition(":")
     try:
         if kind == "entry_point":
@@ -74,6 +77,24 @@ def main(app_dir):
     except Exception:
         _check_cache_next_start()
         raise
+
+
+def _bind_resource_paths(binds):
+    """PEX-INFO bind_resource_paths (pex's --bind-resource-path): each variable gets the
+    absolute path of the first file of its resource path on sys.path, as pex does."""
+    for bind in binds.split("\x1e"):
+        name, _, resource = bind.partition("\x1f")
+        rel_path = os.path.normpath(os.path.join(*resource.split("/")))
+        for entry in sys.path:
+            path = os.path.join(entry, rel_path)
+            if os.path.isfile(path):
+                os.environ[name] = path
+                break
+        else:
+            sys.exit(
+                "There was no resource file %s found on the `sys.path` corresponding to the given "
+                "resource binding spec `%s=%s`" % (resource, name, resource)
+            )
 
 
 def _check_cache_next_start():

@@ -114,6 +114,10 @@ pub struct PexInfo {
     pub inject_python_args: Vec<String>,
     #[serde(default = "default_true")]
     pub strip_pex_env: bool,
+    /// `{ENV: resource path}`: ENV is set to the first file of that relative
+    /// path found on `sys.path` (pex's `--bind-resource-path`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bind_resource_paths: BTreeMap<String, String>,
     #[serde(default)]
     pub code_hash: Option<String>,
     #[serde(default)]

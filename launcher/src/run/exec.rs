@@ -273,6 +273,15 @@ pub fn exec_python(
     // sys.argv[0], as pex sets it: the path the app was started by.
     command.env("__DPEX_ARGV0", invoked);
     command.env("__DPEX_ENTRY", entry.encode());
+    if !info.bind_resource_paths.is_empty() {
+        // Resolved by the shim on the app's sys.path (NAME US path RS ...).
+        let binds: Vec<String> = info
+            .bind_resource_paths
+            .iter()
+            .map(|(name, path)| format!("{name}\x1f{path}"))
+            .collect();
+        command.env("__DPEX_BIND_RESOURCE_PATHS", binds.join("\x1e"));
+    }
     command.env("__DPEX_INHERIT_PATH", inherit.as_str());
     let error = command.exec();
     Error::io("run", python, error)
