@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from support import elf
 from support.harness import PY311, REPO, assert_ok, describe, run
 
 MATURIN = Path(sys.executable).parent / "maturin"
@@ -76,6 +77,12 @@ def test_pip_installs_the_wheel_and_its_dpex_builds_a_running_app(e2e, dist):
     wheel, _ = dist
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.endswith(".data/scripts/dpex") for n in names), names
+    # A static dpex, installable on glibc hosts back to 2.17 (RHEL 7+) and on musl hosts.
+    tags = wheel.name[:-len(".whl")].split("-")[-1].split(".")
+    assert {"manylinux2014_x86_64", "musllinux_1_2_x86_64"} <= set(tags), wheel.name
+    with zipfile.ZipFile(wheel) as zf:
+        binary = zf.read(next(n for n in names if n.endswith(".data/scripts/dpex")))
+    assert elf.is_static(binary), elf.describe(binary)
     venv = fresh_venv(e2e.tmp / "venv")
     pip_install(venv, wheel)
     dpex = venv / "bin" / "dpex"
