@@ -2,7 +2,7 @@
 """Spark and Dask on a dehydrated app vs the same app as a full pex built by pex (issue 12;
 docs/distributed.md). Writes bench/results-engines.md.
 
-    /usr/bin/python3.11 bench/engines.py [--dpex target/release/dpex] [--rounds 3] [--only spark|dask]
+    /usr/bin/python3.11 bench/engines.py [--dpex target/release/dpex] [--rounds 3] [--only spark|dask|fleet]
 
 Both apps are built from the same locked real wheels (tests/spark.lock.txt: pyspark built from
 PyPI's sdist, py4j, numpy, pandas, pyarrow; tests/dask.lock.txt: distributed, dask, numpy,
@@ -21,6 +21,12 @@ interpreter-mode apps (no entry point), run by /usr/bin/python3.11.
   workers started from the app (`-m distributed.cli.dask_scheduler` / `dask_worker`), each on its
   own empty cache, and a client mapping a numpy/pandas function over them. Timed from starting the
   scheduler to the client's results (cold), then the same with every cache warm.
+
+- Fleet (dpex only; docs/operations.md, "A caching proxy for a fleet"): 16 cold hosts at once (each
+  its own DPEX_ROOT and process) on the test wheels (tests/wheels.lock.txt), straight from the
+  origin index, through a cold caching nginx (tests/support/nginx.py, named by DPEX_MIRROR), and
+  through the same nginx once it holds the wheels. Timed from the first start to the last exit;
+  the origin's request log gives the wheel requests and bytes it served.
 
 Tools and rounds are interleaved (dpex, pex, dpex, pex, ...).
 """
@@ -41,6 +47,7 @@ from bench import REPO, base_env, die, machine_info, say, setup_dpex, setup_tool
 from support import locked_wheels  # noqa: E402
 from support.dask import CLIENT, JOBS, DaskCluster  # noqa: E402
 from support.index_server import IndexServer  # noqa: E402
+from support.nginx import Nginx  # noqa: E402
 from support.pylock import write_pylock, write_requirements  # noqa: E402
 from support.spark import JOB, SparkCluster, job_result  # noqa: E402
 
@@ -148,6 +155,67 @@ def dask_rounds(apps, rounds, work):
     return samples
 
 
+def fleet_rounds(dpex, tools, rounds, work, hosts=16):
+    """-> markdown: 16 cold hosts straight from the origin, through a cold proxy, through a warm one."""
+    files = [f for f in bench.setup_wheels(tools) if "musllinux" not in f.name]
+    needed_mb = sum(f.stat().st_size for f in files) / 1e6
+    origin = IndexServer(files[0].parent, work / "fleet-origin.log").start()
+    samples = {k: [] for k in ("origin", "proxy, cold", "proxy, warm")}
+    gets = {k: [] for k in samples}
+    try:
+        src = work / "fleet-src"
+        src.mkdir(exist_ok=True)
+        (src / "fleet_check.py").write_text(
+            "import certifi, charset_normalizer, idna, numpy, requests, setuptools, urllib3, yaml\nprint('fleet-ok')\n")
+        lock = write_pylock(work / "fleet-pylock.toml", files, origin.files_url)
+        app = work / "fleet-app.pex"
+        bench.run([dpex, "build", "--lock", lock, "-D", src, "-m", "fleet_check", "-o", app], env=base_env())
+        for n in range(rounds):
+            shutil.rmtree(work / f"fleet-nginx-{n}", ignore_errors=True)  # an empty proxy cache
+            proxy = Nginx(work / f"fleet-nginx-{n}", origin.url).start()
+            try:
+                for scenario in samples:
+                    rd = work / f"fleet-{n}-{scenario.replace(', ', '-')}"
+                    shutil.rmtree(rd, ignore_errors=True)
+                    rd.mkdir(parents=True)
+                    mirror = {} if scenario == "origin" else {"DPEX_MIRROR": proxy.url}
+                    since = origin.mark()
+                    started = time.monotonic()
+                    procs = [subprocess.Popen([app], env=base_env(PEX_PYTHON=PYTHON, DPEX_ROOT=rd / f"host-{i}",
+                                                                  **mirror),
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             for i in range(hosts)]
+                    outs = [p.communicate(timeout=900) for p in procs]
+                    elapsed = time.monotonic() - started
+                    for p, (out, err) in zip(procs, outs):
+                        if p.returncode != 0 or "fleet-ok" not in out:
+                            die(f"fleet {scenario}: a host failed:\n{err[-3000:]}")
+                    served = origin.file_gets(since)
+                    samples[scenario].append(elapsed)
+                    gets[scenario].append((sum(served.values()),
+                                           sum((files[0].parent / f).stat().st_size * c for f, c in served.items())))
+                    say(f"fleet {scenario} round {n + 1}: {elapsed:.2f} s, origin served {sum(served.values())} wheels")
+            finally:
+                proxy.stop()
+    finally:
+        origin.stop()
+    lines = ["## Fleet: 16 cold hosts at once, straight or through a caching proxy", "",
+             f"{rounds} rounds. {hosts} processes started at once, each its own empty DPEX_ROOT, on the test "
+             f"wheels ({len(files)} wheels, {needed_mb:.1f} MB); the proxy is nginx with `proxy_cache` and "
+             "`proxy_cache_lock` (tests/support/nginx.py), named by `DPEX_MIRROR`; a new, empty proxy cache each "
+             "round for the cold row. Timed from the first start to the last exit. Loopback: the origin is "
+             "not a bottleneck here, so the time shows the proxy's own cost, and the origin columns show "
+             "what a fleet saves an index.", "",
+             "| scenario | median s (min–max) | vs straight | origin wheel requests | origin MB |",
+             "|---|---:|---:|---:|---:|"]
+    base = statistics.median(samples["origin"])
+    for scenario, xs in samples.items():
+        reqs, sizes = zip(*gets[scenario])
+        lines.append(f"| {scenario} | {statistics.median(xs):.2f} ({min(xs):.2f}–{max(xs):.2f}) | "
+                     f"{statistics.median(xs) / base:.2f}× | {max(reqs)} | {max(sizes) / 1e6:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def table(title, apps, samples, wheels_mb, note):
     def med(tool, phase, key="seconds"):
         return statistics.median(s[key] for s in samples[(tool, phase)])
@@ -177,13 +245,13 @@ def table(title, apps, samples, wheels_mb, note):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", choices=["spark", "dask"])
+    ap.add_argument("--only", choices=["spark", "dask", "fleet"])
     ap.add_argument("--dpex", help="use this dpex binary (no build)")
     ap.add_argument("--no-build", action="store_true", help="use target/release/dpex as it is")
     ap.add_argument("--dpex-source", choices=["worktree", "head"], default="worktree")
     ap.add_argument("--out", default=str(HERE / "results-engines.md"))
     args = ap.parse_args()
-    if shutil.which("java") is None and args.only != "dask":
+    if shutil.which("java") is None and args.only in (None, "spark"):
         die("Spark needs java (Debian: openjdk-17-jre-headless)")
     started = time.monotonic()
     work = REPO / ".dpex-test" / "bench-engines"
@@ -191,8 +259,11 @@ def main():
     tools = setup_tools(REPO / ".dpex-test" / "bench", PYTHON)
     dpex, dpex_from = setup_dpex(args, work)
     sections = []
-    for engine in ("spark", "dask"):
+    for engine in ("spark", "dask", "fleet"):
         if args.only and args.only != engine:
+            continue
+        if engine == "fleet":
+            sections.append(fleet_rounds(dpex, tools, args.rounds, work))
             continue
         files = locked_wheels.ensure(engine)
         wheels_mb = sum(f.stat().st_size for f in files) / 1e6
