@@ -123,6 +123,8 @@ def spark_rounds(apps, rounds, work):
                         f"(session {result['session']:.1f} s, pandas UDF {result['udf']:.1f} s)")
             finally:
                 cluster.stop()
+            # Each round's caches and the executors' copies are GBs (pyspark is 456 MB).
+            shutil.rmtree(rd, ignore_errors=True)
     return samples
 
 
@@ -152,6 +154,7 @@ def dask_rounds(apps, rounds, work):
                     die(f"dask {tool} {phase} round {n} failed:\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}")
                 samples[(tool, phase)].append({"seconds": elapsed})
                 say(f"dask {tool} {phase} round {n + 1}: cluster start + job {elapsed:.1f} s")
+            shutil.rmtree(rd, ignore_errors=True)
     return samples
 
 
@@ -195,6 +198,7 @@ def fleet_rounds(dpex, tools, rounds, work, hosts=16):
                     gets[scenario].append((sum(served.values()),
                                            sum((files[0].parent / f).stat().st_size * c for f, c in served.items())))
                     say(f"fleet {scenario} round {n + 1}: {elapsed:.2f} s, origin served {sum(served.values())} wheels")
+                    shutil.rmtree(rd, ignore_errors=True)
             finally:
                 proxy.stop()
     finally:
