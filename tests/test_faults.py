@@ -543,6 +543,22 @@ def test_kill_9_during_cold_hydration_then_normal_run(e2e, faults):
     assert len(mid_build) >= 5, "too few kills landed while an entry was being built\n" + summary
 
 
+def _whole_calls(lines):
+    """strace -f splits a call that another thread interrupts into "PID call(args <unfinished ...>"
+    and, later, "PID <... call resumed>) = result". Yields (line where the call started, line where
+    it returned, the call joined into one line)."""
+    pending = {}
+    for n, line in enumerate(lines):
+        pid, _, rest = line.partition(" ")
+        if rest.endswith("<unfinished ...>"):
+            pending[pid] = (n, rest[: -len("<unfinished ...>")])
+        elif rest.startswith("<... ") and pid in pending:
+            started, head = pending.pop(pid)
+            yield started, n, head + rest.split("resumed>", 1)[1]
+        else:
+            yield n, n, rest
+
+
 def test_every_entry_is_on_disk_before_it_is_published(e2e):
     """Power cuts (docs/cache.md, "Publishing"): a published entry's files must not lose their
     contents, so the work folders' data is written to disk (one syncfs for a cold start's
@@ -559,17 +575,17 @@ def test_every_entry_is_on_disk_before_it_is_published(e2e):
                        timeout=300)
     assert r.returncode == 0, r.stderr
     created, syncs, published = {}, [], []
-    for n, line in enumerate(trace.read_text().splitlines()):
+    for started, ended, line in _whole_calls(trace.read_text().splitlines()):
         if "= 0" not in line:
             continue
         if "syncfs(" in line:
-            syncs.append(n)
+            syncs.append(ended)
         elif "mkdir" in line and '.work"' in line:
-            created[line.split('"')[1]] = n
+            created[line.split('"')[1]] = ended
         elif "rename" in line and '.work"' in line:
             work = line.split('"')[1]
             assert work in created, f"renamed a work folder the trace did not see created: {line}"
-            assert any(created[work] < s < n for s in syncs), f"published without a syncfs since its work folder was made: {line}"
+            assert any(created[work] < s < started for s in syncs), f"published without a syncfs since its work folder was made: {line}"
             published.append(work)
     # The two wheels, the app, the site and the environment.
     assert len(published) >= 5, trace.read_text()
