@@ -8,8 +8,18 @@
 #   `<venv>/bin/python [flags] <app dir>/__main__.py args`; boot runs the entry point.
 #
 # Only an import and a call: Python compiles a script's source on every start,
-# while boot is loaded from its cached bytecode (issue 10: the warm start).
+# while boot is loaded from its cached bytecode (issue 10: the warm start). That
+# bytecode is written into the app's cache entry on the first start even under
+# PYTHONDONTWRITEBYTECODE (set in many Docker images), which would otherwise make
+# every start compile boot.py again (~4 ms); the app's own modules and its wheels'
+# follow the setting.
+import sys
+
+_dont_write_bytecode = sys.dont_write_bytecode
+sys.dont_write_bytecode = False
 from __dpex__ import boot
+
+sys.dont_write_bytecode = _dont_write_bytecode
 
 if __name__ == "__main__":
     boot.start(__file__)

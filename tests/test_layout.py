@@ -68,6 +68,23 @@ def test_app_never_writes_into_the_wheel_cache(e2e):
     assert list(e2e.root.glob("1/sites/*/site-packages/idna/scratch.txt"))
 
 
+def test_boot_bytecode_is_kept_under_dont_write_bytecode(e2e):
+    """PYTHONDONTWRITEBYTECODE (set in many Docker images) keeps the app's modules and its
+    wheels' without .pyc files, as in a plain venv, but dpex's own boot module is compiled
+    once into the app's cache entry: otherwise every start compiles boot.py again."""
+    pex = e2e.build_app(e2e.files("idna"), imports=("idna",))
+    env = {"PYTHONDONTWRITEBYTECODE": "1"}
+    assert_ok(e2e.run_pex(pex, env=env))
+    (app,) = [p for p in e2e.root.glob("1/apps/*") if not p.name.startswith(".")]
+    assert list(app.glob("__dpex__/__pycache__/boot.cpython-311.pyc")), sorted(app.rglob("*"))
+    written = [p for p in e2e.root.rglob("*.pyc") if "__dpex__" not in p.parts]
+    assert written == [], written
+    # The flag is back as the user set it once boot is loaded.
+    r = assert_ok(e2e.run_pex(pex, "-c", "import sys; print('FLAG', sys.dont_write_bytecode)",
+                              env={**env, "PEX_INTERPRETER": "1"}))
+    assert "FLAG True" in r.stdout, describe(r)
+
+
 def test_site_packages_files_are_hard_links_to_the_wheel_cache(e2e):
     """As after a pip install, realpath(__file__) is a whole site-packages
     tree (the shared site's); its files are the wheel entry's, not copies."""
