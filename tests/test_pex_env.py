@@ -108,3 +108,19 @@ def test_validated_variable(e2e, name):
     # A good value runs the app, cold cache and all.
     r = assert_ok(e2e.run_pex(pex, "-c", "print(1)", env={name: good}))
     assert r.stdout == "1\n" and not r.stderr, describe(r)
+
+
+def test_pex_path_is_not_merged_and_says_so(e2e, tmp_path):
+    """PEX_PATH names other pex files whose packages pex adds to sys.path. A dpex app's
+    environment is its lock's wheels, so it runs without them and says so in one line,
+    rather than failing later on an import the user expected PEX_PATH to provide."""
+    pex = build_interpreter_app(e2e)
+    other = e2e.build_app(e2e.files("certifi"), entry_point=None, out="other.pex")
+    code = "import idna, importlib.util as u; print('CERTIFI', u.find_spec('certifi') is not None)"
+    r = assert_ok(e2e.run_pex(pex, "-c", code, env={"PEX_PATH": str(other)}))
+    assert "CERTIFI False" in r.stdout, describe(r)
+    warnings = [line for line in r.stderr.splitlines() if "PEX_PATH" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("dpex: warning: PEX_PATH is set"), describe(r)
+    assert str(other) in warnings[0] and "not on sys.path" in warnings[0], describe(r)
+    r = assert_ok(e2e.run_pex(pex, "-c", code))
+    assert "PEX_PATH" not in r.stderr, describe(r)

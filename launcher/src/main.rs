@@ -30,6 +30,13 @@ fn run() -> Result<std::convert::Infallible> {
     // Bad PEX_*/DPEX_* values fail here, before any download, as pex fails at boot.
     let settings = Settings::from_env()?;
     let verbose = settings.verbose;
+    if let Some(pex_path) = &settings.pex_path {
+        eprintln!(
+            "dpex: warning: PEX_PATH is set ({pex_path}), but a dpex app does not merge other pex \
+             files: their packages are not on sys.path. Lock their requirements with this app's \
+             and build one app (docs/compat.md)."
+        );
+    }
     let app_path = exec::app_path(&invoked);
     let mut app = AppZip::open(&exe)?;
     let info = app.read_pex_info()?;

@@ -41,6 +41,7 @@ pub const READ: &[&str] = &[
     "PEX_IGNORE_ERRORS",
     "PEX_EMIT_WARNINGS",
     "PEX_MAX_INSTALL_JOBS",
+    "PEX_PATH",
     "DPEX_OFFLINE",
     "DPEX_CACHE_LAYERS",
     "DPEX_LOCK_TIMEOUT",
@@ -137,6 +138,9 @@ pub struct Settings {
     pub stream_unpack: bool,
     /// `PEX_TOOLS`: run a tool (`venv`) instead of the app.
     pub tools: bool,
+    /// `PEX_PATH`: other pex files pex would merge into the app's sys.path; a
+    /// dpex app does not (its environment is its lock's wheels), and says so.
+    pub pex_path: Option<String>,
 }
 
 impl Settings {
@@ -206,6 +210,7 @@ impl Settings {
             module,
             inherit_path,
             extra_sys_path: vars.string("PEX_EXTRA_SYS_PATH"),
+            pex_path: vars.string("PEX_PATH"),
             python: vars.os_string("PEX_PYTHON"),
             python_path: vars.os_string("PEX_PYTHON_PATH"),
             path: vars.os_string("PATH").unwrap_or_default(),

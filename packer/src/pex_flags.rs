@@ -22,7 +22,6 @@ const SOURCES: &str = "dpex takes the app's code as source folders: put it in a 
 const INTERPRETER: &str = "a dehydrated app picks its interpreter on each host (PEX_PYTHON, \
 PEX_PYTHON_PATH, PATH) and the build needs none: pass `--interpreter-constraint` (e.g. \
 CPython==3.11.*) to restrict it";
-const NOT_YET: &str = "not supported by dpex yet (planned: see docs/compat.md, \"Build side\")";
 const NO_EFFECT: &str = "it sets a PEX-INFO key a dpex app does not act on (see docs/compat.md)";
 
 /// (pex's spellings of a flag, why dpex does not take it).
@@ -227,7 +226,12 @@ const REFUSED: &[(&[&str], &str)] = &[
         SOURCES,
     ),
     (&["--python", "--python-path"], INTERPRETER),
-    (&["--pex-path", "-p"], NOT_YET),
+    (
+        &["--pex-path", "-p"],
+        "a dpex app's environment is exactly its lock's wheels, hydrated and checked by hash on \
+each host; another pex file's packages would come from outside that lock. Lock both requirement \
+sets together (pex3 lock create -r app.txt -r other.txt) and build one app from that lock",
+    ),
     (
         &["--python-shebang"],
         "a dpex app starts with its native launcher (or, for several architectures, a \
