@@ -66,6 +66,23 @@ def test_dash_c_exit_status_and_exception(app_env):
     assert pair.dpex.exception == "bye", pair.describe()
 
 
+def test_dash_c_code_is_named_string_in_tracebacks(interp):
+    """-c code is named "<string>" in tracebacks and syntax errors, python -c's own name for
+    it (dpex execs the str itself rather than calling compile(); boot.py); pex names it
+    "-c <cmd>" (docs/compat.md, "Code globals"). The error itself is the same."""
+    pair = interp.run("-c", "x = 1\n1 / 0", env={}).assert_same()
+    assert 'File "<string>", line 2' in pair.dpex.stderr, pair.describe()
+    assert 'File "-c <cmd>", line 2' in pair.pex.stderr, pair.describe()
+    assert pair.dpex.exception == "ZeroDivisionError: division by zero", pair.describe()
+    # pex reports a syntax error in one line of its own ("Unable to parse -c <cmd>: ..."),
+    # dpex as python -c does; both exit 1.
+    pair = interp.run("-c", "x = (", env={})
+    assert pair.dpex.returncode == pair.pex.returncode == 1, pair.describe()
+    assert 'File "<string>", line 1' in pair.dpex.stderr, pair.describe()
+    assert pair.dpex.exception.startswith("SyntaxError: '(' was never closed"), pair.describe()
+    assert "-c <cmd>" in pair.pex.stderr, pair.describe()
+
+
 @pytest.mark.parametrize("args", [(), ("a", "-b", "--c=d")])
 def test_dash_m(app_env, args):
     app, env = app_env
