@@ -1,6 +1,6 @@
 # dpex python-shim: the __main__.py at the root of every dehydrated app.pex.
 #
-# Two ways in (both handled by __dpex__/boot.py's start):
+# Two ways in (both handled by __dpex__/__init__.py's start):
 # - `python app.pex args`: Python runs this file from inside the zip; boot hands
 #   over to the native launcher at the front of the same file, telling it to
 #   keep this interpreter (and its flags, like -u).
@@ -11,13 +11,13 @@
 # while boot is loaded from its cached bytecode (issue 10: the warm start). That
 # bytecode is written into the app's cache entry on the first start even under
 # PYTHONDONTWRITEBYTECODE (set in many Docker images), which would otherwise make
-# every start compile boot.py again (~4 ms); the app's own modules and its wheels'
+# every start compile boot again (~4 ms); the app's own modules and its wheels'
 # follow the setting.
 import sys
 
 _dont_write_bytecode = sys.dont_write_bytecode
 sys.dont_write_bytecode = False
-from __dpex__ import boot
+import __dpex__ as boot
 
 sys.dont_write_bytecode = _dont_write_bytecode
 

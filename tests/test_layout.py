@@ -71,12 +71,12 @@ def test_app_never_writes_into_the_wheel_cache(e2e):
 def test_boot_bytecode_is_kept_under_dont_write_bytecode(e2e):
     """PYTHONDONTWRITEBYTECODE (set in many Docker images) keeps the app's modules and its
     wheels' without .pyc files, as in a plain venv, but dpex's own boot module is compiled
-    once into the app's cache entry: otherwise every start compiles boot.py again."""
+    once into the app's cache entry: otherwise every start compiles it again."""
     pex = e2e.build_app(e2e.files("idna"), imports=("idna",))
     env = {"PYTHONDONTWRITEBYTECODE": "1"}
     assert_ok(e2e.run_pex(pex, env=env))
     (app,) = [p for p in e2e.root.glob("1/apps/*") if not p.name.startswith(".")]
-    assert list(app.glob("__dpex__/__pycache__/boot.cpython-311.pyc")), sorted(app.rglob("*"))
+    assert list(app.glob("__dpex__/__pycache__/__init__.cpython-311.pyc")), sorted(app.rglob("*"))
     written = [p for p in e2e.root.rglob("*.pyc") if "__dpex__" not in p.parts]
     assert written == [], written
     # The flag is back as the user set it once boot is loaded.

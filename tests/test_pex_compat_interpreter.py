@@ -68,7 +68,7 @@ def test_dash_c_exit_status_and_exception(app_env):
 
 def test_dash_c_code_is_named_string_in_tracebacks(interp):
     """-c code is named "<string>" in tracebacks and syntax errors, python -c's own name for
-    it (dpex execs the str itself rather than calling compile(); boot.py); pex names it
+    it (dpex execs the str itself rather than calling compile(); __dpex__/__init__.py); pex names it
     "-c <cmd>" (docs/compat.md, "Code globals"). The error itself is the same."""
     pair = interp.run("-c", "x = 1\n1 / 0", env={}).assert_same()
     assert 'File "<string>", line 2' in pair.dpex.stderr, pair.describe()

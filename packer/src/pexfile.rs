@@ -19,10 +19,6 @@ pub const SHIM_FILES: &[(&str, &str)] = &[
         "__dpex__/__init__.py",
         include_str!("../python-shim/__dpex__/__init__.py"),
     ),
-    (
-        "__dpex__/boot.py",
-        include_str!("../python-shim/__dpex__/boot.py"),
-    ),
 ];
 
 /// One file of the app zip.

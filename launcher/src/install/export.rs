@@ -212,7 +212,7 @@ import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, \"app\"))
-from __dpex__ import boot
+import __dpex__ as boot
 
 boot._hand_over_to_launcher(os.path.join(here, \"pex\"))
 ";

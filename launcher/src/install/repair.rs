@@ -7,7 +7,7 @@
 //!
 //! So the check costs nothing until something fails: when the app dies of an
 //! uncaught exception, the shim leaves [`CHECK_MARK`] in its environment
-//! (`__dpex__/boot.py`). The next start sees the mark (one `stat`), checks the
+//! (`__dpex__/__init__.py`). The next start sees the mark (one `stat`), checks the
 //! size of every file of the app's wheels in the cache against their RECORDs
 //! (one `stat` each; an empty or missing RECORD is damage too), fetches each
 //! suspect wheel again (sha256 checked, as always) and rewrites the entry's
