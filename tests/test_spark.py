@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,10 @@ def build_app(e2e, files, files_url):
     return pex
 
 
-def test_a_standalone_spark_cluster_runs_a_pandas_udf_job_on_dpex_apps(e2e, spark_files, tmp_path):
+@contextmanager
+def spark_on_an_index(e2e, spark_files, tmp_path):
+    """The wheels' index, the app built from them, the driver's cache folder, and a running
+    master (from the app's own pyspark, hydrated into the driver's cache); all stopped after."""
     index = IndexServer(spark_files[0].parent, tmp_path / "spark-index.log").start()
     cluster = None
     try:
@@ -78,6 +82,15 @@ def test_a_standalone_spark_cluster_runs_a_pandas_udf_job_on_dpex_apps(e2e, spar
         driver_root = tmp_path / "driver-root"
         cluster = SparkCluster(tmp_path, spark_home_of(e2e, pex, driver_root), java_env(e2e))
         cluster.master()
+        yield index, pex, driver_root, cluster
+    finally:
+        if cluster:
+            cluster.stop()
+        index.stop()
+
+
+def test_a_standalone_spark_cluster_runs_a_pandas_udf_job_on_dpex_apps(e2e, spark_files, tmp_path):
+    with spark_on_an_index(e2e, spark_files, tmp_path) as (index, pex, driver_root, cluster):
         node_b_tmp = tmp_path / "node-b-tmp"
         node_b_tmp.mkdir()
         cluster.worker("worker-a", {"DPEX_ROOT": tmp_path / "node-a-root"})
@@ -110,22 +123,12 @@ def test_a_standalone_spark_cluster_runs_a_pandas_udf_job_on_dpex_apps(e2e, spar
         print(f"spark: shipped {shipped / 1e6:.1f} MB instead of {wheels / 1e6:.0f} MB of wheels; "
               f"cold job {cold['seconds']:.1f} s (session {cold['session']:.1f} s, pandas UDF {cold['udf']:.1f} s), "
               f"warm job {warm['seconds']:.1f} s (session {warm['session']:.1f} s, pandas UDF {warm['udf']:.1f} s)")
-    finally:
-        if cluster:
-            cluster.stop()
-        index.stop()
 
 
 def test_an_executor_killed_during_its_cold_hydration_does_not_break_the_next_task(e2e, spark_files, tmp_path):
     # The driver's cache is filled at full speed first; then the origin slows down (40 MB/s for
     # every body together) so that executors are still hydrating when one is killed.
-    index = IndexServer(spark_files[0].parent, tmp_path / "spark-index.log").start()
-    cluster = None
-    try:
-        pex = build_app(e2e, spark_files, index.files_url)
-        driver_root = tmp_path / "driver-root"
-        cluster = SparkCluster(tmp_path, spark_home_of(e2e, pex, driver_root), java_env(e2e))
-        cluster.master()
+    with spark_on_an_index(e2e, spark_files, tmp_path) as (index, pex, driver_root, cluster):
         node_a = tmp_path / "node-a-root"
         cluster.worker("worker-a", {"DPEX_ROOT": node_a})
         cluster.worker("worker-b", {"DPEX_ROOT": tmp_path / "node-b-root"})
@@ -154,10 +157,6 @@ def test_an_executor_killed_during_its_cold_hydration_does_not_break_the_next_ta
         assert any(p["prefix"].startswith(str(node_a)) for p in result["places"]), result["places"]
         again = run_job(e2e, pex, cluster.url, "after-kill", driver_root)
         assert again["total"] == result["total"]
-    finally:
-        if cluster:
-            cluster.stop()
-        index.stop()
 
 
 def _environ(pid):

@@ -1,11 +1,7 @@
 """A Dask cluster (scheduler, workers with nannies) started from an app, and the job and
 client that tests/test_dask.py and bench/engines.py run on it (docs/distributed.md)."""
 
-import os
-import signal
-import subprocess
-
-from support.harness import free_port
+from support.harness import free_port, start_service, stop_service
 
 JOBS = '''\
 import os
@@ -62,10 +58,8 @@ class DaskCluster:
         self.procs = {}
 
     def start(self, name, args, env):
-        log = open(self.tmp / f"{name}.log", "w")
-        self.procs[name] = (subprocess.Popen([str(self.pex), *args], env=self.env(env), cwd=self.tmp,
-                                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                             start_new_session=True), log)
+        self.procs[name] = start_service([self.pex, *args], self.tmp / f"{name}.log", env=self.env(env),
+                                         cwd=self.tmp)
         return self.procs[name][0]
 
     def scheduler(self, env):
@@ -83,15 +77,7 @@ class DaskCluster:
         return (self.tmp / f"{name}.log").read_text()
 
     def stop(self, name):
-        proc, log = self.procs.pop(name)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-        log.close()
+        stop_service(*self.procs.pop(name))
 
     def stop_all(self):
         for name in list(self.procs):

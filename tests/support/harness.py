@@ -3,6 +3,7 @@ commands, reading app.pex files, and small checks."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -105,6 +106,27 @@ def names_in_tree(root):
     for dirpath, dirnames, filenames in os.walk(root):
         out.extend(os.path.join(dirpath, n) for n in dirnames + filenames)
     return out
+
+
+def start_service(cmd, log_path, *, env, cwd):
+    """A long-running process (a cluster's master, worker, scheduler) in a session of its
+    own, its output in log_path. Returns (process, log file) for stop_service."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen([str(c) for c in cmd], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    return proc, log
+
+
+def stop_service(proc, log):
+    """SIGTERM to the process's whole session (its children too), SIGKILL after 30 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    log.close()
 
 
 def free_port():

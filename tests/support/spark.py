@@ -2,12 +2,9 @@
 tests/test_spark.py and bench/engines.py run on it (docs/distributed.md)."""
 
 import json
-import os
-import signal
-import subprocess
 import time
 
-from support.harness import free_port
+from support.harness import free_port, start_service, stop_service
 
 JOB = '''\
 import json
@@ -70,13 +67,10 @@ class SparkCluster:
         self.procs = {}
 
     def _start(self, name, cls, args, env):
-        log = open(self.tmp / f"{name}.log", "w")
         full = {k: str(v) for k, v in {**self.base_env, **env}.items() if v is not None}
-        proc = subprocess.Popen(["bash", str(self.home / "bin" / "spark-class"), cls, *args], env=full,
-                                cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.procs[name] = (proc, log)
-        return proc
+        self.procs[name] = start_service(["bash", self.home / "bin" / "spark-class", cls, *args],
+                                         self.tmp / f"{name}.log", env=full, cwd=self.tmp)
+        return self.procs[name][0]
 
     def master(self):
         self._start("master", "org.apache.spark.deploy.master.Master",
@@ -104,13 +98,6 @@ class SparkCluster:
             f"--- {n}.log ---\n{self.log(n)[-3000:]}" for n in self.procs))
 
     def stop(self):
-        for name, (proc, log) in list(self.procs.items()):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=30)
-            log.close()
+        for service in self.procs.values():
+            stop_service(*service)
         self.procs.clear()
