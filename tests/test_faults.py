@@ -549,7 +549,9 @@ def _whole_calls(lines):
     it returned, the call joined into one line)."""
     pending = {}
     for n, line in enumerate(lines):
+        # strace pads the pid to five columns ("1234  mkdir(..."): split on the run of blanks.
         pid, _, rest = line.partition(" ")
+        rest = rest.lstrip()
         if rest.endswith("<unfinished ...>"):
             pending[pid] = (n, rest[: -len("<unfinished ...>")])
         elif rest.startswith("<... ") and pid in pending:
