@@ -3,8 +3,10 @@ already has builds only its small venv, and reuses the bytecode Python wrote
 for those wheels (kept in the shared site, docs/cache.md), with bytecode
 writing on as Python's default."""
 
+import fcntl
 import os
 import subprocess
+import time
 
 from support.apps import REQUESTS_PROJECTS
 from support.harness import assert_ok, describe
@@ -109,3 +111,43 @@ def test_concurrent_first_runs_of_two_versions_share_one_site(e2e):
     assert "match" in r.stdout, describe(r)
     # No work folders or half-built entries left behind.
     assert not [p for p in (e2e.root / "1").rglob(".*.work*")]
+
+
+def test_concurrent_first_starts_compile_each_module_once(e2e):
+    """A fleet's cold starts (issue 10: 32 at once) would each compile every
+    module they import; the shim of a start that found no ready environment
+    compiles a cached module under a lock on its source, so each .pyc is
+    written by one start and loaded by the others (docs/cache.md, "Bytecode")."""
+    files = e2e.files(*REQUESTS_PROJECTS)
+    # A module that takes a while to compile, so the starts overlap on it.
+    big = "".join(f"def f{i}(a, b):\n    return [a + {i}, b * {i}, {{'k{i}': (a, b)}}]\n" for i in range(6000))
+    src = e2e.sources({"myapp/__init__.py": "VERSION = 'big'\n", "myapp/big.py": big}, name="src-big")
+    pex = e2e.build_app(files, entry_point=None, sources=src, out="big.pex")
+    code = "import myapp.big, requests, idna, urllib3, certifi, charset_normalizer; print('RAN', myapp.big.f7(1, 2))"
+    cache = e2e.root / "1"
+    cache.mkdir(parents=True)
+    # Hold the starts at the cache's gc lock (what `dpex cache prune` takes) until all of
+    # them have missed the warm path, so they reach their first imports together.
+    with open(cache / ".gc.lck", "w") as gc:
+        fcntl.flock(gc, fcntl.LOCK_EX)
+        # Files, not pipes: -v writes a lot, and a start blocked on a full pipe while it
+        # holds a module's lock would hold up the others.
+        logs = [(e2e.tmp / f"out-{i}", e2e.tmp / f"err-{i}") for i in range(6)]
+        procs = []
+        for out, err in logs:
+            with open(out, "w") as stdout, open(err, "w") as stderr:
+                procs.append(subprocess.Popen([str(pex), "-c", code], env=e2e.env({"PYTHONVERBOSE": "1"}),
+                                              stdout=stdout, stderr=stderr))
+        time.sleep(1)
+    written = []
+    for p, (out, err) in zip(procs, logs):
+        status, out, err = p.wait(timeout=300), out.read_text(), err.read_text()
+        assert status == 0 and "RAN [8, 14, {'k7': (1, 2)}]" in out, (status, out, err[-3000:])
+        written += [line.split("'")[1] for line in err.splitlines() if line.startswith("# created '")]
+    # The shim's own boot module is imported before it can take any lock.
+    cached = [p for p in written if p.startswith(str(cache) + os.sep) and "/__dpex__/" not in p]
+    assert any("/myapp/__pycache__/big." in p for p in cached) and any("/requests/__pycache__/" in p for p in cached), written
+    assert len(cached) == len(set(cached)), sorted(p for p in cached if cached.count(p) > 1)
+    # A warm start loads them all.
+    r = assert_ok(e2e.run_pex(pex, "-c", code, env={"PYTHONVERBOSE": "1"}))
+    assert "# created '" not in r.stderr, describe(r)

@@ -48,9 +48,13 @@ fn run() -> Result<std::convert::Infallible> {
                 "PEX_TOOLS=1 runs on the app file, not on an exported venv's `pex`",
             ));
         }
+        let target = exec::Target {
+            python: venv::python_path(venv_dir),
+            app_dir: venv_dir.join(export::APP_DIR),
+            fresh: false,
+        };
         return Err(exec::exec_python(
-            &venv::python_path(venv_dir),
-            &venv_dir.join(export::APP_DIR),
+            &target,
             &info,
             &app_path,
             &invoked,
@@ -119,9 +123,13 @@ fn run() -> Result<std::convert::Infallible> {
         );
         std::process::exit(0);
     }
+    let target = exec::Target {
+        python: venv::python_path(&env.env_dir),
+        app_dir: env.app_dir,
+        fresh: env.fresh,
+    };
     Err(exec::exec_python(
-        &venv::python_path(&env.env_dir),
-        &env.app_dir,
+        &target,
         &info,
         &app_path,
         &invoked,

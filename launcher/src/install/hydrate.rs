@@ -43,6 +43,9 @@ pub struct Environment {
     /// Whether this start built it, rather than finding it (ready, or made
     /// meanwhile by a concurrent start).
     pub built: bool,
+    /// Whether this start found no ready environment (it built it, or waited
+    /// for a concurrent start that did).
+    pub fresh: bool,
 }
 
 /// The hash that names the app in the cache.
@@ -195,6 +198,7 @@ pub fn ensure_environment(
                     env_dir,
                     app_dir,
                     built: false,
+                    fresh: false,
                 });
             }
         }
@@ -250,6 +254,7 @@ pub fn ensure_environment(
         env_dir,
         app_dir,
         built,
+        fresh: true,
     })
 }
 

@@ -200,10 +200,19 @@ pub fn substitute_env(arg: &str, lookup: impl Fn(&str) -> Option<String>) -> Str
     out
 }
 
+/// What to exec: an environment's python and the app's cache entry.
+pub struct Target {
+    pub python: PathBuf,
+    pub app_dir: PathBuf,
+    /// No environment was ready when this start began: other starts may be
+    /// making the same first imports right now, so the shim has them compile
+    /// each module's bytecode once between them (docs/cache.md, "Bytecode").
+    pub fresh: bool,
+}
+
 /// Exec the environment's python. Returns only on failure.
 pub fn exec_python(
-    python: &Path,
-    app_dir: &Path,
+    target: &Target,
     info: &PexInfo,
     app_path: &Path,
     invoked: &Path,
@@ -251,12 +260,15 @@ pub fn exec_python(
             .or_insert_with(|| OsString::from(value));
     }
     app_env.insert("PEX".into(), app_path.into());
+    let python = &target.python;
     let mut command = std::process::Command::new(python);
     command.arg0(python);
     // Run the shim's `__main__.py` as a script, not the folder: Python puts
     // the folder first on sys.path either way, and a script skips runpy
     // (about 4 ms of imports on every start).
-    command.args(&python_args).arg(app_dir.join("__main__.py"));
+    command
+        .args(&python_args)
+        .arg(target.app_dir.join("__main__.py"));
     if with_injected {
         let lookup = |name: &str| {
             app_env
@@ -283,6 +295,9 @@ pub fn exec_python(
         command.env("__DPEX_BIND_RESOURCE_PATHS", binds.join("\x1e"));
     }
     command.env("__DPEX_INHERIT_PATH", inherit.as_str());
+    if target.fresh {
+        command.env("__DPEX_FRESH_ENV", "1");
+    }
     let error = command.exec();
     Error::io("run", python, error)
 }
