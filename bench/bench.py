@@ -999,38 +999,56 @@ def phases_run(cmd):
            f"(stderr lines time-stamped by bench.py as they arrive): **{wall:.2f} s** wall, "
            f"{ru1.ru_utime - ru0.ru_utime:.2f} s user + {ru1.ru_stime - ru0.ru_stime:.2f} s system CPU.", ""]
     fetch_start = [t for t, l in lines if re.match(r"dpex: fetching ", l)]
-    done = [(t, m) for t, l in lines if (m := re.match(r"dpex: (\S+): fetched in (\d+) ms, unpacked in (\d+) ms", l))]
+    # "NAME: fetched in F ms, unpacked in U ms" (whole-file path) or "NAME: fetched and
+    # unpacked in T ms" (unpacked while the bytes stream in: one figure).
+    done = []
+    for t, l in lines:
+        if m := re.match(r"dpex: (\S+): fetched in (\d+) ms, unpacked in (\d+) ms", l):
+            done.append((t, m.group(1), int(m.group(2)), int(m.group(3))))
+        elif m := re.match(r"dpex: (\S+): fetched and unpacked in (\d+) ms", l):
+            done.append((t, m.group(1), None, int(m.group(2))))
     env_built = [(t, int(m.group(1))) for t, l in lines if (m := re.search(r"environment built in (\d+) ms", l))]
+    synced = [(t, int(m.group(1)), int(m.group(2))) for t, l in lines
+              if (m := re.search(r"(\d+) wheels written to disk \(syncfs\) and published in (\d+) ms", l))]
     if not done:
         out += ["This dpex reports no per-wheel timings under PEX_VERBOSE=2; its last stderr lines:", "", "```"]
         out += [l for _, l in lines[-15:]] + ["```", ""]
         return out
-    per = sorted(((m.group(1), int(m.group(2)), int(m.group(3))) for _, m in done), key=lambda x: -(x[1] + x[2]))
+    per = sorted(((name, f, u) for _, name, f, u in done), key=lambda x: -((x[1] or 0) + x[2]))
     t_first = fetch_start[0] if fetch_start else None
-    t_last = max(t for t, _ in done)
+    t_last = max(t for t, *_ in done)
     rows = [("start → first wheel fetch begins (read PEX-INFO, probe the interpreter, select wheels, extract "
              "the app)", t_first if t_first is not None else float("nan"))]
-    rows.append(("first fetch → last wheel unpacked (8 workers: fetch + sha256, then unpack, per wheel)",
-                 t_last - (t_first or 0.0)))
+    rows.append(("first fetch → last wheel unpacked (8 workers, each wheel unpacked as its bytes arrive and "
+                 "hashed)", t_last - (t_first or 0.0)))
+    t_wheels = t_last
+    if synced:
+        t_synced, count, ms = synced[-1]
+        rows.append((f"→ the {count} wheels written to disk (one `syncfs`) and published: {ms} ms as reported",
+                     t_synced - t_last))
+        t_wheels = t_synced
     if env_built:
         t_env, env_ms = env_built[-1]
-        rows.append(("last wheel → environment built (the venv: folders and one hard link per file)", t_env - t_last))
+        rows.append(("→ environment built (the site and venv: folders and one hard link per file; syncfs each)",
+                     t_env - t_wheels))
         rows.append(("environment built → exit (exec python, `-c pass`)", wall - t_env))
     else:
-        rows.append(("last wheel → exit (environment, exec python, `-c pass`)", wall - t_last))
+        rows.append(("→ exit (environment, exec python, `-c pass`)", wall - t_wheels))
     out += ["| phase | s | share |", "|---|---:|---:|"]
     out += [f"| {name} | {x:.2f} | {100 * x / wall:.0f} % |" for name, x in rows]
+    fetch_sum = sum(f for _, f, _ in per if f is not None)
     out += ["",
-            f"Summed over the {len(per)} wheels (they overlap: 8 at a time on 2 cores): fetch (download + "
-            f"sha256 as reported) {sum(f for _, f, _ in per) / 1000:.2f} s, unpack "
-            f"{sum(u for _, _, u in per) / 1000:.2f} s"
+            f"Summed over the {len(per)} wheels (they overlap: 8 at a time on 2 cores): "
+            + (f"fetch (download + sha256 as reported) {fetch_sum / 1000:.2f} s, unpack " if fetch_sum else
+               "fetch and unpack together (streamed) ")
+            + f"{sum(u for _, _, u in per) / 1000:.2f} s"
             + (f"; environment build {env_built[-1][1] / 1000:.2f} s as reported." if env_built else "."),
-            "", "| wheel | MB | fetch ms | unpack ms |", "|---|---:|---:|---:|"]
+            "", "| wheel | MB | fetch ms | unpack ms (streamed: fetch + unpack) |", "|---|---:|---:|---:|"]
     sizes = {}
     for w in (LARGE_WHEEL_DIR[0].glob("*.whl") if LARGE_WHEEL_DIR else []):
         sizes[w.name] = w.stat().st_size
     for name, f, u in per[:6]:
-        out.append(f"| {name} | {sizes.get(name, 0) / 1e6:.1f} | {f} | {u} |")
+        out.append(f"| {name} | {sizes.get(name, 0) / 1e6:.1f} | {'-' if f is None else f} | {u} |")
     out.append("")
     return out
 

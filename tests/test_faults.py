@@ -562,7 +562,7 @@ def _whole_calls(lines):
 
 
 def test_every_entry_is_on_disk_before_it_is_published(e2e):
-    """Power cuts (docs/cache.md, "Publishing"): a published entry's files must not lose their
+    """Power cuts (docs/cache.md, "Publishing: `atomic_dir`"): a published entry's files must not lose their
     contents, so the work folders' data is written to disk (one syncfs for a cold start's
     wheels, one for each later entry) before the rename that publishes them. Checked on the
     syscalls of a cold start: between the creation of each work folder and its rename into

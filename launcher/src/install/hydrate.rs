@@ -393,7 +393,15 @@ pub fn hydrate_wheels(
         // The wheels built so far are dropped unpublished (work folders removed).
         return Err(errors.remove(0));
     }
-    publish_all(staged.into_inner().unwrap())?;
+    let staged = staged.into_inner().unwrap();
+    let (count, publish_started) = (staged.len(), std::time::Instant::now());
+    publish_all(staged)?;
+    if settings.verbose > 1 && count > 0 {
+        eprintln!(
+            "dpex: {count} wheels written to disk (syncfs) and published in {} ms",
+            publish_started.elapsed().as_millis()
+        );
+    }
     Ok(dirs)
 }
 
