@@ -5,6 +5,7 @@ writing on as Python's default."""
 
 import fcntl
 import os
+import shutil
 import subprocess
 import time
 
@@ -138,7 +139,10 @@ def test_concurrent_first_starts_compile_each_module_once(e2e):
             with open(out, "w") as stdout, open(err, "w") as stderr:
                 procs.append(subprocess.Popen([str(pex), "-c", code], env=e2e.env({"PYTHONVERBOSE": "1"}),
                                               stdout=stdout, stderr=stderr))
-        time.sleep(1)
+        deadline = time.monotonic() + 120
+        while _waiters(cache / ".gc.lck") < len(procs) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _waiters(cache / ".gc.lck") == len(procs), "the starts did not all reach the cold path"
     written = []
     for p, (out, err) in zip(procs, logs):
         status, out, err = p.wait(timeout=300), out.read_text(), err.read_text()
@@ -151,3 +155,33 @@ def test_concurrent_first_starts_compile_each_module_once(e2e):
     # A warm start loads them all.
     r = assert_ok(e2e.run_pex(pex, "-c", code, env={"PYTHONVERBOSE": "1"}))
     assert "# created '" not in r.stderr, describe(r)
+
+
+def _waiters(path):
+    """How many processes wait for a lock on this file (/proc/locks: "N: -> FLOCK ... MAJ:MIN:INODE ...")."""
+    inode = f":{os.stat(path).st_ino} "
+    with open("/proc/locks") as f:
+        return sum(1 for line in f if " -> " in line and inode in line)
+
+
+def test_a_start_stuck_while_compiling_holds_up_the_others_only_briefly(e2e):
+    """The lock on a module being compiled is waited for ten seconds at most: a
+    start stopped halfway (Ctrl-Z, a debugger, a full stderr pipe) must not hang
+    every other first start that imports the same module."""
+    src = e2e.sources({"myapp/__init__.py": "", "myapp/slow.py": "VALUE = 42\n"}, name="src-slow")
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None, sources=src, out="slow.pex")
+    code = "import myapp.slow; print('VALUE', myapp.slow.VALUE)"
+    # A first run that leaves no bytecode, then the environment removed: the next start
+    # is a fresh one again on the same app entry.
+    assert_ok(e2e.run_pex(pex, "-c", code, env={"PYTHONDONTWRITEBYTECODE": "1"}))
+    (app,) = entries(e2e.root, "apps")
+    for env_dir in entries(e2e.root, "envs"):
+        shutil.rmtree(env_dir)
+    with open(app / "myapp" / "slow.py") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # what a stopped start compiling it holds
+        t0 = time.monotonic()
+        r = assert_ok(e2e.run_pex(pex, "-c", code, timeout=60))
+        waited = time.monotonic() - t0
+    assert "VALUE 42" in r.stdout, describe(r)
+    assert 9 < waited < 40, waited
+    assert list((app / "myapp" / "__pycache__").glob("slow.*.pyc")), "compiled without the lock after the wait"

@@ -9,6 +9,7 @@ use dpex_launcher::run::app_file::{self, AppFile};
 use dpex_launcher::run::{exec, interpreter, pexrc, tools};
 use dpex_launcher::settings::Settings;
 use std::ffi::OsString;
+use std::path::Path;
 
 fn main() {
     if let Some(status) = app_file::stub_check() {
@@ -51,7 +52,7 @@ fn run() -> Result<std::convert::Infallible> {
         let target = exec::Target {
             python: venv::python_path(venv_dir),
             app_dir: venv_dir.join(export::APP_DIR),
-            fresh: false,
+            fresh_in: None,
         };
         return Err(exec::exec_python(
             &target,
@@ -123,10 +124,15 @@ fn run() -> Result<std::convert::Infallible> {
         );
         std::process::exit(0);
     }
+    // <root>/envs/<key>: the cache (own or fallback) the environment is in.
+    let fresh_in = match env.fresh {
+        true => env.env_dir.parent().and_then(Path::parent).map(Path::to_path_buf),
+        false => None,
+    };
     let target = exec::Target {
         python: venv::python_path(&env.env_dir),
         app_dir: env.app_dir,
-        fresh: env.fresh,
+        fresh_in,
     };
     Err(exec::exec_python(
         &target,

@@ -63,8 +63,9 @@ def _hand_over_to_launcher(pex):
 
 def main(app_dir):
     entry = os.environ.pop("__DPEX_ENTRY", "interpreter")
-    if os.environ.pop("__DPEX_FRESH_ENV", None) and not sys.dont_write_bytecode:
-        _compile_once_across_starts()
+    fresh_cache = os.environ.pop("__DPEX_FRESH_ENV", None)
+    if fresh_cache and not sys.dont_write_bytecode:
+        _compile_once_across_starts(fresh_cache)
     inherit_path = os.environ.pop("__DPEX_INHERIT_PATH", "false")
     _put_app_first(app_dir)
     _arrange_sys_path(app_dir, inherit_path, _extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", "")))
@@ -115,34 +116,82 @@ def _check_cache_next_start():
             pass  # a read-only cache layer: nothing to repair there
 
 
-def _compile_once_across_starts():
+def _compile_once_across_starts(cache_root):
     """A start that found no ready environment: other starts of this app (or of
     others on the same wheels) may be importing the same modules for the first
     time right now, and Python would compile each one in every process (a fleet
     of 32 cold starts on 2 cores spent most of its time there; issue 10). Here a
-    module of the cache is compiled under an exclusive lock on its source file,
-    so one start compiles and writes its bytecode while the others wait, then
-    load that bytecode. Warm starts never get here."""
+    module of the cache without bytecode yet is compiled under an exclusive lock
+    on its source file, so one start compiles and writes its bytecode while the
+    others wait, then load it. Warm starts never get here."""
     import fcntl
+    import time
+    import _thread
     import _frozen_importlib_external as external
 
-    cache_root = os.path.dirname(os.path.dirname(sys.prefix)) + os.sep  # <root>/envs/<key>
+    root = os.path.normpath(cache_root) + os.sep
     get_code = external.SourceFileLoader.get_code
+    held = set()  # descriptors locked by this process
+    depth = {}  # per thread: get_code calls under way (only the outermost locks)
+
+    def lock(fd):
+        # Wait for the start compiling this module, but never for long: a stopped
+        # one (Ctrl-Z, a debugger, a full stderr pipe) must not hold up the others.
+        # Where flock fails (NFS without locks), compile as Python would.
+        deadline = None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                now = time.monotonic()
+                deadline = deadline or now + 10
+                if now > deadline:
+                    return False
+                time.sleep(0.002)
+            except OSError:
+                return False
 
     def get_code_once(loader, fullname):
-        if not loader.path.startswith(cache_root):
+        path = getattr(loader, "path", None)
+        me = _thread.get_ident()
+        if (
+            depth.get(me)
+            or not isinstance(path, str)
+            or not os.path.normpath(path).startswith(root)
+            or os.path.exists(external.cache_from_source(path))
+        ):
             return get_code(loader, fullname)
         try:
-            fd = os.open(loader.path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return get_code(loader, fullname)
+        held.add(fd)
+        depth[me] = 1
         try:
-            # flock: released by the kernel if this process dies while compiling.
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            return get_code(loader, fullname)
+            locked = lock(fd)
+            try:
+                return get_code(loader, fullname)
+            finally:
+                if locked:
+                    # Unlocked before the close: a child forked meanwhile shares the lock.
+                    fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
+            del depth[me]
+            held.discard(fd)
             os.close(fd)
 
+    def close_in_child():
+        # A child forked while another thread compiles does not keep its copies.
+        for fd in held:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        held.clear()
+        depth.clear()
+
+    os.register_at_fork(after_in_child=close_in_child)
     external.SourceFileLoader.get_code = get_code_once
 
 

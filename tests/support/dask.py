@@ -1,6 +1,8 @@
 """A Dask cluster (scheduler, workers with nannies) started from an app, and the job and
 client that tests/test_dask.py and bench/engines.py run on it (docs/distributed.md)."""
 
+from pathlib import Path
+
 from support.harness import free_port, start_service, stop_service
 
 JOBS = '''\
@@ -58,8 +60,10 @@ class DaskCluster:
         self.procs = {}
 
     def start(self, name, args, env):
-        self.procs[name] = start_service([self.pex, *args], self.tmp / f"{name}.log", env=self.env(env),
-                                         cwd=self.tmp)
+        # As a user types it: `./app.pex -m ...` from the app's folder.
+        app = Path(self.pex)
+        self.procs[name] = start_service([f"./{app.name}", *args], self.tmp / f"{name}.log", env=self.env(env),
+                                         cwd=app.parent)
         return self.procs[name][0]
 
     def scheduler(self, env):

@@ -204,10 +204,11 @@ pub fn substitute_env(arg: &str, lookup: impl Fn(&str) -> Option<String>) -> Str
 pub struct Target {
     pub python: PathBuf,
     pub app_dir: PathBuf,
-    /// No environment was ready when this start began: other starts may be
-    /// making the same first imports right now, so the shim has them compile
-    /// each module's bytecode once between them (docs/cache.md, "Bytecode").
-    pub fresh: bool,
+    /// The root of the cache the environment is in, when no environment was
+    /// ready as this start began: other starts may be making the same first
+    /// imports right now, so the shim has them compile each module of that
+    /// cache once between them (docs/cache.md, "Bytecode").
+    pub fresh_in: Option<PathBuf>,
 }
 
 /// Exec the environment's python. Returns only on failure.
@@ -295,8 +296,8 @@ pub fn exec_python(
         command.env("__DPEX_BIND_RESOURCE_PATHS", binds.join("\x1e"));
     }
     command.env("__DPEX_INHERIT_PATH", inherit.as_str());
-    if target.fresh {
-        command.env("__DPEX_FRESH_ENV", "1");
+    if let Some(root) = &target.fresh_in {
+        command.env("__DPEX_FRESH_ENV", root);
     }
     let error = command.exec();
     Error::io("run", python, error)
