@@ -55,12 +55,7 @@ fn run() -> Result<std::convert::Infallible> {
             fresh_in: None,
         };
         return Err(exec::exec_python(
-            &target,
-            &info,
-            &app_path,
-            &invoked,
-            user_args,
-            &settings,
+            &target, &info, &app_path, &invoked, user_args, &settings,
         ));
     }
     let tool = match settings.tools {
@@ -126,7 +121,11 @@ fn run() -> Result<std::convert::Infallible> {
     }
     // <root>/envs/<key>: the cache (own or fallback) the environment is in.
     let fresh_in = match env.fresh {
-        true => env.env_dir.parent().and_then(Path::parent).map(Path::to_path_buf),
+        true => env
+            .env_dir
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf),
         false => None,
     };
     let target = exec::Target {
@@ -135,11 +134,6 @@ fn run() -> Result<std::convert::Infallible> {
         fresh_in,
     };
     Err(exec::exec_python(
-        &target,
-        &info,
-        &app_path,
-        &invoked,
-        user_args,
-        &settings,
+        &target, &info, &app_path, &invoked, user_args, &settings,
     ))
 }
