@@ -9,7 +9,6 @@ use dpex_launcher::run::app_file::{self, AppFile};
 use dpex_launcher::run::{exec, interpreter, pexrc, tools};
 use dpex_launcher::settings::Settings;
 use std::ffi::OsString;
-use std::path::Path;
 
 fn main() {
     if let Some(status) = app_file::stub_check() {
@@ -119,19 +118,10 @@ fn run() -> Result<std::convert::Infallible> {
         );
         std::process::exit(0);
     }
-    // <root>/envs/<key>: the cache (own or fallback) the environment is in.
-    let fresh_in = match env.fresh {
-        true => env
-            .env_dir
-            .parent()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf),
-        false => None,
-    };
     let target = exec::Target {
         python: venv::python_path(&env.env_dir),
         app_dir: env.app_dir,
-        fresh_in,
+        fresh_in: env.fresh_in,
     };
     Err(exec::exec_python(
         &target, &info, &app_path, &invoked, user_args, &settings,

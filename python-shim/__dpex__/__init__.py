@@ -175,7 +175,10 @@ def _compile_once_across_starts(cache_root):
             finally:
                 if locked:
                     # Unlocked before the close: a child forked meanwhile shares the lock.
-                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                    except OSError:
+                        pass  # the close below releases it too
         finally:
             del depth[me]
             held.discard(fd)

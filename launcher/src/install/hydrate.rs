@@ -43,9 +43,9 @@ pub struct Environment {
     /// Whether this start built it, rather than finding it (ready, or made
     /// meanwhile by a concurrent start).
     pub built: bool,
-    /// Whether this start found no ready environment (it built it, or waited
-    /// for a concurrent start that did).
-    pub fresh: bool,
+    /// The root of the cache it is in, when this start found no ready
+    /// environment (it built it, or waited for a concurrent start that did).
+    pub fresh_in: Option<PathBuf>,
 }
 
 /// The hash that names the app in the cache.
@@ -198,7 +198,7 @@ pub fn ensure_environment(
                     env_dir,
                     app_dir,
                     built: false,
-                    fresh: false,
+                    fresh_in: None,
                 });
             }
         }
@@ -254,7 +254,7 @@ pub fn ensure_environment(
         env_dir,
         app_dir,
         built,
-        fresh: true,
+        fresh_in: Some(cache.root().to_path_buf()),
     })
 }
 
