@@ -178,4 +178,18 @@ mod tests {
             info
         );
     }
+
+    #[test]
+    fn a_huge_integer_in_build_properties_reads_back_as_the_same_float() {
+        // Found by the pexinfo fuzz target: an integer past u64 becomes an f64; without
+        // serde_json's correctly rounded float parsing the written shortest form re-read
+        // one ulp off.
+        let big = "6".repeat(65) + "1";
+        let input = format!(r#"{{"build_properties":{{"platform":[{big},2.5,null]}}}}"#);
+        let info = PexInfo::from_slice(input.as_bytes()).unwrap();
+        assert_eq!(
+            PexInfo::from_slice(info.to_json().as_bytes()).unwrap(),
+            info
+        );
+    }
 }
