@@ -30,7 +30,9 @@ from support.apps import FULL_IMPORTS, FULL_PROJECTS
 from support.fault_server import OK, RESET, SLOW, STALL, STATUS, TRUNCATE, WRONG, FaultServer
 from support.harness import (assert_clean_error, assert_ok, describe, names_in_tree, tagged_json,
                              under)
+from support import wheelmaker
 from support.index_server import corrupt_bytes
+from support.pylock import write_pylock
 
 # The read timeout the tests ask for (seconds without a byte); the default is 60 s.
 READ_TIMEOUT = 2
@@ -300,6 +302,37 @@ def test_all_sources_failing_is_one_clear_error(e2e, faults, tripwire, tmp_path)
     assert actions(flat, whl.name) and actions(badidx, whl.name) == ["wrong"]
     assert tripwire.hits >= 1
     assert_nothing_cached_for(e2e.root, r, e2e.wheels.sha256(whl.name))
+
+
+# -- a source that is down for the whole run -------------------------------------
+
+# The launcher's download workers (MAX_WORKERS in install/hydrate.rs) and attempts per URL.
+WORKERS, ATTEMPTS = 8, 3
+
+
+@pytest.mark.parametrize("named_as", ["DPEX_MIRROR", "hydration index"])
+def test_a_dead_source_costs_one_round_of_retries_per_run_not_one_per_wheel(
+        e2e, index_factory, tripwire, tmp_path, named_as):
+    """A fleet's proxy down from the start, in front of an app of 20 wheels: the wheels the
+    8 workers started first each try it (a mirror 3 times with backoff, an index page once),
+    then every later wheel goes straight to the next source. Before, each of the 20 wheels paid
+    the full round (60 connects and 1.5 s of backoff per wheel for a mirror)."""
+    d = tmp_path / "wheels"
+    files = [wheelmaker.make_wheel(d, f"dead-src-{i:02d}", "1.0", {f"dead_src_{i:02d}.py": f"N = {i}\n"})
+             for i in range(20)]
+    origin = index_factory("origin", directory=d)
+    lock = write_pylock(tmp_path / "pylock.toml", files, origin.files_url)
+    pex, _ = e2e.build("--lock", lock)
+    env = ({"DPEX_MIRROR": tripwire.url} if named_as == "DPEX_MIRROR"
+           else {"PEX_BOOTSTRAP_HYDRATION_INDICES": tripwire.url + "/simple/"})
+    r = assert_ok(e2e.run_pex(pex, "-c", "import dead_src_00, dead_src_19; print(dead_src_19.N)", env=env))
+    assert r.stdout == "19\n", describe(r)
+    per_wheel = ATTEMPTS if named_as == "DPEX_MIRROR" else 1
+    assert 0 < tripwire.hits <= WORKERS * per_wheel < len(files) * per_wheel, (
+        f"the dead source was asked {tripwire.hits} times for {len(files)} wheels" + describe(r))
+    assert sum(origin.file_gets().values()) == len(files), origin.file_gets()
+    warnings = [l for l in r.stderr.splitlines() if l.startswith("dpex: warning:")]
+    assert len(warnings) == 1 and tripwire.url in warnings[0], describe(r)
 
 
 # -- credentials ----------------------------------------------------------------

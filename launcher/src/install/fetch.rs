@@ -8,7 +8,7 @@ use crate::format::pexinfo::LockedWheel;
 use crate::install::stream::StreamUnpack;
 use crate::settings::{Mirror, Settings};
 use dpex_net::http::{Agent, ErrorKind};
-use dpex_net::index::{self, IndexFile};
+use dpex_net::index::{self, IndexFile, PageError};
 use dpex_net::url::{local_path, redact_url, Url};
 use dpex_standards::digest::hex;
 use dpex_standards::wheel::WheelName;
@@ -48,10 +48,14 @@ impl Location {
 fn source_name(location: &Location) -> String {
     match location {
         Location::File(p) => p.parent().unwrap_or(p).display().to_string(),
-        Location::Url(u) => Url::parse(u)
-            .map(|p| format!("{}://{}", p.scheme(), p.hostport()))
-            .unwrap_or_else(|| redact_url(u)),
+        Location::Url(u) => url_source(u),
     }
+}
+
+fn url_source(url: &str) -> String {
+    Url::parse(url)
+        .map(|p| format!("{}://{}", p.scheme(), p.hostport()))
+        .unwrap_or_else(|| redact_url(url))
 }
 
 /// The run-time sources, from `DPEX_FIND_LINKS`,
@@ -63,6 +67,11 @@ pub struct Sources {
     mirrors: Vec<Mirror>,
     /// Sources already reported as failing (once per process, not per wheel).
     warned: Mutex<HashSet<String>>,
+    /// Sources that failed for good in this run (connection refused, timed
+    /// out, cut or 5xx after every attempt), with why: later wheels try them
+    /// last and once, and load no more pages from them, so a dead proxy costs
+    /// one round of retries per run, not one per wheel.
+    unreachable: Mutex<HashMap<String, String>>,
     agent: Agent,
     pages: Mutex<HashMap<String, std::result::Result<Vec<IndexFile>, String>>>,
     /// `DPEX_OFFLINE=1`: local files only, never the network.
@@ -77,6 +86,7 @@ impl Sources {
             indices: settings.hydration_indices.clone(),
             mirrors: settings.mirrors.clone(),
             warned: Mutex::new(HashSet::new()),
+            unreachable: Mutex::new(HashMap::new()),
             agent: Agent::new(settings.net.clone()),
             pages: Mutex::new(HashMap::new()),
             offline: settings.offline,
@@ -99,18 +109,48 @@ impl Sources {
     }
 
     /// Fetch the page once per process (several wheels share a project or a
-    /// find-links page).
+    /// find-links page), and not at all from a source found unreachable.
     fn page(
         &self,
         key: String,
-        load: impl FnOnce() -> std::result::Result<Vec<IndexFile>, String>,
+        page_url: &str,
+        load: impl FnOnce() -> std::result::Result<Vec<IndexFile>, PageError>,
     ) -> std::result::Result<Vec<IndexFile>, String> {
         if let Some(hit) = self.pages.lock().unwrap().get(&key) {
             return hit.clone();
         }
-        let loaded = load();
+        let source = url_source(page_url);
+        if let Some(why) = self.unreachable_reason(&source) {
+            return Err(format!(
+                "{}: not tried, {source} failed earlier in this run ({why})",
+                redact_url(page_url)
+            ));
+        }
+        let loaded = load().map_err(|e| {
+            if e.unreachable() {
+                self.mark_unreachable(source, &e.to_string());
+            }
+            String::from(e)
+        });
         self.pages.lock().unwrap().insert(key, loaded.clone());
         loaded
+    }
+
+    fn mark_unreachable(&self, source: String, why: &str) {
+        self.unreachable
+            .lock()
+            .unwrap()
+            .entry(source)
+            .or_insert_with(|| why.to_string());
+    }
+
+    fn unreachable_reason(&self, source: &str) -> Option<String> {
+        self.unreachable.lock().unwrap().get(source).cloned()
+    }
+
+    fn is_unreachable(&self, location: &Location) -> bool {
+        matches!(location, Location::Url(_))
+            && self.unreachable_reason(&source_name(location)).is_some()
     }
 
     /// Every location to try for `wheel` of `project`, in order, plus the
@@ -136,7 +176,7 @@ impl Sources {
                 }
                 continue;
             }
-            let listing = self.page(format!("flat:{link}"), || {
+            let listing = self.page(format!("flat:{link}"), link, || {
                 fetch_flat_page(&self.agent, link)
             });
             match listing {
@@ -154,10 +194,10 @@ impl Sources {
             }
         }
         for index_url in self.indices.iter().filter(|_| !self.offline) {
-            let listing = self.page(format!("index:{index_url}:{project}"), || {
+            let page_url = index::project_page_url(index_url, project);
+            let listing = self.page(format!("index:{index_url}:{project}"), &page_url, || {
                 index::fetch_project_page(&self.agent, index_url, project)
             });
-            let page_url = index::project_page_url(index_url, project);
             match listing {
                 Ok(files) => match files.into_iter().find(|f| f.filename == wheel.filename) {
                     Some(f) => match index::check_not_downgraded(&page_url, &f.url) {
@@ -242,9 +282,17 @@ impl Sources {
     }
 
     fn fetch_into(&self, project: &str, wheel: &LockedWheel, sink: &mut dyn Sink) -> Result<()> {
-        let (locations, mut failures) = self.locations(project, wheel);
+        let (mut locations, mut failures) = self.locations(project, wheel);
+        // Sources that failed for good earlier in this run go last (a stable
+        // sort keeps the order otherwise), and get one attempt each.
+        locations.sort_by_key(|location| self.is_unreachable(location));
         for location in &locations {
-            match self.fetch_from(location, wheel, sink) {
+            let attempts = if self.is_unreachable(location) {
+                1
+            } else {
+                ATTEMPTS
+            };
+            match self.fetch_from(location, attempts, wheel, sink) {
                 Ok(()) => {
                     self.warn_fell_back(&failures, location);
                     return Ok(());
@@ -273,6 +321,7 @@ impl Sources {
     fn fetch_from(
         &self,
         location: &Location,
+        attempts: u32,
         wheel: &LockedWheel,
         sink: &mut dyn Sink,
     ) -> std::result::Result<(), FetchError> {
@@ -288,12 +337,12 @@ impl Sources {
             Location::Url(url) => {
                 let url = self.with_index_credentials(url);
                 let mut last = String::new();
-                for attempt in 0..ATTEMPTS {
+                for attempt in 0..attempts {
                     if attempt > 0 {
                         let pause = Duration::from_millis(250 << attempt);
                         if self.verbose > 0 {
                             eprintln!(
-                                "dpex: retrying {} from {}: {last} (attempt {} of {ATTEMPTS}, in {:.1} s)",
+                                "dpex: retrying {} from {}: {last} (attempt {} of {attempts}, in {:.1} s)",
                                 wheel.filename,
                                 redact_url(&url),
                                 attempt + 1,
@@ -308,8 +357,10 @@ impl Sources {
                         Err(other) => return Err(other),
                     }
                 }
+                self.mark_unreachable(source_name(location), &last);
                 Err(FetchError::Failed(format!(
-                    "{last} (after {ATTEMPTS} attempts)"
+                    "{last} (after {attempts} attempt{})",
+                    if attempts == 1 { "" } else { "s" }
                 )))
             }
         }
@@ -514,12 +565,15 @@ fn copy_verified(
     Ok(())
 }
 
-fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFile>, String> {
+fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFile>, PageError> {
     let shown = redact_url(url);
-    let response = agent.get(url).call().map_err(|e| format!("{shown}: {e}"))?;
+    let response = agent
+        .get(url)
+        .call()
+        .map_err(|e| PageError::new(format!("{shown}: {e}"), e.is_transient()))?;
     let status = response.status().as_u16();
     if status != 200 {
-        return Err(format!("{shown}: HTTP {status}"));
+        return Err(PageError::new(format!("{shown}: HTTP {status}"), false));
     }
     // `.../wheels` is a folder listing; `.../index.html` is a page in a folder.
     let last_segment = url.trim_end_matches('/').rsplit('/').next().unwrap_or("");
@@ -534,6 +588,7 @@ fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFil
         .with_config()
         .limit(index::MAX_PAGE_BYTES)
         .read_to_vec()
-        .map_err(|e| format!("{shown}: {e}"))?;
-    index::parse_project_page(&body, "text/html", &base).map_err(|e| format!("{shown}: {e}"))
+        .map_err(|e| PageError::new(format!("{shown}: {e}"), true))?;
+    index::parse_project_page(&body, "text/html", &base)
+        .map_err(|e| PageError::new(format!("{shown}: {e}"), false))
 }

@@ -433,12 +433,13 @@ pub fn fetch_project_page_opt(
     agent: &Agent,
     index_url: &str,
     project: &str,
-) -> Result<Option<Vec<IndexFile>>, String> {
+) -> Result<Option<Vec<IndexFile>>, PageError> {
     use ureq::ResponseExt;
     let url = project_page_url(index_url, project);
     let shown = redact_url(&url);
-    let mut response = agent.get(&url).header("Accept", ACCEPT).call().map_err(|e| {
-        format!("could not fetch the index page {shown}: {e}; check the index URL and your network or proxy settings")
+    let mut response = agent.get(&url).header("Accept", ACCEPT).call().map_err(|e| PageError {
+        message: format!("could not fetch the index page {shown}: {e}; check the index URL and your network or proxy settings"),
+        unreachable: e.is_transient(),
     })?;
     let status = response.status().as_u16();
     if status == 404 || status == 410 {
@@ -449,9 +450,9 @@ pub fn fetch_project_page_opt(
             401 | 403 => "the index wants credentials: put them in the index URL (https://user:token@index.example.com/simple) or in ~/.netrc, or use an index you can read",
             _ => "check the index URL, or try again later",
         };
-        return Err(format!(
+        return Err(PageError::answered(format!(
             "the index page {shown} answered HTTP {status}; {hint}"
-        ));
+        )));
     }
     // Resolve relative links against where we ended up after redirects,
     // keeping our credentials when only those differ.
@@ -472,8 +473,56 @@ pub fn fetch_project_page_opt(
         .with_config()
         .limit(MAX_PAGE_BYTES)
         .read_to_vec()
-        .map_err(|e| format!("could not read the index page {shown}: {e}; try again later"))?;
-    parse_project_page(&body, &content_type, &page_url).map(Some)
+        .map_err(|e| PageError {
+            message: format!("could not read the index page {shown}: {e}; try again later"),
+            unreachable: true,
+        })?;
+    parse_project_page(&body, &content_type, &page_url)
+        .map(Some)
+        .map_err(PageError::answered)
+}
+
+/// Why a project page could not be had: the message for users, and whether
+/// the index could not be reached at all (connection refused, timeout, a cut
+/// body), so a caller can stop asking it for other projects in this run.
+#[derive(Clone, Debug)]
+pub struct PageError {
+    message: String,
+    unreachable: bool,
+}
+
+impl PageError {
+    pub fn new(message: String, unreachable: bool) -> PageError {
+        PageError {
+            message,
+            unreachable,
+        }
+    }
+
+    /// The index answered, with something unusable.
+    fn answered(message: String) -> PageError {
+        PageError {
+            message,
+            unreachable: false,
+        }
+    }
+
+    /// Whether the index itself could not be reached (not just this page).
+    pub fn unreachable(&self) -> bool {
+        self.unreachable
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<PageError> for String {
+    fn from(e: PageError) -> String {
+        e.message
+    }
 }
 
 /// GET `<index_url>/<normalized project>/` with the PEP 691 `Accept` header
@@ -483,13 +532,13 @@ pub fn fetch_project_page(
     agent: &Agent,
     index_url: &str,
     project: &str,
-) -> Result<Vec<IndexFile>, String> {
+) -> Result<Vec<IndexFile>, PageError> {
     fetch_project_page_opt(agent, index_url, project)?.ok_or_else(|| {
-        format!(
+        PageError::answered(format!(
             "the index {} has no project {project:?} (HTTP 404 for {}); check the name and the index URL",
             redact_url(index_url),
             redact_url(&project_page_url(index_url, project))
-        )
+        ))
     })
 }
 
