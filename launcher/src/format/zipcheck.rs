@@ -109,6 +109,12 @@ pub fn find_end<R: Read + Seek>(file: &mut R, len: u64) -> Result<End, String> {
         .find(|&i| u32_at(&tail, i) == u64::from(EOCD_SIG))
         .ok_or("it has no end-of-central-directory record")?;
     let eocd_pos = len - tail_len as u64 + eocd as u64;
+    // The zip reader skips an end record whose comment runs past the end of
+    // the file and looks for an earlier one; refusing it keeps both unpackers
+    // reading the same records (real wheels have no comment).
+    if eocd as u64 + 22 + u16_at(&tail, eocd + 20) > tail_len as u64 {
+        return Err("its end-of-central-directory comment runs past the end of the file".into());
+    }
     // One disk only (the zip reader refuses the rest, so both unpackers must).
     if u16_at(&tail, eocd + 4) != 0
         || u16_at(&tail, eocd + 6) != 0
@@ -308,6 +314,24 @@ mod tests {
         .unwrap();
         let wheel = &found[1..];
         assert!(check(wheel).unwrap_err().contains("several disks"));
+    }
+
+    #[test]
+    fn rejects_an_end_record_whose_comment_runs_past_the_end() {
+        // Found by the stream_wheel fuzz target: the zip reader skips such a
+        // record and reads an earlier one, so the two unpackers disagreed.
+        let mut bytes = zip_of(b"", &["a.py"]);
+        let eocd = bytes.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
+        bytes[eocd + 20] = 1;
+        assert!(check(&bytes).unwrap_err().contains("comment runs past"));
+        let found = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fuzz/regressions/stream_wheel/comment-past-end.bin"
+        ))
+        .unwrap();
+        assert!(check(&found[1..])
+            .unwrap_err()
+            .contains("comment runs past"));
     }
 
     #[test]
