@@ -335,6 +335,36 @@ def test_a_dead_source_costs_one_round_of_retries_per_run_not_one_per_wheel(
     assert len(warnings) == 1 and tripwire.url in warnings[0], describe(r)
 
 
+def test_a_source_that_answers_an_error_for_one_file_keeps_serving_the_others(e2e, index_factory, tmp_path):
+    """A mirror that answers 503 for one wheel (the largest, so it starts first) and serves the
+    other 19 slowly: that wheel falls back to the origin after its 3 attempts, and the mirror,
+    which did answer, is not taken for dead: every other wheel, including those started after
+    the 503s, still comes from it."""
+    d = tmp_path / "wheels"
+    big = wheelmaker.make_wheel(d, "dead-src-big", "1.0", {"dead_src_big.py": "# " + os.urandom(150_000).hex() + "\n"})
+    files = [big] + [wheelmaker.make_wheel(d, f"dead-src-{i:02d}", "1.0", {f"dead_src_{i:02d}.py": f"N = {i}\n"})
+                     for i in range(19)]
+    origin = index_factory("origin", directory=d)
+    # About 0.8 s per small wheel: 19 wheels on 7 workers outlast the 1.5 s of the big one's retries.
+    mirror = FaultServer(d, tmp_path / "mirror.log", default=SLOW(chunk=256, delay=0.2)).start()
+    try:
+        mirror.always(big.name, STATUS(503))
+        lock = write_pylock(tmp_path / "pylock.toml", files, origin.files_url)
+        pex, _ = e2e.build("--lock", lock)
+        r = assert_ok(e2e.run_pex(pex, "-c", "import dead_src_big, dead_src_18; print(dead_src_18.N)",
+                                  env={"DPEX_MIRROR": mirror.url}))
+        assert r.stdout == "18\n", describe(r)
+        assert [a for _, a in mirror.file_events(big.name)] == ["status(503)"] * 3, describe(r)
+        assert dict(origin.file_gets()) == {big.name: 1}, (
+            f"wheels fetched from the origin although the mirror served them: {dict(origin.file_gets())}"
+            + describe(r))
+        last_503 = mirror.file_events(big.name)[-1][0]
+        later = [f.name for f in files[1:] if mirror.file_events(f.name)[0][0] > last_503]
+        assert later, "every wheel had started before the mirror's last 503: nothing checked"
+    finally:
+        mirror.stop()
+
+
 # -- credentials ----------------------------------------------------------------
 
 def _creds_index(faults, links="relative"):

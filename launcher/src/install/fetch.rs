@@ -67,10 +67,12 @@ pub struct Sources {
     mirrors: Vec<Mirror>,
     /// Sources already reported as failing (once per process, not per wheel).
     warned: Mutex<HashSet<String>>,
-    /// Sources that failed for good in this run (connection refused, timed
-    /// out, cut or 5xx after every attempt), with why: later wheels try them
-    /// last and once, and load no more pages from them, so a dead proxy costs
-    /// one round of retries per run, not one per wheel.
+    /// Sources that gave no answer at all in this run (connection refused,
+    /// timed out or reset before a response, after every attempt), with why:
+    /// later wheels try them last (once, unless nothing follows), and load no
+    /// more pages from them, so a dead proxy costs one round of retries per
+    /// run, not one per wheel. An answer (a 5xx, a 429, a cut body) is about
+    /// one file and marks nothing; a success clears the mark.
     unreachable: Mutex<HashMap<String, String>>,
     agent: Agent,
     pages: Mutex<HashMap<String, std::result::Result<Vec<IndexFile>, String>>>,
@@ -128,10 +130,13 @@ impl Sources {
         }
         let loaded = load().map_err(|e| {
             if e.unreachable() {
-                self.mark_unreachable(source, &e.to_string());
+                self.mark_unreachable(source.clone(), &e.to_string());
             }
             String::from(e)
         });
+        if loaded.is_ok() {
+            self.unreachable.lock().unwrap().remove(&source);
+        }
         self.pages.lock().unwrap().insert(key, loaded.clone());
         loaded
     }
@@ -283,23 +288,33 @@ impl Sources {
 
     fn fetch_into(&self, project: &str, wheel: &LockedWheel, sink: &mut dyn Sink) -> Result<()> {
         let (mut locations, mut failures) = self.locations(project, wheel);
-        // Sources that failed for good earlier in this run go last (a stable
-        // sort keeps the order otherwise), and get one attempt each.
-        locations.sort_by_key(|location| self.is_unreachable(location));
-        for location in &locations {
-            let attempts = if self.is_unreachable(location) {
+        // Sources that gave no answer earlier in this run go last (a stable
+        // sort keeps the order otherwise), with one attempt unless last.
+        locations.sort_by_cached_key(|location| self.is_unreachable(location));
+        let count = locations.len();
+        for (i, location) in locations.iter().enumerate() {
+            let attempts = if i + 1 < count && self.is_unreachable(location) {
                 1
             } else {
                 ATTEMPTS
             };
             match self.fetch_from(location, attempts, wheel, sink) {
                 Ok(()) => {
+                    if let Location::Url(_) = location {
+                        self.unreachable
+                            .lock()
+                            .unwrap()
+                            .remove(&source_name(location));
+                    }
                     self.warn_fell_back(&failures, location);
                     return Ok(());
                 }
                 Err(FetchError::Fatal(e)) => return Err(e),
                 Err(
-                    FetchError::Failed(why) | FetchError::Transient(why) | FetchError::Cut(why),
+                    FetchError::Failed(why)
+                    | FetchError::Transient(why)
+                    | FetchError::NoAnswer(why)
+                    | FetchError::Cut(why),
                 ) => failures.push((
                     Some(source_name(location)),
                     format!("{}: {why}", location.describe()),
@@ -336,7 +351,7 @@ impl Sources {
             }
             Location::Url(url) => {
                 let url = self.with_index_credentials(url);
-                let mut last = String::new();
+                let (mut last, mut no_answer) = (String::new(), false);
                 for attempt in 0..attempts {
                     if attempt > 0 {
                         let pause = Duration::from_millis(250 << attempt);
@@ -353,11 +368,14 @@ impl Sources {
                     }
                     match self.download(&url, wheel, sink) {
                         Ok(()) => return Ok(()),
-                        Err(FetchError::Transient(why)) => last = why,
+                        Err(FetchError::Transient(why)) => (last, no_answer) = (why, false),
+                        Err(FetchError::NoAnswer(why)) => (last, no_answer) = (why, true),
                         Err(other) => return Err(other),
                     }
                 }
-                self.mark_unreachable(source_name(location), &last);
+                if no_answer {
+                    self.mark_unreachable(source_name(location), &last);
+                }
                 Err(FetchError::Failed(format!(
                     "{last} (after {attempts} attempt{})",
                     if attempts == 1 { "" } else { "s" }
@@ -409,7 +427,7 @@ impl Sources {
             )));
         }
         let response = self.agent.get(url).call().map_err(|e| match e.kind() {
-            ErrorKind::Transient => FetchError::Transient(e.to_string()),
+            ErrorKind::Transient => FetchError::NoAnswer(e.to_string()),
             _ => FetchError::Failed(e.to_string()),
         })?;
         let status = response.status().as_u16();
@@ -437,6 +455,9 @@ impl Sources {
 enum FetchError {
     /// Try this source again.
     Transient(String),
+    /// No answer at all (refused, timed out, reset before a response): try
+    /// again; if it stays so, the whole source is down (`Sources::unreachable`).
+    NoAnswer(String),
     /// The bytes stopped coming (a read error, or a body shorter than the
     /// locked size): transient for a download, a failure for a local file.
     Cut(String),
@@ -588,7 +609,7 @@ fn fetch_flat_page(agent: &Agent, url: &str) -> std::result::Result<Vec<IndexFil
         .with_config()
         .limit(index::MAX_PAGE_BYTES)
         .read_to_vec()
-        .map_err(|e| PageError::new(format!("{shown}: {e}"), true))?;
+        .map_err(|e| PageError::new(format!("{shown}: {e}"), false))?;
     index::parse_project_page(&body, "text/html", &base)
         .map_err(|e| PageError::new(format!("{shown}: {e}"), false))
 }

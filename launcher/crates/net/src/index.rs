@@ -473,9 +473,10 @@ pub fn fetch_project_page_opt(
         .with_config()
         .limit(MAX_PAGE_BYTES)
         .read_to_vec()
-        .map_err(|e| PageError {
-            message: format!("could not read the index page {shown}: {e}; try again later"),
-            unreachable: true,
+        .map_err(|e| {
+            PageError::answered(format!(
+                "could not read the index page {shown}: {e}; try again later"
+            ))
         })?;
     parse_project_page(&body, &content_type, &page_url)
         .map(Some)
@@ -483,8 +484,8 @@ pub fn fetch_project_page_opt(
 }
 
 /// Why a project page could not be had: the message for users, and whether
-/// the index could not be reached at all (connection refused, timeout, a cut
-/// body), so a caller can stop asking it for other projects in this run.
+/// the index gave no answer at all (connection refused, timed out or reset
+/// before a response), so a caller can stop asking it for other projects.
 #[derive(Clone, Debug)]
 pub struct PageError {
     message: String,
@@ -507,7 +508,7 @@ impl PageError {
         }
     }
 
-    /// Whether the index itself could not be reached (not just this page).
+    /// Whether the index gave no answer at all (not just a bad one for this page).
     pub fn unreachable(&self) -> bool {
         self.unreachable
     }
