@@ -300,38 +300,39 @@ mod tests {
         check(&zip_of(b"", &[])).unwrap();
     }
 
-    #[test]
-    fn rejects_multi_disk_zips() {
-        // Found by the stream_wheel fuzz target: the zip reader refuses these.
+    /// A one-file zip whose end record has `value` at byte `at`.
+    fn with_end_byte(at: usize, value: u8) -> Vec<u8> {
         let mut bytes = zip_of(b"", &["a.py"]);
         let eocd = bytes.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
-        bytes[eocd + 5] = 0x59;
-        assert!(check(&bytes).unwrap_err().contains("several disks"));
-        let found = std::fs::read(concat!(
+        bytes[eocd + at] = value;
+        bytes
+    }
+
+    /// The wheel of a stream_wheel fuzz input kept in fuzz/regressions
+    /// (its first byte is the target's chunk size).
+    fn stream_wheel_regression(name: &str) -> Vec<u8> {
+        let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../fuzz/regressions/stream_wheel/multi-disk.bin"
-        ))
-        .unwrap();
-        let wheel = &found[1..];
-        assert!(check(wheel).unwrap_err().contains("several disks"));
+            "/../fuzz/regressions/stream_wheel/"
+        );
+        std::fs::read(format!("{dir}{name}")).unwrap()[1..].to_vec()
     }
 
     #[test]
-    fn rejects_an_end_record_whose_comment_runs_past_the_end() {
-        // Found by the stream_wheel fuzz target: the zip reader skips such a
-        // record and reads an earlier one, so the two unpackers disagreed.
-        let mut bytes = zip_of(b"", &["a.py"]);
-        let eocd = bytes.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
-        bytes[eocd + 20] = 1;
-        assert!(check(&bytes).unwrap_err().contains("comment runs past"));
-        let found = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../fuzz/regressions/stream_wheel/comment-past-end.bin"
-        ))
-        .unwrap();
-        assert!(check(&found[1..])
-            .unwrap_err()
-            .contains("comment runs past"));
+    fn rejects_end_records_the_zip_reader_reads_otherwise() {
+        // Found by the stream_wheel fuzz target (inputs kept in fuzz/regressions):
+        // the zip reader refuses several disks, and skips a record whose comment
+        // runs past the end for an earlier one, so the two unpackers disagreed.
+        let cases = [
+            (5, 0x59, "multi-disk.bin", "several disks"),
+            (20, 1, "comment-past-end.bin", "comment runs past"),
+        ];
+        for (at, value, found, why) in cases {
+            let e = check(&with_end_byte(at, value)).unwrap_err();
+            assert!(e.contains(why), "{e}");
+            let e = check(&stream_wheel_regression(found)).unwrap_err();
+            assert!(e.contains(why), "{found}: {e}");
+        }
     }
 
     #[test]
