@@ -32,6 +32,7 @@ from support.harness import (assert_clean_error, assert_ok, describe, names_in_t
                              under)
 from support import wheelmaker
 from support.index_server import corrupt_bytes
+from support.netlab import Blackhole
 from support.pylock import write_pylock
 
 # The read timeout the tests ask for (seconds without a byte); the default is 60 s.
@@ -333,6 +334,26 @@ def test_a_dead_source_costs_one_round_of_retries_per_run_not_one_per_wheel(
     assert sum(origin.file_gets().values()) == len(files), origin.file_gets()
     warnings = [l for l in r.stderr.splitlines() if l.startswith("dpex: warning:")]
     assert len(warnings) == 1 and tripwire.url in warnings[0], describe(r)
+
+
+def test_a_mirror_that_accepts_no_connection_is_given_up_after_one_connect_timeout(e2e, tmp_path):
+    """A mirror that drops every connect (a firewalled or dead host): one DPEX_CONNECT_TIMEOUT,
+    then the recorded URL, without the 2 more timeouts and 1.5 s of backoff a flaky answer gets
+    (4.5 s with a 1 s timeout, before). The recorded URL, last, would still get all 3 attempts
+    (test_network's connect-timeout test)."""
+    hole = Blackhole()
+    try:
+        pex = idna_app(e2e, e2e.index.files_url)
+        t0 = time.monotonic()
+        r = e2e.run_pex(pex, env={"DPEX_MIRROR": hole.url, "DPEX_CONNECT_TIMEOUT": "1"}, timeout=120)
+        elapsed = time.monotonic() - t0
+        assert_runs_from_cache(e2e, r)
+        warnings = [l for l in r.stderr.splitlines() if l.startswith("dpex: warning:")]
+        assert len(warnings) == 1 and hole.url in warnings[0], describe(r)
+        assert "not retried: another source follows" in warnings[0], describe(r)
+        assert elapsed < 4.0, f"{elapsed:.1f}s: the dead mirror was retried" + describe(r)
+    finally:
+        hole.close()
 
 
 def test_a_source_that_answers_an_error_for_one_file_keeps_serving_the_others(e2e, index_factory, tmp_path):

@@ -298,7 +298,8 @@ impl Sources {
             } else {
                 ATTEMPTS
             };
-            match self.fetch_from(location, attempts, wheel, sink) {
+            let is_last = i + 1 == count;
+            match self.fetch_from(location, attempts, is_last, wheel, sink) {
                 Ok(()) => {
                     if let Location::Url(_) = location {
                         self.unreachable
@@ -314,6 +315,7 @@ impl Sources {
                     FetchError::Failed(why)
                     | FetchError::Transient(why)
                     | FetchError::NoAnswer(why)
+                    | FetchError::ConnectTimeout(why)
                     | FetchError::Cut(why),
                 ) => failures.push((
                     Some(source_name(location)),
@@ -333,10 +335,13 @@ impl Sources {
         )))
     }
 
+    /// Fetch from one location, with up to `attempts` tries; `is_last`: no
+    /// other location follows (a connect timeout is then retried too).
     fn fetch_from(
         &self,
         location: &Location,
         attempts: u32,
+        is_last: bool,
         wheel: &LockedWheel,
         sink: &mut dyn Sink,
     ) -> std::result::Result<(), FetchError> {
@@ -370,6 +375,16 @@ impl Sources {
                         Ok(()) => return Ok(()),
                         Err(FetchError::Transient(why)) => (last, no_answer) = (why, false),
                         Err(FetchError::NoAnswer(why)) => (last, no_answer) = (why, true),
+                        // Nothing accepted the connection for DPEX_CONNECT_TIMEOUT:
+                        // the host is down or dropping packets; retrying costs
+                        // that long again while another source is waiting.
+                        Err(FetchError::ConnectTimeout(why)) if !is_last => {
+                            self.mark_unreachable(source_name(location), &why);
+                            return Err(FetchError::Failed(format!(
+                                "{why} (not retried: another source follows)"
+                            )));
+                        }
+                        Err(FetchError::ConnectTimeout(why)) => (last, no_answer) = (why, true),
                         Err(other) => return Err(other),
                     }
                 }
@@ -427,6 +442,9 @@ impl Sources {
             )));
         }
         let response = self.agent.get(url).call().map_err(|e| match e.kind() {
+            ErrorKind::Transient if e.connect_timed_out() => {
+                FetchError::ConnectTimeout(e.to_string())
+            }
             ErrorKind::Transient => FetchError::NoAnswer(e.to_string()),
             _ => FetchError::Failed(e.to_string()),
         })?;
@@ -458,6 +476,8 @@ enum FetchError {
     /// No answer at all (refused, timed out, reset before a response): try
     /// again; if it stays so, the whole source is down (`Sources::unreachable`).
     NoAnswer(String),
+    /// A [`FetchError::NoAnswer`] where nothing accepted the connection.
+    ConnectTimeout(String),
     /// The bytes stopped coming (a read error, or a body shorter than the
     /// locked size): transient for a download, a failure for a local file.
     Cut(String),

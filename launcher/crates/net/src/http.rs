@@ -108,6 +108,8 @@ pub struct Request<'a> {
 pub struct HttpError {
     message: String,
     kind: ErrorKind,
+    /// No connection within the connect timeout (see [`HttpError::connect_timed_out`]).
+    connect_timed_out: bool,
 }
 
 /// What kind of failure an [`HttpError`] is: callers branch on this, never
@@ -131,11 +133,19 @@ impl HttpError {
         HttpError {
             message: message.into(),
             kind,
+            connect_timed_out: false,
         }
     }
 
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// Whether the host did not accept a connection within the connect
+    /// timeout (a transient error, but one that says the host is down or
+    /// unreachable rather than that this request went wrong).
+    pub fn connect_timed_out(&self) -> bool {
+        self.connect_timed_out
     }
 
     /// Whether trying the same URL again may help (see [`ErrorKind::Transient`]).
@@ -363,7 +373,11 @@ impl Client {
             };
             return HttpError::new(ErrorKind::Tls, through(message, proxy));
         }
-        HttpError::new(ErrorKind::Transient, through(e.to_string(), proxy))
+        let connect_timed_out = matches!(e, ureq::Error::Timeout(ureq::Timeout::Connect));
+        HttpError {
+            connect_timed_out,
+            ..HttpError::new(ErrorKind::Transient, through(e.to_string(), proxy))
+        }
     }
 }
 
