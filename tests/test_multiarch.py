@@ -302,13 +302,10 @@ def test_a_folder_that_cannot_run_programs_falls_back_with_a_warning(dpex_bin, t
         # Nothing is left in the noexec cache's launchers/: the copy failed its run there.
         assert [p.name for p in (noexec / "cache" / "launchers").iterdir()] == []
         assert len(list((tmp_path / "tmp" / f"dpex-{os.getuid()}" / "launchers").iterdir())) == 1
-        # The next start uses that copy at once: nothing is cut out into the noexec cache again
-        # (2.6 MB written, tried and removed at every start, before), so its folder is untouched.
-        before = (noexec / "cache" / "launchers").stat().st_mtime_ns
+        # The next start tries the cache again (it may have been remounted), then uses that copy.
         r = host_run(pex, tmp_path, "-c", "print('OK')", root=noexec / "cache", env={"TMPDIR": tmp_path / "tmp"})
         assert_ok(r)
         assert "warning" not in r.stderr, describe(r)
-        assert (noexec / "cache" / "launchers").stat().st_mtime_ns == before, "the launcher was cut out again"
     finally:
         subprocess.run(["umount", noexec], check=True)
 

@@ -161,11 +161,10 @@ if [ ! -x "$l" ] || [ ! -s "$l" ]; then
   # The launcher's own fallback folder, under the same rule: ours, writable by no one else.
   f=${{TMPDIR:-/tmp}}/dpex-$(id -u)
   p() {{ mkdir -m 700 "$f" 2>/dev/null; case $(ls -ld "$f" 2>/dev/null) in d????-??-*) [ -O "$f" ];; *) false;; esac; }}
-  if [ -x "$f/launchers/$h" ] && [ -s "$f/launchers/$h" ] && p; then
-    # Set up there by an earlier start whose cache could not run it: not cut out again each time.
-    l=$f/launchers/$h
-  elif [ -n "$r" ] && x "$r/launchers"; then
+  if [ -n "$r" ] && x "$r/launchers"; then
     :
+  elif [ -x "$f/launchers/$h" ] && [ -s "$f/launchers/$h" ] && p; then
+    l=$f/launchers/$h
   elif p && x "$f/launchers"; then
     # A cache that cannot be written, the launcher reports; one it cannot run from, this does.
     if [ -n "$r" ] && [ -w "$r" ]; then echo "dpex: warning: cannot run the $m launcher from $r/launchers (mounted noexec?); using $f/launchers" >&2; fi
