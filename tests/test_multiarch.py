@@ -292,22 +292,38 @@ def test_a_folder_that_cannot_run_programs_falls_back_with_a_warning(dpex_bin, t
     noexec = tmp_path / "noexec"
     noexec.mkdir()
     (tmp_path / "tmp").mkdir()
+    env = {"TMPDIR": tmp_path / "tmp"}
+    launchers = noexec / "cache" / "launchers"
     subprocess.run(["mount", "-t", "tmpfs", "-o", "noexec,size=64m", "tmpfs", noexec], check=True)
     try:
-        r = host_run(pex, tmp_path, "-c", "import idna; print('OK', idna.__name__)", root=noexec / "cache",
-                     env={"TMPDIR": tmp_path / "tmp"})
+        r = host_run(pex, tmp_path, "-c", "import idna; print('OK', idna.__name__)", root=noexec / "cache", env=env)
         assert_ok(r)
         assert r.stdout.strip() == "OK idna", describe(r)
         assert "cannot run the x86_64 launcher from" in r.stderr and "noexec" in r.stderr, describe(r)
-        # Nothing is left in the noexec cache's launchers/: the copy failed its run there.
-        assert [p.name for p in (noexec / "cache" / "launchers").iterdir()] == []
+        # No launcher is left in the noexec cache's launchers/ (the copy failed its run there), only
+        # the mark that says so.
+        assert [p.name for p in launchers.iterdir()] == [".noexec"]
         assert len(list((tmp_path / "tmp" / f"dpex-{os.getuid()}" / "launchers").iterdir())) == 1
-        # The next start tries the cache again (it may have been remounted), then uses that copy.
-        r = host_run(pex, tmp_path, "-c", "print('OK')", root=noexec / "cache", env={"TMPDIR": tmp_path / "tmp"})
-        assert_ok(r)
-        assert "warning" not in r.stderr, describe(r)
+        # Later starts, of this app and of another one on the same cache, go straight to the
+        # fallback's copy: no warning, and nothing cut into the cache (its folder is not touched).
+        other = tmp_path / "other"
+        other.mkdir()
+        other_pex, _ = build(dpex_bin, other, "--lock", lock, "-D", src)
+        before = launchers.stat().st_mtime_ns
+        for app in (pex, other_pex):
+            r = host_run(app, tmp_path, "-c", "print('OK')", root=noexec / "cache", env=env)
+            assert_ok(r)
+            assert "warning" not in r.stderr, describe(r)
+        assert launchers.stat().st_mtime_ns == before
+        assert [p.name for p in launchers.iterdir()] == [".noexec"]
     finally:
         subprocess.run(["umount", noexec], check=True)
+    # The fallback's copy serves that cache only: a cache that can run programs gets its own.
+    good = tmp_path / "good"
+    r = host_run(pex, tmp_path, "-c", "print('OK')", root=good, env=env)
+    assert_ok(r)
+    assert "warning" not in r.stderr, describe(r)
+    assert len([p for p in (good / "launchers").iterdir() if not p.name.startswith(".")]) == 1
 
 
 def test_a_fallback_folder_others_can_write_is_refused(dpex_bin, tmp_path, fleet):

@@ -8,7 +8,9 @@
 //!   else cuts it out of the app with `dd`, has it check its own hash
 //!   (`__DPEX_STUB_CHECK`; a noexec or damaged copy fails here) and renames
 //!   it in; it passes the app's path in `__DPEX_APP`. A warm start costs one
-//!   `sh` more than a single-architecture app.
+//!   `sh` more than a single-architecture app. A cache that cannot run
+//!   programs gets a `launchers/.noexec` mark, and later starts go straight
+//!   to the fallback folder's copy.
 
 use dpex_launcher::standards::digest::hex;
 use sha2::{Digest, Sha256};
@@ -131,8 +133,10 @@ const PRELUDE_MARK: &str = "#!/bin/sh\n# dpex app: ";
 /// block count, `h` the sha256 of those blocks (its file name in the cache).
 /// The cache folder is found as the launcher finds it (DPEX_ROOT, PEX_ROOT,
 /// an absolute XDG_CACHE_HOME, HOME), with the same private
-/// `$TMPDIR/dpex-<uid>` fallback when it cannot be written or run from. The
-/// warm path (a launcher kept, not empty) runs no other program.
+/// `$TMPDIR/dpex-<uid>` fallback when it cannot be written or run from (a
+/// cache it could write but not run from is marked `launchers/.noexec` and
+/// not tried again). The warm path (a launcher kept, not empty) runs no other
+/// program.
 fn prelude(names: &str, cases: &str) -> String {
     format!(
         r#"{PRELUDE_MARK}launchers for {names} Linux, then the app's zip (docs/format.md).
@@ -147,12 +151,12 @@ case $r in "~") r=${{HOME:-}};; "~/"*) r=${{HOME:+$HOME/${{r#??}}}};; esac
 if [ -z "$r" ]; then
   case ${{XDG_CACHE_HOME:-}} in /*) r=$XDG_CACHE_HOME/dpex;; *) r=${{HOME:+$HOME/.cache/dpex}};; esac
 fi
-l=$r/launchers/$h
+l=$r/launchers/$h n=
 # x DIR: cut the launcher out into DIR, check it, make it durable, publish it as DIR/$h.
 x() {{
   mkdir -p "$1" 2>/dev/null && t=$(mktemp "$1/.$h.XXXXXX" 2>/dev/null) || return 1
   if dd if="$0" of="$t" bs=4096 skip=$b count=$c 2>/dev/null && chmod 755 "$t" &&
-    __DPEX_STUB_CHECK=$h "$t" 2>/dev/null && {{ sync "$t" 2>/dev/null || sync; }} && mv -f "$t" "$1/$h"; then
+    {{ __DPEX_STUB_CHECK=$h "$t" 2>/dev/null || {{ n=$1; false; }}; }} && {{ sync "$t" 2>/dev/null || sync; }} && mv -f "$t" "$1/$h"; then
     l=$1/$h; return 0
   fi
   rm -f "$t"; return 1
@@ -161,16 +165,23 @@ if [ ! -x "$l" ] || [ ! -s "$l" ]; then
   # The launcher's own fallback folder, under the same rule: ours, writable by no one else.
   f=${{TMPDIR:-/tmp}}/dpex-$(id -u)
   p() {{ mkdir -m 700 "$f" 2>/dev/null; case $(ls -ld "$f" 2>/dev/null) in d????-??-*) [ -O "$f" ];; *) false;; esac; }}
-  if [ -n "$r" ] && x "$r/launchers"; then
+  # A cache marked .noexec (below) is not tried again: that cost a 2.6 MB cut per start.
+  if [ -n "$r" ] && [ ! -e "$r/launchers/.noexec" ] && x "$r/launchers"; then
     :
   elif [ -x "$f/launchers/$h" ] && [ -s "$f/launchers/$h" ] && p; then
     l=$f/launchers/$h
   elif p && x "$f/launchers"; then
-    # A cache that cannot be written, the launcher reports; one it cannot run from, this does.
-    if [ -n "$r" ] && [ -w "$r" ]; then echo "dpex: warning: cannot run the $m launcher from $r/launchers (mounted noexec?); using $f/launchers" >&2; fi
+    :
   else
     echo "dpex: error: cannot set up the $m launcher of $0: the launcher cut out of it did not check out (a damaged app file: copy it again), or neither ${{r:-the dpex cache}}/launchers nor $f, a private folder of this user, can be written and run from (set DPEX_ROOT to a writable folder that allows running programs)" >&2; exit 1
   fi
+fi
+# A launcher written to the cache that did not run, while the same one runs from the
+# fallback: the cache cannot run programs. Mark it, and say so once (an unwritable cache
+# the launcher itself reports).
+if [ -n "$n" ] && [ "$n" = "$r/launchers" ]; then
+  : >"$n/.noexec" 2>/dev/null
+  echo "dpex: warning: cannot run the $m launcher from $n (mounted noexec?); using $f/launchers from now on (delete $n/.noexec once it can run programs)" >&2
 fi
 export __DPEX_APP="$0"
 exec "$l" "$@"
