@@ -135,7 +135,7 @@ impl Sources {
             String::from(e)
         });
         if loaded.is_ok() {
-            self.unreachable.lock().unwrap().remove(&source);
+            self.clear_unreachable(&source);
         }
         self.pages.lock().unwrap().insert(key, loaded.clone());
         loaded
@@ -147,6 +147,11 @@ impl Sources {
             .unwrap()
             .entry(source)
             .or_insert_with(|| why.to_string());
+    }
+
+    /// A source that answered is no longer skipped.
+    fn clear_unreachable(&self, source: &str) {
+        self.unreachable.lock().unwrap().remove(source);
     }
 
     fn unreachable_reason(&self, source: &str) -> Option<String> {
@@ -302,10 +307,7 @@ impl Sources {
             match self.fetch_from(location, attempts, is_last, wheel, sink) {
                 Ok(()) => {
                     if let Location::Url(_) = location {
-                        self.unreachable
-                            .lock()
-                            .unwrap()
-                            .remove(&source_name(location));
+                        self.clear_unreachable(&source_name(location));
                     }
                     self.warn_fell_back(&failures, location);
                     return Ok(());
