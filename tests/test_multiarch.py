@@ -9,6 +9,7 @@ agree."""
 
 import json
 import os
+import platform
 import shutil
 import struct
 import subprocess
@@ -373,10 +374,17 @@ def test_an_exported_venv_runs_through_a_symlink_to_its_pex(dpex_bin, tmp_path, 
     pex, _ = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, "-m", "probe")
     venv = tmp_path / "venv"
     assert_ok(host_run(pex, tmp_path, "venv", str(venv), env={"PEX_TOOLS": "1"}))
+    # DIR/pex is this host's launcher in front of the same zip: no sh prelude, nothing to cut out.
+    assert launchers_of(venv / "pex") == [platform.machine()]
+    assert (venv / "pex").stat().st_size == pex.stat().st_size
     link = tmp_path / "bin" / "probe-app"
     link.parent.mkdir()
     link.symlink_to(venv / "pex")
     root = tmp_path / "other-root"
     r = assert_ok(host_run(link, tmp_path, "x", root=root))
     assert app_out(r)["argv"][1:] == ["x"]
-    assert not (root / "1").exists(), os.listdir(root)
+    # No cache at all: no environment, and no launcher cut into <cache>/launchers.
+    assert not root.exists(), os.listdir(root)
+    r = assert_ok(run([PY311, venv, "y"], env=clean_env(tmp_path / "home", {"DPEX_ROOT": root}), cwd=tmp_path))
+    assert app_out(r)["argv"][1:] == ["y"]
+    assert not root.exists(), os.listdir(root)

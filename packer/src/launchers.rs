@@ -12,6 +12,7 @@
 //!   programs gets a `launchers/.noexec` mark, and later starts go straight
 //!   to the fallback folder's copy.
 
+use dpex_launcher::run::app_file::PRELUDE_MARK;
 use dpex_launcher::standards::digest::hex;
 use sha2::{Digest, Sha256};
 
@@ -125,9 +126,6 @@ pub fn archs_of(head: &[u8]) -> Vec<Arch> {
         .filter_map(|names| Arch::parse(names.split('|').next().unwrap_or("")))
         .collect()
 }
-
-/// How a multi-arch app file starts (`archs_of` looks for it).
-const PRELUDE_MARK: &str = "#!/bin/sh\n# dpex app: ";
 
 /// The prelude. `$0` is the app; `b`/`c` are the launcher's first block and
 /// block count, `h` the sha256 of those blocks (its file name in the cache).

@@ -25,6 +25,22 @@ impl AppZip {
     pub fn read_pex_info(&mut self) -> Result<PexInfo> {
         pex_info_in(&mut self.archive, &self.path.display().to_string())
     }
+
+    /// How many bytes are in front of the zip (the launchers): where its
+    /// first entry starts. The zip's offsets count from the file's start.
+    pub fn front_len(&mut self) -> Result<u64> {
+        let mut first = u64::MAX;
+        for i in 0..self.archive.len() {
+            let entry = self.archive.by_index_raw(i).map_err(|e| {
+                Error::msg(format!(
+                    "{}: zip entry {i} is unreadable ({e}); the file is damaged",
+                    self.path.display()
+                ))
+            })?;
+            first = first.min(entry.header_start());
+        }
+        Ok(first)
+    }
 }
 
 /// [`AppZip::open`] then [`AppZip::read_pex_info`] on any seekable reader,

@@ -10,10 +10,13 @@
 use crate::cache::atomic::remove_any;
 use crate::cache::in_use::{read_record, EnvRecord, ENV_RECORD};
 use crate::error::{Error, Result};
+use crate::format::app_zip::AppZip;
 use crate::install::hydrate::Environment;
 use crate::install::venv;
+use crate::run::app_file::PRELUDE_MARK;
 use dpex_standards::python::InterpreterInfo;
 use std::fs;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -194,14 +197,47 @@ fn build(
     materialize_scripts(&work.join("bin"), &interpreter.executable)?;
     copy_tree(&record.app_dir, &work.join(APP_DIR))?;
     let pex = work.join("pex");
-    fs::copy(app_file, &pex).map_err(|e| Error::io("copy", app_file, e))?;
+    copy_app(app_file, &pex)?;
     set_mode(&pex, 0o755)?;
-    let pex_hash = crate::format::app_zip::AppZip::open(app_file)?
-        .read_pex_info()?
-        .pex_hash;
+    let pex_hash = AppZip::open(app_file)?.read_pex_info()?.pex_hash;
     let mark = serde_json::json!({ "python": interpreter.executable, "pex_hash": pex_hash });
     write(&work.join(VENV_MARK), mark.to_string().as_bytes())?;
     write(&work.join("__main__.py"), MAIN_PY.as_bytes())
+}
+
+/// `DIR/pex`: a copy of the app file that runs without `sh`. A
+/// multi-architecture app's front (its prelude, then a launcher per
+/// architecture) is replaced by the launcher running now, which the prelude
+/// cut out of this app and checked, then zeros to the front's length so the
+/// zip's offsets hold: the venv's `pex` is a single-architecture app for this
+/// host and never cuts a launcher into a cache. (`dpex venv` hands over an
+/// app it has already rebuilt with its own launcher for this host.)
+fn copy_app(app_file: &Path, to: &Path) -> Result<()> {
+    fs::copy(app_file, to).map_err(|e| Error::io("copy", app_file, e))?;
+    let mut head = [0u8; PRELUDE_MARK.len()];
+    let read = fs::File::open(app_file).and_then(|mut f| f.read_exact(&mut head));
+    if read.is_err() || head != PRELUDE_MARK.as_bytes() {
+        return Ok(());
+    }
+    let launcher = std::env::current_exe()
+        .map_err(|e| Error::msg(format!("cannot find the launcher's own file: {e}")))?;
+    let stub = fs::read(&launcher).map_err(|e| Error::io("read", &launcher, e))?;
+    let front = AppZip::open(app_file)?.front_len()?;
+    if !stub.starts_with(b"\x7fELF") || stub.len() as u64 > front {
+        return Err(Error::msg(format!(
+            "cannot export {}: the launcher running it ({}) is not one of its own; run the \
+             app file itself with PEX_TOOLS=1, or use `dpex venv`",
+            app_file.display(),
+            launcher.display()
+        )));
+    }
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .open(to)
+        .map_err(|e| Error::io("open", to, e))?;
+    out.write_all(&stub)
+        .and_then(|()| out.write_all(&vec![0; (front - stub.len() as u64) as usize]))
+        .map_err(|e| Error::io("write", to, e))
 }
 
 /// `python DIR`: hand over to `DIR/pex`, keeping Python's flags.

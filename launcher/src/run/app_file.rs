@@ -11,6 +11,9 @@ use sha2::{Digest, Sha256};
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
+/// How a multi-architecture app file starts (its `sh` prelude).
+pub const PRELUDE_MARK: &str = "#!/bin/sh\n# dpex app: ";
+
 /// Set by the prelude of a multi-architecture app: the app's path (its `$0`).
 const APP_VAR: &str = "__DPEX_APP";
 /// Set by the prelude on a launcher it just cut out: its expected sha256.
