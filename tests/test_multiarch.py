@@ -327,6 +327,22 @@ def test_a_folder_that_cannot_run_programs_falls_back_with_a_warning(dpex_bin, t
     assert len([p for p in (good / "launchers").iterdir() if not p.name.startswith(".")]) == 1
 
 
+def test_a_stale_noexec_mark_is_tried_and_cleared_when_there_is_no_fallback(dpex_bin, tmp_path, fleet):
+    """A cache marked .noexec that runs programs again (remounted), on a host whose $TMPDIR is
+    unusable: the marked cache is tried after all, works, and loses its stale mark."""
+    srv, lock, src = fleet
+    pex, _ = build(dpex_bin, tmp_path, "--lock", lock, "-D", src)
+    root = tmp_path / "cache"
+    (root / "launchers").mkdir(parents=True)
+    (root / "launchers" / ".noexec").touch()
+    r = host_run(pex, tmp_path, "-c", "print('OK')", root=root, env={"TMPDIR": "/proc/dpex-no-such-folder"})
+    assert_ok(r)
+    assert r.stdout.strip() == "OK", describe(r)
+    assert "warning" not in r.stderr, describe(r)
+    assert [p.name for p in (root / "launchers").iterdir() if p.name.startswith(".")] == []
+    assert len(list((root / "launchers").iterdir())) == 1
+
+
 def test_a_fallback_folder_others_can_write_is_refused(dpex_bin, tmp_path, fleet):
     srv, lock, src = fleet
     pex, _ = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, "-m", "probe")

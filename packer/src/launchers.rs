@@ -170,6 +170,8 @@ if [ ! -x "$l" ] || [ ! -s "$l" ]; then
     l=$f/launchers/$h
   elif p && x "$f/launchers"; then
     :
+  elif [ -n "$r" ] && [ -e "$r/launchers/.noexec" ] && x "$r/launchers"; then
+    rm -f "$r/launchers/.noexec" # no fallback, and the mark was stale: the cache runs programs again
   else
     echo "dpex: error: cannot set up the $m launcher of $0: the launcher cut out of it did not check out (a damaged app file: copy it again), or neither ${{r:-the dpex cache}}/launchers nor $f, a private folder of this user, can be written and run from (set DPEX_ROOT to a writable folder that allows running programs)" >&2; exit 1
   fi
