@@ -485,7 +485,8 @@ def main():
     shutil.rmtree(rd, ignore_errors=True)
     rd.mkdir()
     (rd / "tmp").mkdir()
-    timer = Timer(not args.no_hyperfine, rd / "tmp")
+    # --torch reports peak memory, which only bench.py's own loop (wait4) measures.
+    timer = Timer(not args.no_hyperfine and not args.torch, rd / "tmp")
     if not timer.hyperfine and not args.no_hyperfine:
         say("hyperfine not found (apt-get install -y hyperfine); timing with bench.py's own loop")
     nodelay = ", with TCP_NODELAY (see bench/README.md)" if not args.plain_index else ", unchanged"
@@ -890,10 +891,12 @@ def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
         out += group_table(f"T{i}. Cold hydration over {name}", [(c.key, c.label, c.shown) for c in cmds],
                            samples, keys[0], note=note, cpu=timer.cpu, rss=timer.maxrss)
         med = {k: statistics.median(samples[k]) for k in keys}
-        rss = max(timer.maxrss.get(keys[1], [0])) / 1024
+        rss_runs = timer.maxrss.get(keys[1])
+        rss = max(rss_runs) / 1024 if rss_runs else None
         line = (f"- {name}: dpex {fmt_s(med[keys[1]])} s = {med[keys[1]] / med[keys[0]]:.2f}× uv "
                 f"(goal ≤ 0.80×: {'**met**' if med[keys[1]] <= 0.8 * med[keys[0]] else '**not met**'}), "
-                f"peak RSS {rss:,.0f} MiB (goal ≤ 512: {'**met**' if rss <= 512 else '**not met**'})")
+                + (f"peak RSS {rss:,.0f} MiB (goal ≤ 512: {'**met**' if rss <= 512 else '**not met**'})"
+                   if rss is not None else "peak RSS not measured (hyperfine timed this group)"))
         if rate:
             ideal = total / rate
             line += (f"; {med[keys[1]] / ideal:.2f}× the time of the bytes at {name} ({ideal:.2f} s; goal ≤ "
