@@ -487,7 +487,7 @@ def main():
     (rd / "tmp").mkdir()
     # --torch reports peak memory, which only bench.py's own loop (wait4) measures.
     timer = Timer(not args.no_hyperfine and not args.torch, rd / "tmp")
-    if not timer.hyperfine and not args.no_hyperfine:
+    if not timer.hyperfine and not args.no_hyperfine and not args.torch:
         say("hyperfine not found (apt-get install -y hyperfine); timing with bench.py's own loop")
     nodelay = ", with TCP_NODELAY (see bench/README.md)" if not args.plain_index else ", unchanged"
     load_before = os.getloadavg()

@@ -10,6 +10,7 @@ agree."""
 import json
 import os
 import platform
+import re
 import shutil
 import struct
 import subprocess
@@ -343,6 +344,29 @@ def test_a_stale_noexec_mark_is_tried_and_cleared_when_there_is_no_fallback(dpex
     assert len(list((root / "launchers").iterdir())) == 1
 
 
+def test_a_damaged_app_does_not_mark_a_cache_noexec(dpex_bin, tmp_path, fleet):
+    """A launcher that fails its hash check (a damaged app file) says nothing about the cache: with
+    a good copy of it already kept in the fallback, the app runs from that copy and the healthy
+    cache gets no .noexec mark (which would send every app on it to the fallback)."""
+    srv, lock, src = fleet
+    pex, _ = build(dpex_bin, tmp_path, "--lock", lock, "-D", src)
+    env = {"TMPDIR": tmp_path / "tmp"}
+    (tmp_path / "tmp").mkdir()
+    # An unwritable cache: the prelude keeps the launcher in the fallback.
+    assert_ok(host_run(pex, tmp_path, "-c", "print('OK')", root="/sys/dpex-test-cache", env=env))
+    assert len(list((tmp_path / "tmp" / f"dpex-{os.getuid()}" / "launchers").iterdir())) == 1
+    damaged = tmp_path / "damaged.pex"
+    data = bytearray(pex.read_bytes())
+    data[4096 + 100_000] ^= 0xFF  # inside the x86_64 launcher's blocks; the zip is intact
+    damaged.write_bytes(bytes(data))
+    damaged.chmod(0o755)
+    root = tmp_path / "fresh"
+    r = host_run(damaged, tmp_path, "-c", "print('OK')", root=root, env=env)
+    assert_ok(r)
+    assert "noexec" not in r.stderr, describe(r)
+    assert [p.name for p in (root / "launchers").iterdir()] == []
+
+
 def test_a_fallback_folder_others_can_write_is_refused(dpex_bin, tmp_path, fleet):
     srv, lock, src = fleet
     pex, _ = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, "-m", "probe")
@@ -390,9 +414,17 @@ def test_an_exported_venv_runs_through_a_symlink_to_its_pex(dpex_bin, tmp_path, 
     pex, _ = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, "-m", "probe")
     venv = tmp_path / "venv"
     assert_ok(host_run(pex, tmp_path, "venv", str(venv), env={"PEX_TOOLS": "1"}))
-    # DIR/pex is this host's launcher in front of the same zip: no sh prelude, nothing to cut out.
+    # DIR/pex is this host's launcher (the app's own, from its block) in front of the same zip:
+    # no sh prelude, nothing to cut out.
     assert launchers_of(venv / "pex") == [platform.machine()]
-    assert (venv / "pex").stat().st_size == pex.stat().st_size
+    app, exported = pex.read_bytes(), (venv / "pex").read_bytes()
+    assert len(exported) == len(app)
+    block, count = map(int, re.search(rf"{platform.machine()}\|[a-z0-9]+\) b=(\d+) c=(\d+)", app[:4096].decode()).groups())
+    launcher = app[block * 4096:(block + count) * 4096]
+    assert exported.startswith(launcher)
+    zip_at = (1 + sum(map(int, re.findall(r" c=(\d+)", app[:4096].decode())))) * 4096
+    assert exported[len(launcher):zip_at].count(0) == zip_at - len(launcher)
+    assert exported[zip_at:] == app[zip_at:]
     link = tmp_path / "bin" / "probe-app"
     link.parent.mkdir()
     link.symlink_to(venv / "pex")

@@ -12,12 +12,9 @@
 //!   programs gets a `launchers/.noexec` mark, and later starts go straight
 //!   to the fallback folder's copy.
 
-use dpex_launcher::run::app_file::PRELUDE_MARK;
+use dpex_launcher::run::app_file::{BLOCK, PRELUDE_MARK};
 use dpex_launcher::standards::digest::hex;
 use sha2::{Digest, Sha256};
-
-/// Block size of the stub layout: `dd bs=4096 skip=N` cuts a stub out.
-const BLOCK: usize = 4096;
 
 /// A CPU architecture an app can carry a launcher for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -154,7 +151,7 @@ l=$r/launchers/$h n=
 x() {{
   mkdir -p "$1" 2>/dev/null && t=$(mktemp "$1/.$h.XXXXXX" 2>/dev/null) || return 1
   if dd if="$0" of="$t" bs=4096 skip=$b count=$c 2>/dev/null && chmod 755 "$t" &&
-    {{ __DPEX_STUB_CHECK=$h "$t" 2>/dev/null || {{ n=$1; false; }}; }} && {{ sync "$t" 2>/dev/null || sync; }} && mv -f "$t" "$1/$h"; then
+    {{ __DPEX_STUB_CHECK=$h "$t" 2>/dev/null || {{ [ $? -eq 126 ] && n=$1; false; }}; }} && {{ sync "$t" 2>/dev/null || sync; }} && mv -f "$t" "$1/$h"; then
     l=$1/$h; return 0
   fi
   rm -f "$t"; return 1
@@ -176,12 +173,13 @@ if [ ! -x "$l" ] || [ ! -s "$l" ]; then
     echo "dpex: error: cannot set up the $m launcher of $0: the launcher cut out of it did not check out (a damaged app file: copy it again), or neither ${{r:-the dpex cache}}/launchers nor $f, a private folder of this user, can be written and run from (set DPEX_ROOT to a writable folder that allows running programs)" >&2; exit 1
   fi
 fi
-# A launcher written to the cache that did not run, while the same one runs from the
-# fallback: the cache cannot run programs. Mark it, and say so once (an unwritable cache
-# the launcher itself reports).
+# A launcher written to the cache that could not be run (126, not a failed hash check),
+# while the same one runs from the fallback: the cache cannot run programs. Mark it, and
+# say so once (an unwritable cache the launcher itself reports). `true`, not `:`: a failed
+# redirection ends sh on a special builtin.
 if [ -n "$n" ] && [ "$n" = "$r/launchers" ]; then
-  : >"$n/.noexec" 2>/dev/null
-  echo "dpex: warning: cannot run the $m launcher from $n (mounted noexec?); using $f/launchers from now on (delete $n/.noexec once it can run programs)" >&2
+  w=; {{ true >"$n/.noexec"; }} 2>/dev/null && w=" from now on (delete $n/.noexec once it can run programs)"
+  echo "dpex: warning: cannot run the $m launcher from $n (mounted noexec?); using $f/launchers$w" >&2
 fi
 export __DPEX_APP="$0"
 exec "$l" "$@"

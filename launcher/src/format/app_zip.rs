@@ -39,6 +39,12 @@ impl AppZip {
             })?;
             first = first.min(entry.header_start());
         }
+        if first == u64::MAX {
+            return Err(Error::msg(format!(
+                "{} has an empty app zip: it is not a dpex app",
+                self.path.display()
+            )));
+        }
         Ok(first)
     }
 }

@@ -13,10 +13,10 @@ use crate::error::{Error, Result};
 use crate::format::app_zip::AppZip;
 use crate::install::hydrate::Environment;
 use crate::install::venv;
-use crate::run::app_file::PRELUDE_MARK;
+use crate::run::app_file::{BLOCK, PRELUDE_MARK};
 use dpex_standards::python::InterpreterInfo;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -207,36 +207,47 @@ fn build(
 
 /// `DIR/pex`: a copy of the app file that runs without `sh`. A
 /// multi-architecture app's front (its prelude, then a launcher per
-/// architecture) is replaced by the launcher running now, which the prelude
-/// cut out of this app and checked, then zeros to the front's length so the
-/// zip's offsets hold: the venv's `pex` is a single-architecture app for this
-/// host and never cuts a launcher into a cache. (`dpex venv` hands over an
-/// app it has already rebuilt with its own launcher for this host.)
+/// architecture, each in whole blocks) is replaced by the launcher running
+/// now, which the prelude cut out of this app and checked, then zeros to the
+/// front's length so the zip's offsets hold: the venv's `pex` is a
+/// single-architecture app for this host and never cuts a launcher into a
+/// cache. (`dpex venv` hands over an app it has already rebuilt with its own
+/// launcher for this host.) A new file, so a read-only app copies too.
 fn copy_app(app_file: &Path, to: &Path) -> Result<()> {
-    fs::copy(app_file, to).map_err(|e| Error::io("copy", app_file, e))?;
+    let mut app = fs::File::open(app_file).map_err(|e| Error::io("open", app_file, e))?;
     let mut head = [0u8; PRELUDE_MARK.len()];
-    let read = fs::File::open(app_file).and_then(|mut f| f.read_exact(&mut head));
-    if read.is_err() || head != PRELUDE_MARK.as_bytes() {
+    if app.read_exact(&mut head).is_err() || head != PRELUDE_MARK.as_bytes() {
+        fs::copy(app_file, to).map_err(|e| Error::io("copy", app_file, e))?;
         return Ok(());
     }
-    let launcher = std::env::current_exe()
-        .map_err(|e| Error::msg(format!("cannot find the launcher's own file: {e}")))?;
-    let stub = fs::read(&launcher).map_err(|e| Error::io("read", &launcher, e))?;
+    // The running file itself (a path could have been replaced since).
+    let stub = fs::read("/proc/self/exe")
+        .map_err(|e| Error::io("read the running launcher", "/proc/self/exe", e))?;
     let front = AppZip::open(app_file)?.front_len()?;
-    if !stub.starts_with(b"\x7fELF") || stub.len() as u64 > front {
+    if front > 64 << 20 {
         return Err(Error::msg(format!(
-            "cannot export {}: the launcher running it ({}) is not one of its own; run the \
-             app file itself with PEX_TOOLS=1, or use `dpex venv`",
-            app_file.display(),
-            launcher.display()
+            "cannot export {}: {front} bytes in front of its zip, more than launchers take; the file is damaged",
+            app_file.display()
         )));
     }
-    let mut out = fs::OpenOptions::new()
-        .write(true)
-        .open(to)
-        .map_err(|e| Error::io("open", to, e))?;
-    out.write_all(&stub)
-        .and_then(|()| out.write_all(&vec![0; (front - stub.len() as u64) as usize]))
+    let mut front_bytes = vec![0; front as usize];
+    app.seek(SeekFrom::Start(0))
+        .and_then(|_| app.read_exact(&mut front_bytes))
+        .map_err(|e| Error::io("read", app_file, e))?;
+    let own =
+        (1..front_bytes.len() / BLOCK).any(|block| front_bytes[block * BLOCK..].starts_with(&stub));
+    if !own || !stub.starts_with(b"\x7fELF") {
+        return Err(Error::msg(format!(
+            "cannot export {}: the launcher running it is not one of the launchers it carries; \
+             run the app file itself with PEX_TOOLS=1, or use `dpex venv`",
+            app_file.display()
+        )));
+    }
+    let mut out = fs::File::create(to).map_err(|e| Error::io("create", to, e))?;
+    front_bytes[..stub.len()].copy_from_slice(&stub);
+    front_bytes[stub.len()..].fill(0);
+    out.write_all(&front_bytes)
+        .and_then(|()| io::copy(&mut app, &mut out).map(drop))
         .map_err(|e| Error::io("write", to, e))
 }
 

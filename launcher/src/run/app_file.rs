@@ -13,6 +13,9 @@ use std::path::PathBuf;
 
 /// How a multi-architecture app file starts (its `sh` prelude).
 pub const PRELUDE_MARK: &str = "#!/bin/sh\n# dpex app: ";
+/// Block size of that layout: the prelude fills block 0, each launcher starts
+/// on a block (`dd bs=4096 skip=N` cuts it out).
+pub const BLOCK: usize = 4096;
 
 /// Set by the prelude of a multi-architecture app: the app's path (its `$0`).
 const APP_VAR: &str = "__DPEX_APP";
