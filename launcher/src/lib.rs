@@ -16,6 +16,8 @@ pub mod format;
 pub mod install;
 pub mod run;
 pub mod settings;
+#[cfg(test)]
+mod test_dir;
 
 pub use dpex_net as net;
 pub use dpex_standards as standards;

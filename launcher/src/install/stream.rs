@@ -595,6 +595,7 @@ impl Seek for TailReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_dir::TestDir;
     use std::io::Cursor;
     use zip::write::SimpleFileOptions;
 
@@ -621,11 +622,8 @@ mod tests {
         zip.finish().unwrap().into_inner()
     }
 
-    fn fresh_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("dpex-stream-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+    fn fresh_dir(tag: &str) -> TestDir {
+        TestDir::new(&format!("stream-{tag}"))
     }
 
     fn stream(bytes: &[u8], chunk: usize, dest: &Path) -> std::result::Result<(), String> {

@@ -572,16 +572,20 @@ pub(crate) fn noise(n: usize, seed: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_dir::TestDir;
     use std::io::Write;
     use zip::write::SimpleFileOptions;
 
     const DIST: &str = "demo-1.0.dist-info";
 
     /// A wheel of project `demo` holding `entries` (name, bytes, unix mode).
-    fn wheel(tag: &str, entries: &[(&str, &[u8], u32)], wheel_version: &str) -> (PathBuf, PathBuf) {
-        let dir = std::env::temp_dir().join(format!("dpex-unpack-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+    /// The directory is removed when the returned guard drops.
+    fn wheel(
+        tag: &str,
+        entries: &[(&str, &[u8], u32)],
+        wheel_version: &str,
+    ) -> (TestDir, PathBuf, PathBuf) {
+        let dir = TestDir::new(&format!("unpack-{tag}"));
         let path = dir.join("demo-1.0-py3-none-any.whl");
         let mut zip = zip::ZipWriter::new(fs::File::create(&path).unwrap());
         let wheel_file =
@@ -607,7 +611,7 @@ mod tests {
         zip.finish().unwrap();
         let dest = dir.join("out");
         fs::create_dir(&dest).unwrap();
-        (path, dest)
+        (dir, path, dest)
     }
 
     fn unpack(path: &Path, dest: &Path) -> Result<()> {
@@ -628,7 +632,7 @@ mod tests {
             noise(RELEASE_CHUNK * 2 + 12345, 1),
             noise(RELEASE_CHUNK + 1, 2),
         );
-        let (path, dest) = wheel(
+        let (_dir, path, dest) = wheel(
             "big",
             &[
                 ("demo/a.bin", &a, 0o644),
@@ -648,7 +652,7 @@ mod tests {
 
     #[test]
     fn spreads_data_and_keeps_execute_bits() {
-        let (path, dest) = wheel(
+        let (_dir, path, dest) = wheel(
             "spread",
             &[
                 ("demo/__init__.py", b"x = 1\n", 0o644),
@@ -681,14 +685,14 @@ mod tests {
     #[test]
     fn refuses_setuid_and_setgid_bits() {
         for (tag, mode) in [("setuid", 0o4755), ("setgid", 0o2644)] {
-            let (path, dest) = wheel(tag, &[("demo/tool", b"", mode)], "1.0");
+            let (_dir, path, dest) = wheel(tag, &[("demo/tool", b"", mode)], "1.0");
             let e = unpack(&path, &dest).unwrap_err().to_string();
             assert!(
                 e.contains("demo/tool") && e.contains("setuid or setgid"),
                 "{e}"
             );
         }
-        let (path, dest) = wheel("sticky", &[("demo/tool", b"", 0o1755)], "1.0");
+        let (_dir, path, dest) = wheel("sticky", &[("demo/tool", b"", 0o1755)], "1.0");
         unpack(&path, &dest).unwrap();
         use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(dest.join("site/demo/tool"))
@@ -706,7 +710,7 @@ mod tests {
             ("link", "demo/link", S_IFLNK | 0o777),
             ("badkey", "demo-1.0.data/elsewhere/x.py", 0o644),
         ] {
-            let (path, dest) = wheel(tag, &[(name, b"../../escape.py", mode)], "1.0");
+            let (_dir, path, dest) = wheel(tag, &[(name, b"../../escape.py", mode)], "1.0");
             let err = unpack(&path, &dest).unwrap_err().to_string();
             assert!(
                 err.contains("refusing to unpack") || err.contains("scheme"),
@@ -718,10 +722,10 @@ mod tests {
 
     #[test]
     fn refuses_unknown_wheel_version_and_missing_dist_info() {
-        let (path, dest) = wheel("v2", &[("demo/a.py", b"", 0o644)], "2.0");
+        let (_dir, path, dest) = wheel("v2", &[("demo/a.py", b"", 0o644)], "2.0");
         let err = unpack(&path, &dest).unwrap_err().to_string();
         assert!(err.contains("Wheel-Version"), "{err}");
-        let (path, dest) = wheel(
+        let (_dir, path, dest) = wheel(
             "other",
             &[("other-1.0.dist-info/METADATA", b"", 0o644)],
             "1.0",
