@@ -7,9 +7,11 @@
 //! - [`cache`]: the cache layout, `atomic_dir`, locks, in-use marks
 //! - [`install`]: fetch, verify, unpack, build the environment (hydration)
 //! - [`run`]: choose the interpreter, pexrc files, hand off to Python
+//! - [`arena`]: the stub's allocator (a warm start's blocks without a system call)
 //!
 //! The packaging standards are `dpex-standards`; the network is `dpex-net`.
 
+pub mod arena;
 pub mod cache;
 pub mod error;
 pub mod format;

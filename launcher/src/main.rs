@@ -10,6 +10,9 @@ use dpex_launcher::run::{exec, interpreter, pexrc, tools};
 use dpex_launcher::settings::Settings;
 use std::ffi::OsString;
 
+#[global_allocator]
+static ALLOCATOR: dpex_launcher::arena::StartArena = dpex_launcher::arena::StartArena;
+
 fn main() {
     if let Some(status) = app_file::stub_check() {
         std::process::exit(status);
