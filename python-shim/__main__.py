@@ -6,13 +6,16 @@
 #   keep this interpreter (and its flags, like -u).
 # - `./app.pex args`: the launcher has prepared the environment and runs
 #   `<venv>/bin/python [flags] <app dir>/__main__.py args`; boot runs the entry point.
+#   Boot then keeps a copy of its bytecode as `<app dir>/__dpex_main__.cpython-<version>.pyc`,
+#   which later starts run in place of this file (no compile, no import).
 #
 # Only an import and a call: Python compiles a script's source on every start,
 # while boot is loaded from its cached bytecode (issue 10: the warm start). That
 # bytecode is written into the app's cache entry on the first start even under
 # PYTHONDONTWRITEBYTECODE (set in many Docker images), which would otherwise make
 # every start compile boot again (~4 ms); the app's own modules and its wheels'
-# follow the setting.
+# follow the setting. Keep the first line as it is: boot reads it to tell this
+# file from one with more in it (a --preamble-file), which must keep running.
 import sys
 
 _dont_write_bytecode = sys.dont_write_bytecode

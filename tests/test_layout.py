@@ -77,12 +77,46 @@ def test_boot_bytecode_is_kept_under_dont_write_bytecode(e2e):
     assert_ok(e2e.run_pex(pex, env=env))
     (app,) = [p for p in e2e.root.glob("1/apps/*") if not p.name.startswith(".")]
     assert list(app.glob("__dpex__/__pycache__/__init__.cpython-311.pyc")), sorted(app.rglob("*"))
-    written = [p for p in e2e.root.rglob("*.pyc") if "__dpex__" not in p.parts]
+    written = [p for p in e2e.root.rglob("*.pyc")
+               if "__dpex__" not in p.parts and not p.name.startswith("__dpex_main__.")]
     assert written == [], written
     # The flag is back as the user set it once boot is loaded.
     r = assert_ok(e2e.run_pex(pex, "-c", "import sys; print('FLAG', sys.dont_write_bytecode)",
                               env={**env, "PEX_INTERPRETER": "1"}))
     assert "FLAG True" in r.stdout, describe(r)
+
+
+def test_later_starts_run_the_boot_bytecode_as_the_script(e2e):
+    """The first start keeps the boot module's bytecode as __dpex_main__.cpython-<version>.pyc
+    at the root of the app's cache entry (even under PYTHONDONTWRITEBYTECODE); later starts
+    run that file as the script, skipping the import of __dpex__ and the compile of
+    __main__.py, with the same sys.path and argv. A file cut short is not run, and is
+    replaced."""
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None)
+    code = ("import sys, idna; print('BOOT', sys.modules['__dpex__'].__file__);"
+            "print('SEEN', sys.argv, sys.path, idna.__name__)")
+    env = {"PEX_INTERPRETER": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def start():
+        r = assert_ok(e2e.run_pex(pex, "-c", code, "arg", env=env))
+        boot = r.stdout.split("BOOT ", 1)[1].split("\n", 1)[0]
+        return boot, r.stdout.split("SEEN ", 1)[1]
+
+    boot, first = start()
+    (app,) = [p for p in e2e.root.glob("1/apps/*") if not p.name.startswith(".")]
+    assert boot == str(app / "__dpex__" / "__init__.py"), boot
+    (kept,) = app.glob("__dpex_main__.cpython-3.11.*.pyc")
+    assert kept.read_bytes() == (app / "__dpex__/__pycache__/__init__.cpython-311.pyc").read_bytes()
+    assert not list(app.glob(".__dpex_main__*")), sorted(app.iterdir())
+    boot, second = start()
+    assert boot == str(kept), boot
+    assert second == first
+    kept.write_bytes(kept.read_bytes()[:16])
+    boot, third = start()
+    assert boot == str(app / "__dpex__" / "__init__.py") and third == first, boot
+    assert kept.stat().st_size > 16
+    boot, _ = start()
+    assert boot == str(kept), boot
 
 
 def test_site_packages_files_are_hard_links_to_the_wheel_cache(e2e):

@@ -34,11 +34,15 @@ def test_dpex_venv_runs_the_app_with_the_cache_deleted(e2e):
     r = e2e.run_pex(pex, "7", "a b")
     assert r.returncode == 7, describe(r)
     cached = app_json(r)
+    # The first start kept the shim's boot bytecode in the app's cache entry (its
+    # code names the cache's paths): the export leaves it out.
+    assert list(e2e.root.glob("1/apps/*/__dpex_main__.cpython-3.11.*.pyc"))
     venv = e2e.tmp / "venv"
     r = e2e.dpex_cmd("venv", pex, venv, env=e2e.env())
     assert_ok(r)
     assert f"exported as a venv at {venv}" in r.stderr, describe(r)
     assert not real_files_only(venv), real_files_only(venv)[:5]
+    assert sorted(p.name for p in (venv / "app").glob("*.pyc")) == []
     # An app built by this dpex keeps its bytes (dpex venv rebuilds it with its own launcher,
     # which for an app of an older dpex brings the venv mode the launcher needs).
     assert (venv / "pex").read_bytes() == pex.read_bytes()

@@ -51,11 +51,8 @@ fn run() -> Result<std::convert::Infallible> {
                 "PEX_TOOLS=1 runs on the app file, not on an exported venv's `pex`",
             ));
         }
-        let target = exec::Target {
-            python: venv::python_path(venv_dir),
-            app_dir: venv_dir.join(export::APP_DIR),
-            fresh_in: None,
-        };
+        let target =
+            exec::Target::exported(venv::python_path(venv_dir), venv_dir.join(export::APP_DIR));
         return Err(exec::exec_python(
             &target, &info, &app_path, &invoked, user_args, &settings,
         ));
@@ -121,11 +118,13 @@ fn run() -> Result<std::convert::Infallible> {
         );
         std::process::exit(0);
     }
-    let target = exec::Target {
-        python: venv::python_path(&env.env_dir),
-        app_dir: env.app_dir,
-        fresh_in: env.fresh_in,
-    };
+    let target = exec::Target::new(
+        venv::python_path(&env.env_dir),
+        env.app_dir,
+        env.app_dir_writable,
+        env.fresh_in,
+        &python,
+    );
     Err(exec::exec_python(
         &target, &info, &app_path, &invoked, user_args, &settings,
     ))

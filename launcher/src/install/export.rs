@@ -14,6 +14,7 @@ use crate::format::app_zip::AppZip;
 use crate::install::hydrate::Environment;
 use crate::install::venv;
 use crate::run::app_file::{BLOCK, PRELUDE_MARK};
+use crate::run::exec;
 use dpex_standards::python::InterpreterInfo;
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -311,13 +312,17 @@ fn materialize_scripts(bin: &Path, python: &Path) -> Result<()> {
 }
 
 /// Copy the tree `src` to `dst` (real files; links followed), without
-/// `__pycache__` folders.
+/// bytecode: `__pycache__` folders and the shim's boot bytecode (their code
+/// names the cache's paths).
 fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
     fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;
     for entry in fs::read_dir(src).map_err(|e| Error::io("list", src, e))? {
         let entry = entry.map_err(|e| Error::io("list", src, e))?;
         let (from, name) = (entry.path(), entry.file_name());
-        if name == "__pycache__" {
+        let boot_bytecode = name
+            .to_str()
+            .is_some_and(|n| n.starts_with(exec::MAIN_PYC_PREFIX) && n.ends_with(".pyc"));
+        if name == "__pycache__" || boot_bytecode {
             continue;
         }
         let to = dst.join(&name);

@@ -43,6 +43,9 @@ pub struct Environment {
     /// Whether this start built it, rather than finding it (ready, or made
     /// meanwhile by a concurrent start).
     pub built: bool,
+    /// Whether `app_dir` is the cache's own (not a read-only layer's), where
+    /// the shim may add files (its boot bytecode: run::exec::main_pyc_name).
+    pub app_dir_writable: bool,
     /// The root of the cache it is in, when this start found no ready
     /// environment (it built it, or waited for a concurrent start that did).
     pub fresh_in: Option<PathBuf>,
@@ -198,6 +201,7 @@ pub fn ensure_environment(
                     env_dir,
                     app_dir,
                     built: false,
+                    app_dir_writable: i == 0,
                     fresh_in: None,
                 });
             }
@@ -250,10 +254,12 @@ pub fn ensure_environment(
         );
     }
     in_use::hold_in_use(&env_dir);
+    let app_dir_writable = app_dir.starts_with(cache.root());
     Ok(Environment {
         env_dir,
         app_dir,
         built,
+        app_dir_writable,
         fresh_in: Some(cache.root().to_path_buf()),
     })
 }

@@ -5,6 +5,7 @@
 use crate::error::Error;
 use crate::format::pexinfo::{InheritPath, PexInfo};
 use crate::settings::Settings;
+use dpex_standards::python::InterpreterInfo;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -204,11 +205,77 @@ pub fn substitute_env(arg: &str, lookup: impl Fn(&str) -> Option<String>) -> Str
 pub struct Target {
     pub python: PathBuf,
     pub app_dir: PathBuf,
+    /// The shim's boot module compiled for this interpreter (see
+    /// [`main_pyc_name`]), when the entry has it: run in place of `__main__.py`.
+    pub main_pyc: Option<PathBuf>,
+    /// Where the shim should keep that file, when the entry lacks it.
+    pub keep_main_pyc: Option<PathBuf>,
     /// The root of the cache the environment is in, when no environment was
     /// ready as this start began: other starts may be making the same first
     /// imports right now, so the shim has them compile each module of that
     /// cache once between them (docs/cache.md, "Bytecode").
     pub fresh_in: Option<PathBuf>,
+}
+
+impl Target {
+    /// An app's cache entry run by `python` (the interpreter `info` probed);
+    /// the shim adds its boot bytecode to a `writable` entry (not a layer's).
+    pub fn new(
+        python: PathBuf,
+        app_dir: PathBuf,
+        writable: bool,
+        fresh_in: Option<PathBuf>,
+        info: &InterpreterInfo,
+    ) -> Target {
+        let (mut main_pyc, mut keep_main_pyc) = (None, None);
+        if let Some(name) = main_pyc_name(info) {
+            let path = app_dir.join(name);
+            // More than the 16-byte header: a file cut short is never run.
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() && meta.len() > 16 => main_pyc = Some(path),
+                _ if writable => keep_main_pyc = Some(path),
+                _ => {}
+            }
+        }
+        Target {
+            python,
+            app_dir,
+            main_pyc,
+            keep_main_pyc,
+            fresh_in,
+        }
+    }
+
+    /// An exported venv's app: always its `__main__.py` (nothing is written there).
+    pub fn exported(python: PathBuf, app_dir: PathBuf) -> Target {
+        Target {
+            python,
+            app_dir,
+            main_pyc: None,
+            keep_main_pyc: None,
+            fresh_in: None,
+        }
+    }
+}
+
+/// How the names of [`main_pyc_name`] start (exports leave these files out).
+pub const MAIN_PYC_PREFIX: &str = "__dpex_main__.";
+
+/// The file name of the shim's boot module (`__dpex__/__init__.py`) compiled
+/// by this interpreter, kept at the root of the app's cache entry:
+/// `__dpex_main__.cpython-3.11.2.pyc`. Python runs a `.pyc` file given as the
+/// script without compiling anything and without the import system, which a
+/// `__main__.py` that imports the boot module pays on every start (~0.4 ms of
+/// a 15 ms `-c pass`; issue 10). The name carries the exact version
+/// (pre-release included): Python refuses a `.pyc` of another bytecode
+/// version when run as a script, and the magic number changes only between
+/// versions. CPython only.
+pub fn main_pyc_name(info: &InterpreterInfo) -> Option<String> {
+    let version = info.markers.get("implementation_version")?;
+    let plain =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
+    (info.implementation == "cpython" && plain(version))
+        .then(|| format!("{MAIN_PYC_PREFIX}cpython-{version}.pyc"))
 }
 
 /// Exec the environment's python. Returns only on failure.
@@ -264,12 +331,14 @@ pub fn exec_python(
     let python = &target.python;
     let mut command = std::process::Command::new(python);
     command.arg0(python);
-    // Run the shim's `__main__.py` as a script, not the folder: Python puts
-    // the folder first on sys.path either way, and a script skips runpy
-    // (about 4 ms of imports on every start).
-    command
-        .args(&python_args)
-        .arg(target.app_dir.join("__main__.py"));
+    // Run the shim's `__main__.py` (or its boot module's bytecode) as a
+    // script, not the folder: Python puts the folder first on sys.path either
+    // way, and a script skips runpy (about 4 ms of imports on every start).
+    let script = match &target.main_pyc {
+        Some(pyc) => pyc.clone(),
+        None => target.app_dir.join("__main__.py"),
+    };
+    command.args(&python_args).arg(script);
     if with_injected {
         let lookup = |name: &str| {
             app_env
@@ -298,6 +367,9 @@ pub fn exec_python(
     command.env("__DPEX_INHERIT_PATH", inherit.as_str());
     if let Some(root) = &target.fresh_in {
         command.env("__DPEX_FRESH_ENV", root);
+    }
+    if let Some(pyc) = &target.keep_main_pyc {
+        command.env("__DPEX_MAIN_PYC", pyc);
     }
     let error = command.exec();
     Error::io("run", python, error)
