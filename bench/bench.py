@@ -83,15 +83,18 @@ def run(argv, *, env=None, cwd=None, check=True, capture=True):
 
 def shim_cmd(key, env_dir, root, app, argv, base):
     """What the launcher execs on a warm start (the environment's python on the app's
-    __main__.py, with the launcher's variables), run directly: the launcher's own native
-    share is a launch minus this."""
+    kept boot bytecode, __dpex_main__.<magic>.pyc, or on its __main__.py when a
+    dpex before it has none; with the launcher's variables), run directly: the launcher's
+    own native share is a launch minus this."""
     apps = sorted((Path(root) / "1" / "apps").glob("*/__main__.py"))
     if len(apps) != 1:
         die(f"expected one app entry under {root}/1/apps, found {len(apps)}")
+    kept = sorted(apps[0].parent.glob("__dpex_main__.*.pyc"))
+    script = kept[0] if kept else apps[0]
     env = {k: v for k, v in base.items() if not k.startswith("PEX_")}
     env.update(PEX=str(app), __DPEX_ARGV0=str(app), __DPEX_ENTRY="interpreter", __DPEX_INHERIT_PATH="false")
-    return Cmd(key, "what the launcher execs, run directly", [env_dir / "bin/python", apps[0], *argv], env,
-               shown="$DPEX_ROOT/1/envs/<key>/bin/python $DPEX_ROOT/1/apps/<hash>/__main__.py "
+    return Cmd(key, "what the launcher execs, run directly", [env_dir / "bin/python", script, *argv], env,
+               shown=f"$DPEX_ROOT/1/envs/<key>/bin/python $DPEX_ROOT/1/apps/<hash>/{script.name} "
                      + shlex.join(argv))
 
 

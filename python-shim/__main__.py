@@ -6,7 +6,7 @@
 #   keep this interpreter (and its flags, like -u).
 # - `./app.pex args`: the launcher has prepared the environment and runs
 #   `<venv>/bin/python [flags] <app dir>/__main__.py args`; boot runs the entry point.
-#   Boot then keeps a copy of its bytecode as `<app dir>/__dpex_main__.cpython-<version>.pyc`,
+#   Boot then keeps a copy of its bytecode as `<app dir>/__dpex_main__.<magic>.pyc`,
 #   which later starts run in place of this file (no compile, no import).
 #
 # Only an import and a call: Python compiles a script's source on every start,

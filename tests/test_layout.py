@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from support.harness import assert_clean_error, assert_ok, describe
+from support.harness import PY311, assert_clean_error, assert_ok, describe
 from support.pylock import write_pylock
 from support.wheelmaker import make_wheel
 
@@ -86,15 +86,16 @@ def test_boot_bytecode_is_kept_under_dont_write_bytecode(e2e):
     assert "FLAG True" in r.stdout, describe(r)
 
 
-def test_later_starts_run_the_boot_bytecode_as_the_script(e2e):
-    """The first start keeps the boot module's bytecode as __dpex_main__.cpython-<version>.pyc
-    at the root of the app's cache entry (even under PYTHONDONTWRITEBYTECODE); later starts
-    run that file as the script, skipping the import of __dpex__ and the compile of
-    __main__.py, with the same sys.path and argv. A file cut short is not run, and is
-    replaced."""
+def test_later_starts_run_the_boot_bytecode_as_the_script(e2e, tmp_path):
+    """The first start keeps the boot module's bytecode as __dpex_main__.<magic>.pyc at the
+    root of the app's cache entry (even under PYTHONDONTWRITEBYTECODE); later starts run that
+    file as the script, skipping the import of __dpex__ and the compile of __main__.py, with
+    the same sys.path, argv, module names and builtins. A file cut short or damaged is not
+    run (Python would refuse it at every start), and is replaced."""
     pex = e2e.build_app(e2e.files("idna"), entry_point=None)
     code = ("import sys, idna; print('BOOT', sys.modules['__dpex__'].__file__);"
-            "print('SEEN', sys.argv, sys.path, idna.__name__)")
+            "print('SEEN', sys.argv, sys.path, idna.__name__, sys.modules['__dpex__'].__name__,"
+            " type(__builtins__).__name__)")
     env = {"PEX_INTERPRETER": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
     def start():
@@ -104,19 +105,44 @@ def test_later_starts_run_the_boot_bytecode_as_the_script(e2e):
 
     boot, first = start()
     (app,) = [p for p in e2e.root.glob("1/apps/*") if not p.name.startswith(".")]
-    assert boot == str(app / "__dpex__" / "__init__.py"), boot
-    (kept,) = app.glob("__dpex_main__.cpython-3.11.*.pyc")
-    assert kept.read_bytes() == (app / "__dpex__/__pycache__/__init__.cpython-311.pyc").read_bytes()
-    assert not list(app.glob(".__dpex_main__*")), sorted(app.iterdir())
+    source = str(app / "__dpex__" / "__init__.py")
+    assert boot == source, boot
+    (kept,) = app.glob("__dpex_main__.*.pyc")
+    magic = subprocess.run([PY311, "-c", "import importlib.util as u; print(u.MAGIC_NUMBER.hex())"],
+                           capture_output=True, text=True).stdout.strip()
+    assert kept.name == f"__dpex_main__.{magic}.pyc", kept.name
+    good = kept.read_bytes()
+    assert good == (app / "__dpex__/__pycache__/__init__.cpython-311.pyc").read_bytes()
+    assert [p.name for p in app.iterdir() if p.name.startswith("__dpex_main__")] == [kept.name]
     boot, second = start()
     assert boot == str(kept), boot
-    assert second == first
-    kept.write_bytes(kept.read_bytes()[:16])
-    boot, third = start()
-    assert boot == str(app / "__dpex__" / "__init__.py") and third == first, boot
-    assert kept.stat().st_size > 16
-    boot, _ = start()
-    assert boot == str(kept), boot
+    assert second == first and "__dpex__ dict" in first, first
+    for damaged in (good[:16], good[:-100], bytes(len(good)), good[:8] + b"\0\0\0\0" + good[12:]):
+        kept.write_bytes(damaged)
+        boot, again = start()
+        assert boot == source and again == first, boot
+        assert kept.read_bytes() == good
+        boot, _ = start()
+        assert boot == str(kept), boot
+
+
+def test_a_deprecation_warning_of_the_entry_point_stays_hidden_on_warm_starts(e2e):
+    """A warning raised for the caller of the entry point (stacklevel=2) points into dpex's
+    boot: Python shows DeprecationWarnings of `__main__` only, and boot is `__dpex__` on every
+    start, so such a warning stays hidden, as on the first start (and in pex)."""
+    src = e2e.tmp / "warn-src"
+    (src / "wapp").mkdir(parents=True)
+    (src / "wapp" / "__init__.py").write_text("")
+    (src / "wapp" / "main.py").write_text(
+        "import warnings\n"
+        "def run():\n"
+        "    warnings.warn('old entry', DeprecationWarning, stacklevel=2)\n"
+        "    print('RAN')\n")
+    pex = e2e.build_app(e2e.files("idna"), sources=src, entry_point="wapp.main:run")
+    for _ in range(3):
+        r = assert_ok(e2e.run_pex(pex))
+        assert "RAN" in r.stdout and "DeprecationWarning" not in r.stderr, describe(r)
+    assert list(e2e.root.glob("1/apps/*/__dpex_main__.*.pyc"))
 
 
 def test_site_packages_files_are_hard_links_to_the_wheel_cache(e2e):

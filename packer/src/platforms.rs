@@ -124,6 +124,7 @@ impl Platform {
             },
             markers: markers.clone(),
             purelib_rel: String::new(),
+            bytecode_magic: String::new(),
         };
         // A manylinux/musllinux platform takes portable wheels only (as pex): a
         // locally built `linux_<arch>` wheel is for `linux_<arch>` platforms.

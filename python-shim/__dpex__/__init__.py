@@ -95,28 +95,30 @@ def _keep_main_pyc(dest):
     the script from then on in place of __main__.py: Python runs a .pyc given
     as the script with no compile and no import system (~0.4 ms of every
     start; launcher/src/run/exec.rs, main_pyc_name). Python checks only its
-    magic number then, so only bytecode of this very source, written by this
-    very Python version, is copied; it is synced before it is renamed into
-    place, so a power cut leaves it whole or absent. Not for an app whose
-    __main__.py is more than the shim (pex's --preamble-file runs there).
-    Best effort: where it cannot be written, starts keep going through
+    magic number then (named in dest, from the launcher's probe), and the
+    launcher checks the header against this source before each run; the
+    copy is synced before it is renamed into place, so a power cut leaves it
+    whole or absent. Not for an app whose __main__.py is more than the shim
+    (pex's --preamble-file runs there), nor optimized bytecode (-O). Best
+    effort: where it cannot be written, starts keep going through
     __main__.py."""
     import _frozen_importlib_external as external
 
+    cached = globals().get("__cached__")
+    if (
+        not cached
+        or sys.implementation.name != "cpython"
+        or sys.flags.optimize
+        or os.path.basename(dest) != "__dpex_main__.%s.pyc" % external.MAGIC_NUMBER.hex()
+    ):
+        return
+    tmp = None
     try:
         with open(os.path.join(os.path.dirname(dest), "__main__.py"), "rb") as f:
             if not f.read(64).startswith(b"# dpex python-shim: "):
                 return
-    except OSError:
-        return
-    iv = sys.implementation.version
-    version = "%d.%d.%d" % iv[:3] + ("" if iv.releaselevel == "final" else iv.releaselevel[0] + str(iv.serial))
-    if sys.implementation.name != "cpython" or not dest.endswith(".cpython-%s.pyc" % version):
-        return
-    tmp = None
-    try:
         source = os.stat(__file__)
-        with open(__cached__, "rb") as f:
+        with open(cached, "rb") as f:
             data = f.read()
         if (
             len(data) <= 16
@@ -126,8 +128,10 @@ def _keep_main_pyc(dest):
             or int.from_bytes(data[12:16], "little") != source.st_size & 0xFFFFFFFF
         ):
             return
-        tmp = "%s/.%s.%d.tmp" % (os.path.dirname(dest), os.path.basename(dest), os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        # Named like dest (exports leave such files out), unique to this writer.
+        name = "%s.%s.tmp" % (dest, os.urandom(6).hex())
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        tmp = name
         try:
             view = memoryview(data)
             while view:
@@ -136,7 +140,8 @@ def _keep_main_pyc(dest):
         finally:
             os.close(fd)
         os.replace(tmp, dest)
-    except (OSError, NameError):  # NameError: no __cached__ (the bytecode was not written)
+        tmp = None
+    except OSError:
         if tmp:
             try:
                 os.unlink(tmp)
@@ -464,6 +469,16 @@ def _is_zip(path):
 
 
 if __name__ == "__main__" and __file__.endswith(".pyc"):
-    # This module's bytecode run by the launcher as the script (_keep_main_pyc).
+    # This module's bytecode, run by the launcher as the script (_keep_main_pyc).
+    # Leave things as the import from __main__.py does: this module is `__dpex__`
+    # (warnings from its frames are not the `__main__` module's, which Python shows
+    # by default), with the builtins dict, and `__main__` is a module of the app's
+    # __main__.py (multiprocessing's spawn runs that file in its children).
+    __name__ = "__dpex__"
+    __builtins__ = __builtins__.__dict__
     sys.modules["__dpex__"] = sys.modules["__main__"]
-    start(__file__)
+    _main = type(sys)("__main__")
+    _main.__file__ = os.path.join(os.path.dirname(__file__), "__main__.py")
+    _main.__builtins__ = __builtins__
+    sys.modules["__main__"] = _main
+    start(_main.__file__)

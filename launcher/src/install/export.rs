@@ -313,7 +313,7 @@ fn materialize_scripts(bin: &Path, python: &Path) -> Result<()> {
 
 /// Copy the tree `src` to `dst` (real files; links followed), without
 /// bytecode: `__pycache__` folders and the shim's boot bytecode (their code
-/// names the cache's paths).
+/// names the cache's paths), with its temporary files.
 fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
     fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;
     for entry in fs::read_dir(src).map_err(|e| Error::io("list", src, e))? {
@@ -321,7 +321,7 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
         let (from, name) = (entry.path(), entry.file_name());
         let boot_bytecode = name
             .to_str()
-            .is_some_and(|n| n.starts_with(exec::MAIN_PYC_PREFIX) && n.ends_with(".pyc"));
+            .is_some_and(|n| n.starts_with(exec::MAIN_PYC_PREFIX));
         if name == "__pycache__" || boot_bytecode {
             continue;
         }

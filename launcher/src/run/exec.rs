@@ -230,11 +230,10 @@ impl Target {
         let (mut main_pyc, mut keep_main_pyc) = (None, None);
         if let Some(name) = main_pyc_name(info) {
             let path = app_dir.join(name);
-            // More than the 16-byte header: a file cut short is never run.
-            match std::fs::metadata(&path) {
-                Ok(meta) if meta.is_file() && meta.len() > 16 => main_pyc = Some(path),
-                _ if writable => keep_main_pyc = Some(path),
-                _ => {}
+            if main_pyc_fits(&path, &app_dir, info) {
+                main_pyc = Some(path);
+            } else if writable {
+                keep_main_pyc = Some(path);
             }
         }
         Target {
@@ -263,19 +262,50 @@ pub const MAIN_PYC_PREFIX: &str = "__dpex_main__.";
 
 /// The file name of the shim's boot module (`__dpex__/__init__.py`) compiled
 /// by this interpreter, kept at the root of the app's cache entry:
-/// `__dpex_main__.cpython-3.11.2.pyc`. Python runs a `.pyc` file given as the
-/// script without compiling anything and without the import system, which a
-/// `__main__.py` that imports the boot module pays on every start (~0.4 ms of
-/// a 15 ms `-c pass`; issue 10). The name carries the exact version
-/// (pre-release included): Python refuses a `.pyc` of another bytecode
-/// version when run as a script, and the magic number changes only between
-/// versions. CPython only.
+/// `__dpex_main__.<magic>.pyc`, `<magic>` being the interpreter's bytecode
+/// magic number in hex (from the probe). Python runs a `.pyc` file given as
+/// the script without compiling anything and without the import system,
+/// which a `__main__.py` that imports the boot module pays on every start
+/// (~0.4 ms of a 15 ms `-c pass`; issue 10). When run as the script, Python
+/// checks only the magic number, and would refuse the file on every start if
+/// it were another's: hence the name. CPython only.
 pub fn main_pyc_name(info: &InterpreterInfo) -> Option<String> {
-    let version = info.markers.get("implementation_version")?;
-    let plain =
-        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
-    (info.implementation == "cpython" && plain(version))
-        .then(|| format!("{MAIN_PYC_PREFIX}cpython-{version}.pyc"))
+    let magic = &info.bytecode_magic;
+    let hex = magic.len() == 8 && magic.bytes().all(|b| b.is_ascii_hexdigit());
+    (info.implementation == "cpython" && hex).then(|| format!("{MAIN_PYC_PREFIX}{magic}.pyc"))
+}
+
+/// Whether the kept boot bytecode at `pyc` may be run: its header is the one
+/// the import system wrote for the entry's `__dpex__/__init__.py` (this magic
+/// number, timestamp-based, the source's mtime and size), and it is as long
+/// as the bytecode the import system keeps for it, which it is a copy of. A
+/// file cut short, damaged or stale is not run (`__main__.py` is, and the
+/// shim keeps a new copy): the import system would recompile such a file,
+/// while Python refuses it as a script, at every start.
+fn main_pyc_fits(pyc: &Path, app_dir: &Path, info: &InterpreterInfo) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let boot = app_dir.join("__dpex__");
+    let (major, minor, _) = info.version;
+    let cached = boot.join(format!("__pycache__/__init__.cpython-{major}{minor}.pyc"));
+    let mut header = [0u8; 16];
+    let kept = std::fs::File::open(pyc).and_then(|mut f| {
+        f.read_exact(&mut header)?;
+        f.metadata()
+    });
+    let (Ok(kept), Ok(source), Ok(cached)) = (
+        kept,
+        std::fs::metadata(boot.join("__init__.py")),
+        std::fs::metadata(cached),
+    ) else {
+        return false;
+    };
+    let word = |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().unwrap());
+    dpex_standards::digest::hex(&header[..4]) == info.bytecode_magic.to_ascii_lowercase()
+        && word(4) == 0
+        && word(8) == source.mtime() as u32
+        && word(12) == source.size() as u32
+        && kept.len() == cached.len()
 }
 
 /// Exec the environment's python. Returns only on failure.

@@ -63,6 +63,8 @@ pub fn probe_cached(cache: &Cache, candidate: &Path) -> Result<InterpreterInfo> 
     let meta =
         fs::metadata(candidate).map_err(|e| Error::io("inspect the interpreter", candidate, e))?;
     let mut hasher = Sha256::new();
+    // The probe's version: records of an older probe (without bytecode_magic) are not read.
+    hasher.update(b"probe-2\0");
     hasher.update(candidate.as_os_str().as_encoded_bytes());
     hasher.update(format!("\0{:?}\0{}", stamp(&meta), meta.ino()).as_bytes());
     // pyenv shims pick their version from PYENV_VERSION: a different value is

@@ -59,6 +59,15 @@ def musl(exe):
     return None
 
 
+def magic():
+    try:
+        import importlib.util
+
+        return importlib.util.MAGIC_NUMBER.hex()
+    except Exception:
+        return ""
+
+
 def main():
     exe = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
     iv = sys.implementation.version
@@ -92,6 +101,7 @@ def main():
             "sys_platform": sys.platform,
         },
         "purelib_rel": os.path.relpath(purelib, "/@"),
+        "bytecode_magic": magic(),
     }
     sys.stdout.write(json.dumps(info))
 

@@ -37,6 +37,9 @@ pub struct InterpreterInfo {
     pub markers: BTreeMap<String, String>,
     /// site-packages relative to a venv root, e.g. `lib/python3.11/site-packages`.
     pub purelib_rel: String,
+    /// `importlib.util.MAGIC_NUMBER` in hex (the bytecode version; empty if unknown).
+    #[serde(default)]
+    pub bytecode_magic: String,
 }
 
 /// Does `info` meet any of the constraints (`CPython==3.11.*`, `>=3.8,<3.13`,
@@ -100,6 +103,7 @@ mod tests {
             free_threaded: false,
             markers: Default::default(),
             purelib_rel: "lib/python3.11/site-packages".into(),
+            bytecode_magic: String::new(),
         };
         info.markers
             .insert("python_full_version".into(), "3.11.2".into());

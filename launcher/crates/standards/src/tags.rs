@@ -653,6 +653,7 @@ mod tests {
             free_threaded: false,
             markers: BTreeMap::new(),
             purelib_rel: String::new(),
+            bytecode_magic: String::new(),
         }
     }
 
