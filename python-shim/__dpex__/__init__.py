@@ -128,6 +128,14 @@ def _keep_main_pyc(dest):
             or int.from_bytes(data[12:16], "little") != source.st_size & 0xFFFFFFFF
         ):
             return
+        try:
+            with open(dest, "rb") as f:
+                if f.read() == data:
+                    # Already kept: the launcher did not take it (a cache tag it does not
+                    # know); no rewrite and fsync at every start.
+                    return
+        except OSError:
+            pass
         # Named like dest (exports leave such files out), unique to this writer.
         name = "%s.%s.tmp" % (dest, os.urandom(6).hex())
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
