@@ -150,6 +150,134 @@ fn sync_filesystem(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A file of a staged entry whose bytes start going to disk while the cold
+/// start has CPU to spare: every [`WRITEBACK_STEP`] bytes, and a big file
+/// when it is closed, are handed to a writeback thread that runs only when a
+/// core is idle (`SCHED_IDLE`) and starts their writeback (`sync_file_range`,
+/// which does not wait for the disk). The final [`publish_all`] syncfs is
+/// still what makes them durable; it then finds many of the bytes already
+/// written (docs/cache.md has the figures). Done by the writing threads
+/// themselves, the writeback's CPU (ext4 allocating the blocks) slowed a
+/// CPU-bound start as much as it saved.
+pub struct WritebackFile {
+    file: Option<fs::File>,
+    written: u64,
+    handed: u64,
+}
+
+/// Bytes written between two hand-overs.
+const WRITEBACK_STEP: u64 = 16 << 20;
+/// Files smaller than this are left to the syncfs: one call for many small
+/// files beats a syscall each.
+const WRITEBACK_MIN: u64 = 1 << 20;
+/// Hand-overs queued at most (each holds a descriptor); past it, the syncfs
+/// does the rest.
+const WRITEBACK_QUEUE: usize = 32;
+
+/// A range of a file to start writing back.
+struct Handed {
+    file: fs::File,
+    from: u64,
+    len: u64,
+}
+
+impl WritebackFile {
+    pub fn new(file: fs::File) -> WritebackFile {
+        WritebackFile {
+            file: Some(file),
+            written: 0,
+            handed: 0,
+        }
+    }
+
+    fn file(&self) -> &fs::File {
+        self.file.as_ref().expect("the file is taken only on drop")
+    }
+
+    /// Queue the bytes written since the last hand-over; `last`: the file
+    /// itself goes (on close), else a second descriptor of it.
+    fn hand_over(&mut self, last: bool) {
+        let file = match last {
+            true => self.file.take(),
+            false => self.file().try_clone().ok(),
+        };
+        if let (Some(file), Some(queue)) = (file, writeback_queue()) {
+            let handed = Handed {
+                file,
+                from: self.handed,
+                len: self.written - self.handed,
+            };
+            // A full queue: the syncfs writes these bytes.
+            let _ = queue.try_send(handed);
+        }
+        self.handed = self.written;
+    }
+}
+
+/// The idle-priority writeback thread's queue, started on first use; `None`
+/// if it could not start (the syncfs then does all the writing).
+fn writeback_queue() -> Option<&'static std::sync::mpsc::SyncSender<Handed>> {
+    use std::os::fd::AsRawFd;
+    use std::sync::OnceLock;
+    static QUEUE: OnceLock<Option<std::sync::mpsc::SyncSender<Handed>>> = OnceLock::new();
+    QUEUE
+        .get_or_init(|| {
+            let (send, receive) = std::sync::mpsc::sync_channel::<Handed>(WRITEBACK_QUEUE);
+            let spawned = std::thread::Builder::new()
+                .name("dpex-writeback".into())
+                .stack_size(64 << 10)
+                .spawn(move || {
+                    // The system call, not libc's sched_setscheduler (musl's
+                    // refuses it): on Linux it changes this thread only.
+                    // SAFETY: an all-zero sched_param is valid (priority 0,
+                    // as SCHED_IDLE requires; musl's has more fields), and
+                    // it outlives the call. SCHED_IDLE needs no privilege.
+                    unsafe {
+                        let param: libc::sched_param = std::mem::zeroed();
+                        libc::syscall(libc::SYS_sched_setscheduler, 0, libc::SCHED_IDLE, &param)
+                    };
+                    for handed in receive {
+                        // SAFETY: sync_file_range only reads the descriptor,
+                        // which `handed.file` keeps open. Advisory: an error
+                        // leaves the bytes to the syncfs.
+                        unsafe {
+                            libc::sync_file_range(
+                                handed.file.as_raw_fd(),
+                                handed.from as libc::off64_t,
+                                handed.len as libc::off64_t,
+                                libc::SYNC_FILE_RANGE_WRITE,
+                            )
+                        };
+                    }
+                });
+            spawned.ok().map(|_| send)
+        })
+        .as_ref()
+}
+
+impl std::io::Write for WritebackFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = (&mut self.file()).write(bytes)?;
+        self.written += n as u64;
+        if self.written - self.handed >= WRITEBACK_STEP {
+            self.hand_over(false);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for WritebackFile {
+    fn drop(&mut self) {
+        if self.written >= WRITEBACK_MIN && self.written > self.handed {
+            self.hand_over(true);
+        }
+    }
+}
+
 fn unique() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -174,6 +302,42 @@ mod tests {
 
     fn tempdir(tag: &str) -> TestDir {
         TestDir::new(&format!("cache-test-{tag}"))
+    }
+
+    /// Descriptors of this process open on `path`.
+    fn open_on(path: &Path) -> usize {
+        fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|fd| fs::read_link(fd.ok()?.path()).ok())
+            .filter(|target| target == path)
+            .count()
+    }
+
+    #[test]
+    fn writeback_file_writes_every_byte_and_lets_go_of_the_file() {
+        use std::io::Write;
+        let dir = tempdir("writeback");
+        let path = dir.join("big");
+        let bytes: Vec<u8> = (0..(40u32 << 20) + 12345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut file = WritebackFile::new(fs::File::create(&path).unwrap());
+        // Uneven chunks, across two hand-overs and a rest handed over on drop.
+        for chunk in bytes.chunks(3 << 20 | 77) {
+            file.write_all(chunk).unwrap();
+        }
+        assert!(open_on(&path) >= 1, "the check below would see nothing");
+        drop(file);
+        assert!(fs::read(&path).unwrap() == bytes, "the file's bytes differ");
+        // The writeback thread closes what it was handed.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while open_on(&path) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "descriptors on the file stay open"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     #[test]

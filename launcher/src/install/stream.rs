@@ -14,7 +14,7 @@
 //! gives the usual errors. So streaming never changes what ends up in the
 //! cache, only when the work is done.
 
-use crate::cache::atomic::remove_any;
+use crate::cache::atomic::{remove_any, WritebackFile};
 use crate::error::{Error, Result};
 use crate::format::zipcheck::{self, CentralEntry, LOCAL_SIG};
 use crate::install::unpack::{self, safe_relative_path, UnpackLimits, SITE_DIR};
@@ -92,7 +92,7 @@ struct LocalEntry {
 struct Current {
     entry: LocalEntry,
     /// `None` for a folder.
-    file: Option<File>,
+    file: Option<WritebackFile>,
     path: PathBuf,
     remaining: u64,
     /// The deflate stream ended (later stored bytes are ignored, as the
@@ -287,7 +287,7 @@ impl<'a> StreamUnpack<'a> {
                 .mode(0o644)
                 .open(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            Some(file)
+            Some(WritebackFile::new(file))
         };
         self.inflate.reset(false);
         let remaining = entry.compressed_size;

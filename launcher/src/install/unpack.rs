@@ -1,6 +1,7 @@
 //! Unpacking zips into a staging folder, refusing anything that could write
 //! outside it: wheels (with the `.data` scheme spread) and the app's own zip.
 
+use crate::cache::atomic::WritebackFile;
 use crate::error::{Error, Result};
 use crate::install::mapped::Mapped;
 use dpex_standards::version::normalize_name;
@@ -192,19 +193,21 @@ where
         }
         // Only the execute bits are kept (a sticky bit is dropped).
         let file_mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            // create_new is O_CREAT|O_EXCL: it never follows a symlink.
-            .mode(file_mode)
-            .open(&path)
-            .map_err(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists {
-                    bad(format!("the entry {name:?} appears twice"))
-                } else {
-                    Error::io("create", &path, e)
-                }
-            })?;
+        let mut file = WritebackFile::new(
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                // create_new is O_CREAT|O_EXCL: it never follows a symlink.
+                .mode(file_mode)
+                .open(&path)
+                .map_err(|e| {
+                    if e.kind() == io::ErrorKind::AlreadyExists {
+                        bad(format!("the entry {name:?} appears twice"))
+                    } else {
+                        Error::io("create", &path, e)
+                    }
+                })?,
+        );
         if entry.encrypted() {
             return Err(bad(format!("the entry {name:?} is encrypted")));
         }
