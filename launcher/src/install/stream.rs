@@ -287,7 +287,7 @@ impl<'a> StreamUnpack<'a> {
                 .mode(0o644)
                 .open(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            Some(WritebackFile::new(file))
+            Some(WritebackFile::new(file, &path))
         };
         self.inflate.reset(false);
         let remaining = entry.compressed_size;

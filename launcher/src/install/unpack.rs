@@ -207,6 +207,7 @@ where
                         Error::io("create", &path, e)
                     }
                 })?,
+            &path,
         );
         if entry.encrypted() {
             return Err(bad(format!("the entry {name:?} is encrypted")));
