@@ -8,6 +8,9 @@
 //! (ring compiles a little C). Without them that stub is left empty, with a
 //! warning, and apps built by this dpex run on its own architecture only.
 //!
+//! The x86_64 stub inflates with ISA-L when nasm and autotools are installed
+//! (`use_isal`; `DPEX_ISAL=0/1` forces either way).
+//!
 //! `DPEX_STUB=/path` embeds a prebuilt stub for the packer's architecture,
 //! `DPEX_STUB_AARCH64=/path` / `DPEX_STUB_X86_64=/path` one for that
 //! architecture. Otherwise the stubs are built here from ../launcher, in
@@ -101,6 +104,9 @@ fn build_stub(workspace: &Path, out_dir: &Path, stub_target: &str, dest: &Path) 
         .arg("--target-dir")
         .arg(&target_dir)
         .args(["--target", stub_target]);
+    if use_isal(stub_target) {
+        command.args(["--features", "isal"]);
+    }
     // Don't let the outer build's settings leak into the stub's build.
     for var in [
         "CARGO_TARGET_DIR",
@@ -135,6 +141,35 @@ fn build_stub(workspace: &Path, out_dir: &Path, stub_target: &str, dest: &Path) 
         .join("release")
         .join("dpex-launcher");
     std::fs::copy(&built, dest).expect("copy the launcher stub");
+}
+
+/// Whether the stub for `target` inflates with ISA-L (x86_64 only; see
+/// launcher/src/install/inflate.rs): when its build tools are installed, or
+/// always with `DPEX_ISAL=1` (the build then fails without them); never with
+/// `DPEX_ISAL=0`. Without them the stub uses zlib-rs, with a warning.
+fn use_isal(target: &str) -> bool {
+    println!("cargo:rerun-if-env-changed=DPEX_ISAL");
+    if !target.starts_with("x86_64-") {
+        return false;
+    }
+    match env::var("DPEX_ISAL").as_deref() {
+        Ok("0") => return false,
+        Ok("1") => return true,
+        _ => {}
+    }
+    let missing: Vec<&str> = ["nasm", "autoreconf", "libtoolize", "make"]
+        .into_iter()
+        .filter(|tool| !which(tool))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    println!(
+        "cargo:warning=the x86_64 launcher stub inflates wheels with zlib-rs, not ISA-L \
+         (1.2-1.6x as fast): {} not found. Debian: apt-get install nasm autoconf automake libtool",
+        missing.join(", ")
+    );
+    false
 }
 
 fn is_host_arch(target: &str) -> bool {

@@ -368,6 +368,13 @@ pub fn hydrate_wheels(
     // syncfs and published together (cache::publish_all).
     let staged = Mutex::new(Vec::new());
     let workers = missing.len().min(MAX_WORKERS);
+    if settings.verbose > 1 && workers > 0 {
+        eprintln!(
+            "dpex: fetching {} wheels with {workers} workers, inflating with {}",
+            missing.len(),
+            crate::install::inflate::BACKEND
+        );
+    }
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {

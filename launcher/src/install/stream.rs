@@ -17,6 +17,7 @@
 use crate::cache::atomic::{remove_any, WritebackFile};
 use crate::error::{Error, Result};
 use crate::format::zipcheck::{self, CentralEntry, LOCAL_SIG};
+use crate::install::inflate::RawInflate;
 use crate::install::unpack::{self, safe_relative_path, UnpackLimits, SITE_DIR};
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -60,7 +61,7 @@ pub struct StreamUnpack<'a> {
     /// Why the classic unpacker must do this wheel; the rest of the bytes
     /// are then only counted (the download still checks its hash).
     deferred: Option<String>,
-    inflate: flate2::Decompress,
+    inflate: RawInflate,
     buffer: Vec<u8>,
     made_dirs: HashSet<PathBuf>,
     /// Declared sizes of the entries so far (against DPEX_MAX_UNPACKED_SIZE).
@@ -114,7 +115,7 @@ impl<'a> StreamUnpack<'a> {
             tail: Vec::new(),
             tail_start: 0,
             deferred: None,
-            inflate: flate2::Decompress::new(false),
+            inflate: RawInflate::new(),
             buffer: vec![0u8; OUT_BUFFER],
             made_dirs: HashSet::new(),
             unpacked: 0,
@@ -289,7 +290,7 @@ impl<'a> StreamUnpack<'a> {
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             Some(WritebackFile::new(file, &path))
         };
-        self.inflate.reset(false);
+        self.inflate.reset();
         let remaining = entry.compressed_size;
         self.state = State::Data(Current {
             entry,
@@ -473,7 +474,7 @@ fn agree(local: &LocalEntry, listed: &CentralEntry) -> bool {
 fn write_data(
     current: &mut Current,
     data: &[u8],
-    inflate: &mut flate2::Decompress,
+    inflate: &mut RawInflate,
     buffer: &mut [u8],
 ) -> std::result::Result<(), String> {
     let Some(file) = current.file.as_mut() else {
@@ -491,12 +492,10 @@ fn write_data(
     }
     let mut input = data;
     while !current.ended {
-        let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
-        let status = inflate
-            .decompress(input, buffer, flate2::FlushDecompress::None)
+        let step = inflate
+            .step(input, buffer)
             .map_err(|e| format!("the entry {:?} is corrupt ({e})", shown()))?;
-        let consumed = (inflate.total_in() - in_before) as usize;
-        let produced = (inflate.total_out() - out_before) as usize;
+        let (consumed, produced) = (step.consumed, step.produced);
         input = &input[consumed..];
         current.written += produced as u64;
         if current.written > current.entry.size {
@@ -504,7 +503,7 @@ fn write_data(
         }
         current.crc.update(&buffer[..produced]);
         file.write_all(&buffer[..produced]).map_err(write_err)?;
-        current.ended = status == flate2::Status::StreamEnd;
+        current.ended = step.ended;
         if consumed == 0 && produced == 0 {
             // Wants the next part of the stored bytes.
             break;

@@ -3,6 +3,7 @@
 
 use crate::cache::atomic::WritebackFile;
 use crate::error::{Error, Result};
+use crate::install::inflate::RawInflate;
 use crate::install::mapped::Mapped;
 use dpex_standards::version::normalize_name;
 use dpex_standards::wheel::WheelName;
@@ -251,14 +252,14 @@ enum CopyError {
 /// Inflates entries from memory into files, reusing one decompressor and one
 /// output buffer, and checks each entry's size and CRC-32.
 struct Inflater {
-    decompress: flate2::Decompress,
+    decompress: RawInflate,
     buffer: Vec<u8>,
 }
 
 impl Inflater {
     fn new() -> Inflater {
         Inflater {
-            decompress: flate2::Decompress::new(false),
+            decompress: RawInflate::new(),
             buffer: vec![0u8; COPY_BUFFER],
         }
     }
@@ -290,7 +291,7 @@ impl Inflater {
                 }
             }
             zip::CompressionMethod::Deflated => {
-                self.decompress.reset(false);
+                self.decompress.reset();
                 let mut input = data;
                 let mut released = 0;
                 loop {
@@ -299,14 +300,11 @@ impl Inflater {
                         release(&data[released..used]);
                         released = used;
                     }
-                    let (in_before, out_before) =
-                        (self.decompress.total_in(), self.decompress.total_out());
-                    let status = self
+                    let step = self
                         .decompress
-                        .decompress(input, &mut self.buffer, flate2::FlushDecompress::None)
+                        .step(input, &mut self.buffer)
                         .map_err(|e| CopyError::Bad(format!("is corrupt ({e})")))?;
-                    let consumed = (self.decompress.total_in() - in_before) as usize;
-                    let produced = (self.decompress.total_out() - out_before) as usize;
+                    let (consumed, produced) = (step.consumed, step.produced);
                     input = &input[consumed..];
                     written += produced as u64;
                     // Stop at the first byte past the declared size: a lying header.
@@ -316,7 +314,7 @@ impl Inflater {
                     hasher.update(&self.buffer[..produced]);
                     out.write_all(&self.buffer[..produced])
                         .map_err(CopyError::Write)?;
-                    if status == flate2::Status::StreamEnd {
+                    if step.ended {
                         break;
                     }
                     if consumed == 0 && produced == 0 {
