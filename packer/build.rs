@@ -36,6 +36,7 @@ fn main() {
     if env::var_os("CARGO_CFG_FUZZING").is_some() {
         for arch in ARCHS {
             std::fs::write(stub_file(&out_dir, arch), b"").expect("write an empty stub");
+            report_inflater(arch, "none");
         }
         return;
     }
@@ -63,6 +64,7 @@ fn main() {
         if let Some(stub) = prebuilt {
             std::fs::copy(&stub, &dest)
                 .unwrap_or_else(|e| panic!("cannot copy the prebuilt {arch} stub {stub:?}: {e}"));
+            report_inflater(arch, "what it was built with (a prebuilt stub)");
             continue;
         }
         let target = if arch == host_arch {
@@ -70,11 +72,24 @@ fn main() {
         } else {
             cross_target(arch)
         };
-        match target {
+        let inflater = match target {
             Some(target) => build_stub(workspace, &out_dir, &target, &dest),
-            None => std::fs::write(&dest, b"").expect("write an empty stub"),
-        }
+            None => {
+                std::fs::write(&dest, b"").expect("write an empty stub");
+                "none"
+            }
+        };
+        report_inflater(arch, inflater);
     }
+}
+
+/// What each embedded stub inflates with, for `dpex --version` (and the
+/// tests that check CI ships ISA-L).
+fn report_inflater(arch: &str, inflater: &str) {
+    println!(
+        "cargo:rustc-env=DPEX_STUB_INFLATE_{}={inflater}",
+        arch.to_uppercase()
+    );
 }
 
 fn prebuilt_var(arch: &str) -> String {
@@ -85,7 +100,37 @@ fn stub_file(out_dir: &Path, arch: &str) -> PathBuf {
     out_dir.join(format!("dpex-launcher-{arch}"))
 }
 
-fn build_stub(workspace: &Path, out_dir: &Path, stub_target: &str, dest: &Path) {
+/// Build the stub for `stub_target` into `dest`; returns its inflater. A
+/// failed ISA-L build the user did not ask for (`DPEX_ISAL` unset) falls
+/// back to zlib-rs with a warning.
+fn build_stub(workspace: &Path, out_dir: &Path, stub_target: &str, dest: &Path) -> &'static str {
+    if use_isal(stub_target) {
+        if try_build_stub(workspace, out_dir, stub_target, dest, true) {
+            return "isa-l";
+        }
+        assert!(
+            env::var("DPEX_ISAL").as_deref() != Ok("1"),
+            "building the launcher stub for {stub_target} with ISA-L (DPEX_ISAL=1) failed"
+        );
+        println!(
+            "cargo:warning=building the {stub_target} launcher stub with ISA-L failed (see the \
+             build log): it inflates with zlib-rs instead"
+        );
+    }
+    assert!(
+        try_build_stub(workspace, out_dir, stub_target, dest, false),
+        "building the launcher stub for {stub_target} failed"
+    );
+    "zlib-rs"
+}
+
+fn try_build_stub(
+    workspace: &Path,
+    out_dir: &Path,
+    stub_target: &str,
+    dest: &Path,
+    isal: bool,
+) -> bool {
     let target_dir = out_dir.join("stub-target");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
@@ -104,7 +149,7 @@ fn build_stub(workspace: &Path, out_dir: &Path, stub_target: &str, dest: &Path) 
         .arg("--target-dir")
         .arg(&target_dir)
         .args(["--target", stub_target]);
-    if use_isal(stub_target) {
+    if isal {
         command.args(["--features", "isal"]);
     }
     // Don't let the outer build's settings leak into the stub's build.
@@ -132,15 +177,15 @@ fn build_stub(workspace: &Path, out_dir: &Path, stub_target: &str, dest: &Path) 
     let status = command
         .status()
         .expect("run cargo to build the launcher stub");
-    assert!(
-        status.success(),
-        "building the launcher stub for {stub_target} failed"
-    );
+    if !status.success() {
+        return false;
+    }
     let built = target_dir
         .join(stub_target)
         .join("release")
         .join("dpex-launcher");
     std::fs::copy(&built, dest).expect("copy the launcher stub");
+    true
 }
 
 /// Whether the stub for `target` inflates with ISA-L (x86_64 only; see
@@ -157,10 +202,20 @@ fn use_isal(target: &str) -> bool {
         Ok("1") => return true,
         _ => {}
     }
-    let missing: Vec<&str> = ["nasm", "autoreconf", "libtoolize", "make"]
-        .into_iter()
-        .filter(|tool| !which(tool))
-        .collect();
+    // isal-sys runs autogen.sh (autoreconf, aclocal/automake, libtoolize),
+    // configure and make, and nasm for the assembly. scripts/isal-tools
+    // checks the same list for the test and fuzz scripts.
+    let missing: Vec<&str> = [
+        "nasm",
+        "autoreconf",
+        "aclocal",
+        "automake",
+        "libtoolize",
+        "make",
+    ]
+    .into_iter()
+    .filter(|tool| !which(tool))
+    .collect();
     if missing.is_empty() {
         return true;
     }

@@ -21,6 +21,13 @@ use std::process::ExitCode;
 #[command(
     name = "dpex",
     version,
+    long_version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        "\nlaunchers: x86_64 inflates with ",
+        env!("DPEX_STUB_INFLATE_X86_64"),
+        ", aarch64 with ",
+        env!("DPEX_STUB_INFLATE_AARCH64")
+    ),
     about = "Build dehydrated PEX files: a native launcher and your code; \
 the locked wheels are fetched, verified and cached at first run."
 )]

@@ -17,7 +17,9 @@
 /// What one [`RawInflate::step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
-    /// Input bytes used (held inside the decompressor counts as used).
+    /// Input bytes used (held inside the decompressor counts as used; ISA-L
+    /// may count up to 8 bytes past the stream's end, which callers never
+    /// give it: they hand over one entry's stored bytes at most).
     pub consumed: usize,
     /// Bytes written to the front of the output buffer.
     pub produced: usize,
@@ -43,8 +45,9 @@ impl RawInflate {
 
     /// Inflate from `input` into `output`. Call again with the rest of the
     /// input (or more of it) while not `ended`; a step that neither consumes
-    /// nor produces wants more input than it was given. The error completes
-    /// "the entry NAME is corrupt (...)".
+    /// nor produces has used all of its input and wants more (callers then
+    /// move on to the next bytes). The error completes "the entry NAME is
+    /// corrupt (...)".
     pub fn step(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, String> {
         self.0.step(input, output)
     }
@@ -109,7 +112,7 @@ mod backend {
             // SAFETY: inflate_state is plain C data (integers, arrays, null
             // pointers are valid), and isal_inflate_init sets every field
             // the decoder reads before its first use.
-            let mut state: Box<isal::inflate_state> = Box::new(unsafe { std::mem::zeroed() });
+            let mut state: Box<isal::inflate_state> = unsafe { Box::new_zeroed().assume_init() };
             unsafe { isal::isal_inflate_init(&mut *state) };
             // Raw deflate, no checksum: callers check CRC-32 themselves.
             state.crc_flag = isal::ISAL_DEFLATE;
@@ -251,11 +254,11 @@ mod tests {
     ) -> Result<(Vec<u8>, bool, usize), String> {
         let mut out = Vec::new();
         let mut buffer = vec![0u8; out_len];
-        let mut fed = 0;
+        let mut fed: usize = 0;
         let mut used = 0;
         inflate.reset();
         loop {
-            let end = (fed + chunk()).min(stream.len());
+            let end = fed.saturating_add(chunk()).min(stream.len());
             // A copy of its own: a read past the chunk's end is a read past
             // an allocation, which valgrind reports.
             let part: Box<[u8]> = stream[used..end].into();
@@ -326,9 +329,16 @@ mod tests {
         let data = sample(&mut rng, 50_000);
         let mut stream = deflate(&data, 6);
         stream.extend_from_slice(b"PK\x03\x04 trailing bytes");
-        let (out, ended, _) =
+        let (out, ended, used) =
             inflate_in_steps(&mut inflate, &stream, 256 * 1024, || usize::MAX).unwrap();
         assert!(ended && out == data);
+        // zlib-rs stops at the stream's end; ISA-L may have read up to 8
+        // bytes further into its bit buffer (see `Step::consumed`).
+        let end = stream.len() - b"PK\x03\x04 trailing bytes".len();
+        assert!(
+            (end..=end + 8).contains(&used),
+            "used {used}, the stream is {end}"
+        );
         // Stepping after the end gives nothing more.
         let mut buffer = [0u8; 16];
         let step = inflate.step(b"more", &mut buffer).unwrap();
@@ -379,14 +389,18 @@ mod tests {
         let mut inflate = RawInflate::new();
         let data = sample(&mut rng, 200_000);
         let stream = deflate(&data, 6);
-        for cut in [0, 1, 2, 5, stream.len() / 2, stream.len() - 1] {
-            // (A cut inside a block header may also read as invalid: Err.)
-            if let Ok((out, ended, _)) =
+        // Every prefix of a valid stream is a stream still to be continued:
+        // neither an error (the stream reader gets entries in pieces) nor
+        // an end.
+        for cut in (0..stream.len())
+            .step_by(97)
+            .chain([1, 2, 5, stream.len() - 1])
+        {
+            let (out, ended, _) =
                 inflate_in_steps(&mut inflate, &stream[..cut], 256 * 1024, || 4096)
-            {
-                assert!(!ended, "cut at {cut} of {} ended", stream.len());
-                assert!(data.starts_with(&out), "cut at {cut}: wrong prefix");
-            }
+                    .unwrap_or_else(|e| panic!("cut at {cut} of {}: {e}", stream.len()));
+            assert!(!ended, "cut at {cut} of {} ended", stream.len());
+            assert!(data.starts_with(&out), "cut at {cut}: wrong prefix");
         }
     }
 

@@ -505,7 +505,8 @@ fn write_data(
         file.write_all(&buffer[..produced]).map_err(write_err)?;
         current.ended = step.ended;
         if consumed == 0 && produced == 0 {
-            // Wants the next part of the stored bytes.
+            // Wants the next part of the stored bytes (all of these used).
+            debug_assert!(input.is_empty(), "a stalled step left input");
             break;
         }
     }
