@@ -507,8 +507,12 @@ def lab(request, tmp_path_factory, real_pex, pex_build_root, dpex_bin, served_di
     for f in Path(served_dir).iterdir():
         (served / f.name).symlink_to(f)
     srv = IndexServer(served, root / "index.log").start()
+    failed_before = request.session.testsfailed
     try:
         yield TwinLab(root, pex_bin=real_pex, dpex_bin=dpex_bin, index=srv, served_dir=served,
                       build_root=pex_build_root)
     finally:
         srv.stop()
+    # Like tmp_path (tests/pytest.ini): a module whose tests all passed leaves no folder behind.
+    if request.session.testsfailed == failed_before:
+        shutil.rmtree(root, ignore_errors=True)
