@@ -10,7 +10,7 @@ import zipfile
 
 from support import apps
 from support.apps import FULL_PROJECTS
-from support.harness import assert_ok, describe, tagged_json
+from support.harness import PY311, assert_ok, describe, tagged_json
 from support.pylock import write_pylock
 
 
@@ -111,7 +111,8 @@ def test_a_wheel_with_data_descriptors_is_fetched_again_and_unpacked_whole(e2e, 
 
 def test_the_stub_inflates_with_what_dpex_reports_and_ci_ships_isa_l(e2e):
     """launcher/src/install/inflate.rs: `dpex --version` says what each embedded launcher
-    inflates with, and a cold start's PEX_VERBOSE=2 log agrees. CI installs nasm and
+    and dpex itself (hydrate) inflate with, and a cold start's and a `dpex hydrate`'s
+    PEX_VERBOSE=2 logs agree. CI installs nasm and
     autotools, so there the x86_64 launcher must be ISA-L's. Its entries are checked
     independently of any inflater by `dpex cache verify` (every file against its wheel's
     RECORD sha256), streamed and unpacked whole."""
@@ -134,5 +135,20 @@ def test_the_stub_inflates_with_what_dpex_reports_and_ci_ships_isa_l(e2e):
         assert r.returncode == 0, describe(r)
         assert f"inflating with {inflater}" in r.stderr, describe(r)
         assert "unpacking after the download instead" not in r.stderr, describe(r)
+        verified = assert_ok(e2e.dpex_cmd("cache", "verify", env=e2e.env(root=root)))
+        assert "all wheel entries match their RECORD" in verified.stdout, describe(verified)
+    # `dpex hydrate` unpacks in dpex's own process: what --version says for it, checked the
+    # same way (CI builds dpex with its isal feature: scripts/test).
+    own = re.search(r"dpex inflates with ([a-z-]+)", version)
+    assert own, version
+    own = own.group(1)
+    if os.environ.get("CI") == "true" and arch == "x86_64":
+        assert own == "isa-l", version
+    for stream in ("1", "0"):
+        root = e2e.tmp / f"hydrated-{stream}"
+        r = e2e.dpex_cmd("hydrate", pex, "--python", PY311, timeout=300, env=e2e.env(
+            {"DPEX_STREAM_UNPACK": stream, "PEX_VERBOSE": "2"}, root=root, python=None))
+        assert r.returncode == 0, describe(r)
+        assert f"inflating with {own}" in r.stderr, describe(r)
         verified = assert_ok(e2e.dpex_cmd("cache", "verify", env=e2e.env(root=root)))
         assert "all wheel entries match their RECORD" in verified.stdout, describe(verified)

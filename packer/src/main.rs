@@ -26,7 +26,9 @@ use std::process::ExitCode;
         "\nlaunchers: x86_64 inflates with ",
         env!("DPEX_STUB_INFLATE_X86_64"),
         ", aarch64 with ",
-        env!("DPEX_STUB_INFLATE_AARCH64")
+        env!("DPEX_STUB_INFLATE_AARCH64"),
+        "\nhydrate, venv: dpex inflates with ",
+        env!("DPEX_OWN_INFLATE")
     ),
     about = "Build dehydrated PEX files: a native launcher and your code; \
 the locked wheels are fetched, verified and cached at first run."
