@@ -889,6 +889,10 @@ def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
             samples = measure(timer, cmds, rounds, f"torch over {name}")
         finally:
             index.stop()
+        # What the last round left: the lock unpacked twice (~4 GB each) and uv's cache: 8 GB a
+        # link, 24 GB a run, removed once measured (kept when a command fails, for a look).
+        for d in (root, uv_venv, uv_cache):
+            shutil.rmtree(d, ignore_errors=True)
         note = ("The index serves from 127.0.0.1 " + (f"at {name} for all bodies together (a token bucket "
                 f"in tests/support/index_server.py --rate): the {total / 1e6:,.0f} MB take "
                 f"{total / rate:.2f} s at that rate." if rate else "as fast as it can (no pacing)."))
