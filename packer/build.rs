@@ -229,13 +229,6 @@ fn use_isal(target: &str) -> bool {
     if missing.is_empty() {
         return true;
     }
-    // Installing them changes a folder on PATH: cargo runs this script again then
-    // (otherwise the zlib-rs stub would stay until `cargo clean -p dpex`).
-    if let Some(path) = env::var_os("PATH") {
-        for dir in env::split_paths(&path).filter(|dir| dir.is_absolute() && dir.is_dir()) {
-            println!("cargo:rerun-if-changed={}", dir.display());
-        }
-    }
     println!(
         "cargo:warning=the x86_64 launcher stub inflates wheels with zlib-rs, not ISA-L \
          (1.2-1.6x as fast): {} not found. Debian: apt-get install nasm autoconf automake libtool",
