@@ -410,7 +410,7 @@ def machine_info(python, tools, dpex, dpex_from, timer):
         "machine": f"{os.cpu_count()} CPUs (nproc {out(['nproc'])}), {cpu}, {mem} RAM, "
                    f"{platform.system()} {platform.release()}",
         "python": f"{python} ({out([python, '--version'])})",
-        # `dpex --version` has a second line (what each launcher inflates with).
+        # `dpex --version` has more lines (what each launcher, and dpex itself, inflates with).
         "dpex": f"{'; '.join(out([dpex, '--version']).splitlines())}, {dpex_from}",
         "pex": out([tools / "bin" / "pex", "--version"]),
         "uv": out([tools / "bin" / "uv", "--version"]),

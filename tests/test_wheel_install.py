@@ -23,9 +23,10 @@ pytestmark = pytest.mark.slow
 
 
 def maturin_env(tmp_path, **extra):
-    """What cargo needs (PATH, HOME for ~/.cargo and ~/.rustup), nothing of the runner's PIP_*/PYTHON*."""
+    """What cargo needs (PATH, HOME for ~/.cargo and ~/.rustup; DPEX_ISAL, which scripts/build-wheel
+    and packer/build.rs follow), nothing of the runner's PIP_*/PYTHON*."""
     env = {k: v for k, v in os.environ.items()
-           if k in ("PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "LANG")}
+           if k in ("PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "LANG", "DPEX_ISAL")}
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}"
     env.update(extra)
     return env
