@@ -31,7 +31,6 @@ fn main() {
     for arch in ARCHS {
         println!("cargo:rerun-if-env-changed={}", prebuilt_var(arch));
     }
-    report_own_inflater(&host_arch);
     // The fuzz targets (fuzz/, built with `--cfg fuzzing`) use only the
     // library part of the packer: they need no stub.
     if env::var_os("CARGO_CFG_FUZZING").is_some() {
@@ -91,15 +90,6 @@ fn report_inflater(arch: &str, inflater: &str) {
         "cargo:rustc-env=DPEX_STUB_INFLATE_{}={inflater}",
         arch.to_uppercase()
     );
-}
-
-/// What dpex itself inflates with when it unpacks wheels (`dpex hydrate`,
-/// `dpex venv`): ISA-L with the `isal` feature on x86_64 (inflate.rs's
-/// `BACKEND`), for `dpex --version`.
-fn report_own_inflater(host_arch: &str) {
-    let isal = env::var_os("CARGO_FEATURE_ISAL").is_some() && host_arch == "x86_64";
-    let inflater = if isal { "isa-l" } else { "zlib-rs" };
-    println!("cargo:rustc-env=DPEX_OWN_INFLATE={inflater}");
 }
 
 fn prebuilt_var(arch: &str) -> String {

@@ -21,21 +21,28 @@ use std::process::ExitCode;
 #[command(
     name = "dpex",
     version,
-    long_version = concat!(
-        env!("CARGO_PKG_VERSION"),
-        "\nlaunchers: x86_64 inflates with ",
-        env!("DPEX_STUB_INFLATE_X86_64"),
-        ", aarch64 with ",
-        env!("DPEX_STUB_INFLATE_AARCH64"),
-        "\nhydrate, venv: dpex inflates with ",
-        env!("DPEX_OWN_INFLATE")
-    ),
+    long_version = long_version(),
     about = "Build dehydrated PEX files: a native launcher and your code; \
 the locked wheels are fetched, verified and cached at first run."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// `dpex --version`: what each embedded launcher inflates with (packer/build.rs), and what
+/// this binary itself does when it unpacks wheels (hydrate, venv: the linked backend).
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{}\nlaunchers: x86_64 inflates with {}, aarch64 with {}\nhydrate, venv: dpex inflates with {}",
+            env!("CARGO_PKG_VERSION"),
+            env!("DPEX_STUB_INFLATE_X86_64"),
+            env!("DPEX_STUB_INFLATE_AARCH64"),
+            dpex_launcher::install::inflate::BACKEND
+        )
+    })
 }
 
 #[derive(Subcommand)]

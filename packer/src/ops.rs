@@ -403,15 +403,3 @@ pub fn cache(op: CacheOp) -> Result<(), String> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests {
-    /// `dpex --version` (packer/build.rs) names the inflater hydrate and venv really link.
-    #[test]
-    fn the_version_names_the_inflater_this_binary_unpacks_with() {
-        assert_eq!(
-            env!("DPEX_OWN_INFLATE"),
-            dpex_launcher::install::inflate::BACKEND
-        );
-    }
-}
