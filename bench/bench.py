@@ -462,7 +462,16 @@ def main():
                     help="serve with tests/support/index_server.py unchanged (no TCP_NODELAY: +40 ms per "
                          "request on a kept-alive connection)")
     ap.add_argument("--no-hyperfine", action="store_true", help="time with bench.py's own loop")
+    ap.add_argument("--fresh-fs", choices=["auto", "yes", "no"], default="auto",
+                    help="with --torch: run every cold command on an ext4 image made anew for it and "
+                         "loop-mounted (needs root; auto: when it can)")
     args = ap.parse_args()
+    why_not = fresh_fs_usable()
+    if args.fresh_fs == "yes" and why_not:
+        ap.error(f"--fresh-fs yes: {why_not}")
+    if args.torch and args.fresh_fs == "auto" and why_not:
+        say(f"no fresh filesystem per cold run: {why_not}")
+    args.fresh_fs = args.fresh_fs != "no" and not why_not
     if args.profile and not args.large:
         ap.error("--profile goes with --large")
     default_mode = not (args.large or args.fleet or args.torch)
@@ -551,6 +560,9 @@ def main():
     info = machine_info(python, tools, dpex, dpex_from, timer)
     if not default_mode:
         info["filesystem"] = filesystem_info(rd)
+        if args.torch and args.fresh_fs:
+            info["filesystem"] = ("every cold run on an ext4 made anew for it (12 GB image, journal, loop-mounted "
+                                  "with direct I/O; `--fresh-fs`), the image on " + info["filesystem"])
         info["load average"] = (f"{load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end (1-minute; "
                                 "other work on the machine shows here)")
     elapsed = time.monotonic() - t_start
@@ -842,6 +854,54 @@ def fetch_floor(python, index, wheels):
 TORCH_LINKS = [("loopback", None), ("10 Gbit/s", 10e9 / 8), ("1 Gbit/s", 1e9 / 8)]
 
 
+# A fresh filesystem for every cold run (--fresh-fs): the image is recreated, formatted
+# (ext4 with its default journal) and loop-mounted with direct I/O (the backing file's page
+# cache would otherwise hold every write twice) before each run, untimed. Without it every
+# round's deletes leave the VM's journal-less root ext4 scanning past recently freed inodes,
+# which slowed whichever command ran next (bench/README.md, "Pitfalls").
+FRESH_FS_SCRIPT = r"""set -e
+mnt=$1 img=$2
+if mountpoint -q "$mnt"; then dev=$(findmnt -n -o SOURCE "$mnt"); umount "$mnt"; losetup -d "$dev" 2>/dev/null || true; fi
+rm -f "$img"
+mkdir -p "$mnt"
+truncate -s 12G "$img"
+mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$img"
+dev=$(losetup -f --show --direct-io=on "$img")
+mount "$dev" "$mnt"
+sync
+"""
+
+
+def fresh_fs_usable():
+    """None when every cold run can get a fresh loop-mounted ext4, else why not."""
+    if os.geteuid() != 0:
+        return "not root (mounting a loop image needs it)"
+    missing = [t for t in ("losetup", "mkfs.ext4", "mount", "umount", "mountpoint", "findmnt") if not shutil.which(t)]
+    if missing:
+        return "missing " + ", ".join(missing)
+    if not Path("/dev/loop-control").exists():
+        return "no /dev/loop-control"
+    return None
+
+
+class FreshFs:
+    """One mount point whose filesystem is made anew before every run (FRESH_FS_SCRIPT)."""
+
+    def __init__(self, folder):
+        self.mnt, self.img = folder / "mnt", folder / "fs.img"
+
+    def prepare(self):
+        return shlex.join(["sh", "-c", FRESH_FS_SCRIPT, "fresh-fs", str(self.mnt), str(self.img)])
+
+    def remove(self):
+        if subprocess.run(["mountpoint", "-q", str(self.mnt)]).returncode == 0:
+            dev = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(self.mnt)], stdout=subprocess.PIPE,
+                                 text=True).stdout.strip()
+            subprocess.run(["umount", str(self.mnt)], check=True)
+            subprocess.run(["losetup", "-d", dev])
+        self.img.unlink(missing_ok=True)
+
+
 def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
     """Cold hydration of bench/torch.lock.txt against uv, over loopback and
     over a 10 and a 1 Gbit/s link (the index paces every body through one
@@ -854,7 +914,11 @@ def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
            f"{len(wheels)} wheels, {total / 1e6:,.0f} MB (bench/torch.lock.txt; the biggest: "
            + ", ".join(f"{project_of(w.name)} {w.stat().st_size / 1e6:.0f} MB" for w in biggest)
            + "). Medians in seconds; the commands of a group ran interleaved, one run each per round in a "
-             "shuffled order, each after its cache and venv were removed (then `sync`, untimed). *peak RSS*: "
+             "shuffled order, each after its cache and venv were removed (then `sync`, untimed)"
+           + (", on a filesystem of its own made anew for every run (a 12 GB ext4 image with its journal, "
+              "loop-mounted with direct I/O; `--fresh-fs`)" if args.fresh_fs else
+              ", on the machine's filesystem (no `--fresh-fs`)")
+           + ". *peak RSS*: "
              "the largest resident set of the command and the processes it waited for (wait4), over its runs.",
            ""]
     derived = []
@@ -867,7 +931,14 @@ def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
             req = write_requirements(ld / "requirements.txt", wheels)
             app = ld / "torch.pex"
             Cmd("b", "dpex build", [dpex, "build", "--lock", pylock, "-o", app], base_env()).check()
-            root, uv_venv, uv_cache = ld / "dpex-root", ld / "uv-venv", ld / "uv-cache"
+            if args.fresh_fs:
+                fs_uv, fs_dpex = FreshFs(ld / "fs-uv"), FreshFs(ld / "fs-dpex")
+                root, uv_venv, uv_cache = fs_dpex.mnt / "dpex-root", fs_uv.mnt / "uv-venv", fs_uv.mnt / "uv-cache"
+                prep_uv, prep_dpex = fs_uv.prepare(), fs_dpex.prepare()
+            else:
+                root, uv_venv, uv_cache = ld / "dpex-root", ld / "uv-venv", ld / "uv-cache"
+                prep_uv = f"rm -rf {q(str(uv_venv))} {q(str(uv_cache))} && sync"
+                prep_dpex = f"rm -rf {q(str(root))} && sync"
             uv_env = base_env(UV_CACHE_DIR=uv_cache, UV_NO_CONFIG=1, UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS=1)
             uv_script = (f"{q(str(uv_bin))} venv -q --python {q(python)} {q(str(uv_venv))} && "
                          f"{q(str(uv_bin))} pip install -q --python {q(str(uv_venv / 'bin/python'))} --no-deps "
@@ -876,12 +947,12 @@ def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
             keys = (f"t{i}_uv", f"t{i}_dpex", f"t{i}_fetch")
             cmds = [
                 Cmd(keys[0], "uv venv + uv pip install, cold UV_CACHE_DIR", ["sh", "-c", uv_script], uv_env,
-                    prepare=f"rm -rf {q(str(uv_venv))} {q(str(uv_cache))} && sync",
+                    prepare=prep_uv,
                     shown="uv venv V && uv pip install --no-deps --require-hashes -r requirements.txt "
                           "--index-url <local>"),
                 Cmd(keys[1], "**dpex** cold hydration, empty DPEX_ROOT", [app, "-c", "pass"],
                     base_env(DPEX_ROOT=root, PEX_PYTHON=python, PEX_INTERPRETER=1),
-                    prepare=f"rm -rf {q(str(root))} && sync", shown="PEX_INTERPRETER=1 ./torch.pex -c pass"),
+                    prepare=prep_dpex, shown="PEX_INTERPRETER=1 ./torch.pex -c pass"),
                 Cmd(keys[2], "floor: fetch every wheel, 8 in parallel", fetch_argv, base_env(), shown=fetch_shown),
             ]
             for c in cmds:
@@ -891,8 +962,12 @@ def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
             index.stop()
         # What the last round left: the lock unpacked twice (~4 GB each) and uv's cache: 8 GB a
         # link, 24 GB a run, removed once measured (kept when a command fails, for a look).
-        for d in (root, uv_venv, uv_cache):
-            shutil.rmtree(d, ignore_errors=True)
+        if args.fresh_fs:
+            fs_uv.remove()
+            fs_dpex.remove()
+        else:
+            for d in (root, uv_venv, uv_cache):
+                shutil.rmtree(d, ignore_errors=True)
         note = ("The index serves from 127.0.0.1 " + (f"at {name} for all bodies together (a token bucket "
                 f"in tests/support/index_server.py --rate): the {total / 1e6:,.0f} MB take "
                 f"{total / rate:.2f} s at that rate." if rate else "as fast as it can (no pacing)."))
