@@ -495,6 +495,7 @@ def main():
 
     rd = work / ("run" if default_mode else "run-large" if args.large else "run-torch" if args.torch
                  else "run-fleet")
+    unmount_fresh_fs_under(rd)  # a run that died mid-way leaves its images mounted
     shutil.rmtree(rd, ignore_errors=True)
     rd.mkdir()
     (rd / "tmp").mkdir()
@@ -900,6 +901,17 @@ class FreshFs:
             subprocess.run(["umount", str(self.mnt)], check=True)
             subprocess.run(["losetup", "-d", dev])
         self.img.unlink(missing_ok=True)
+
+
+def unmount_fresh_fs_under(folder):
+    """Unmount (and detach) every FreshFs image still mounted under `folder`."""
+    try:
+        mounts = [line.split()[1] for line in open("/proc/self/mounts")]
+    except OSError:
+        return
+    prefix = str(folder.resolve()) + "/"
+    for mnt in sorted((m for m in mounts if m.startswith(prefix)), reverse=True):
+        FreshFs(Path(mnt).parent).remove()
 
 
 def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
