@@ -466,6 +466,8 @@ def main():
                     help="with --torch: run every cold command on an ext4 image made anew for it and "
                          "loop-mounted (needs root; auto: when it can)")
     args = ap.parse_args()
+    if args.fresh_fs == "yes" and not args.torch:
+        ap.error("--fresh-fs goes with --torch")
     why_not = fresh_fs_usable()
     if args.fresh_fs == "yes" and why_not:
         ap.error(f"--fresh-fs yes: {why_not}")
@@ -862,13 +864,14 @@ TORCH_LINKS = [("loopback", None), ("10 Gbit/s", 10e9 / 8), ("1 Gbit/s", 1e9 / 8
 # which slowed whichever command ran next (bench/README.md, "Pitfalls").
 FRESH_FS_SCRIPT = r"""set -e
 mnt=$1 img=$2
-if mountpoint -q "$mnt"; then dev=$(findmnt -n -o SOURCE "$mnt"); umount "$mnt"; losetup -d "$dev" 2>/dev/null || true; fi
+if mountpoint -q "$mnt"; then umount "$mnt"; fi
+for dev in $(losetup -n -O NAME -j "$img"); do losetup -d "$dev"; done
 rm -f "$img"
 mkdir -p "$mnt"
 truncate -s 12G "$img"
 mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$img"
 dev=$(losetup -f --show --direct-io=on "$img")
-mount "$dev" "$mnt"
+mount "$dev" "$mnt" || { losetup -d "$dev"; exit 1; }
 sync
 """
 
@@ -880,8 +883,8 @@ def fresh_fs_usable():
     missing = [t for t in ("losetup", "mkfs.ext4", "mount", "umount", "mountpoint", "findmnt") if not shutil.which(t)]
     if missing:
         return "missing " + ", ".join(missing)
-    if not Path("/dev/loop-control").exists():
-        return "no /dev/loop-control"
+    if subprocess.run(["losetup", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        return "no free loop device (losetup -f)"
     return None
 
 
@@ -896,22 +899,20 @@ class FreshFs:
 
     def remove(self):
         if subprocess.run(["mountpoint", "-q", str(self.mnt)]).returncode == 0:
-            dev = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(self.mnt)], stdout=subprocess.PIPE,
-                                 text=True).stdout.strip()
             subprocess.run(["umount", str(self.mnt)], check=True)
-            subprocess.run(["losetup", "-d", dev])
+        if self.img.exists():
+            devs = subprocess.run(["losetup", "-n", "-O", "NAME", "-j", str(self.img)], stdout=subprocess.PIPE,
+                                  text=True).stdout.split()
+            for dev in devs:
+                subprocess.run(["losetup", "-d", dev], check=True)
         self.img.unlink(missing_ok=True)
 
 
 def unmount_fresh_fs_under(folder):
-    """Unmount (and detach) every FreshFs image still mounted under `folder`."""
-    try:
-        mounts = [line.split()[1] for line in open("/proc/self/mounts")]
-    except OSError:
-        return
-    prefix = str(folder.resolve()) + "/"
-    for mnt in sorted((m for m in mounts if m.startswith(prefix)), reverse=True):
-        FreshFs(Path(mnt).parent).remove()
+    """Unmount, detach and delete every FreshFs image a run left under `folder`
+    (bench_torch makes them as <folder>/link-N/fs-TOOL)."""
+    for fs_folder in folder.glob("link-*/fs-*"):
+        FreshFs(fs_folder).remove()
 
 
 def bench_torch(args, python, tools, dpex, wheels, rd, timer, rounds):
