@@ -862,12 +862,15 @@ TORCH_LINKS = [("loopback", None), ("10 Gbit/s", 10e9 / 8), ("1 Gbit/s", 1e9 / 8
 # cache would otherwise hold every write twice) before each run, untimed. Without it every
 # round's deletes leave the VM's journal-less root ext4 scanning past recently freed inodes,
 # which slowed whichever command ran next (bench/README.md, "Pitfalls").
-FRESH_FS_SCRIPT = r"""set -e
+# Unmount the image, detach every loop device still on it (a mount that failed leaves one
+# attached), delete it: the start of every preparation and FreshFs.remove.
+FRESH_FS_TEARDOWN = r"""set -e
 mnt=$1 img=$2
 if mountpoint -q "$mnt"; then umount "$mnt"; fi
 for dev in $(losetup -n -O NAME -j "$img"); do losetup -d "$dev"; done
 rm -f "$img"
-mkdir -p "$mnt"
+"""
+FRESH_FS_SCRIPT = FRESH_FS_TEARDOWN + r"""mkdir -p "$mnt"
 truncate -s 12G "$img"
 mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$img"
 dev=$(losetup -f --show --direct-io=on "$img")
@@ -880,7 +883,7 @@ def fresh_fs_usable():
     """None when every cold run can get a fresh loop-mounted ext4, else why not."""
     if os.geteuid() != 0:
         return "not root (mounting a loop image needs it)"
-    missing = [t for t in ("losetup", "mkfs.ext4", "mount", "umount", "mountpoint", "findmnt") if not shutil.which(t)]
+    missing = [t for t in ("losetup", "mkfs.ext4", "mount", "umount", "mountpoint") if not shutil.which(t)]
     if missing:
         return "missing " + ", ".join(missing)
     if subprocess.run(["losetup", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
@@ -898,14 +901,7 @@ class FreshFs:
         return shlex.join(["sh", "-c", FRESH_FS_SCRIPT, "fresh-fs", str(self.mnt), str(self.img)])
 
     def remove(self):
-        if subprocess.run(["mountpoint", "-q", str(self.mnt)]).returncode == 0:
-            subprocess.run(["umount", str(self.mnt)], check=True)
-        if self.img.exists():
-            devs = subprocess.run(["losetup", "-n", "-O", "NAME", "-j", str(self.img)], stdout=subprocess.PIPE,
-                                  text=True).stdout.split()
-            for dev in devs:
-                subprocess.run(["losetup", "-d", dev], check=True)
-        self.img.unlink(missing_ok=True)
+        subprocess.run(["sh", "-c", FRESH_FS_TEARDOWN, "fresh-fs", str(self.mnt), str(self.img)], check=True)
 
 
 def unmount_fresh_fs_under(folder):
