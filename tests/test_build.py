@@ -44,6 +44,10 @@ def actual_dehydrated(info, with_size=True):
 def test_version_and_help(e2e):
     r = assert_ok(e2e.dpex_cmd("--version"))
     assert workspace_version() in r.stdout, describe(r)
+    # pex's spelling, for pipelines that check the build tool's version: `pex --version`.
+    for flag in ("--version", "-V"):
+        r = assert_ok(e2e.dpex_cmd("build", flag))
+        assert workspace_version() in r.stdout, describe(r)
     r = assert_ok(e2e.dpex_cmd("--help"))
     assert "build" in r.stdout, describe(r)
     r = assert_ok(e2e.dpex_cmd("build", "--help"))

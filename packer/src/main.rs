@@ -22,6 +22,8 @@ use std::process::ExitCode;
     name = "dpex",
     version,
     long_version = long_version(),
+    // `dpex build --version` as `pex --version`: pipelines that check the tool's version.
+    propagate_version = true,
     about = "Build dehydrated PEX files: a native launcher and your code; \
 the locked wheels are fetched, verified and cached at first run."
 )]
@@ -48,6 +50,7 @@ fn long_version() -> &'static str {
 #[derive(Subcommand)]
 enum Command {
     /// Write app.pex from a lock and your sources. Downloads no wheel.
+    #[command(display_name = "dpex")]
     Build(Box<BuildArgs>),
     /// Fill the cache for an app ahead of its first run (image builds, deploy
     /// pipelines): the same steps as a first run, without running it.
