@@ -112,35 +112,48 @@ where
     let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes))
         .map_err(|e| Error::msg(format!("{what} is not a readable zip ({e})")))?;
     let indices = 0..archive.len();
-    unpack_entries(
-        &mut archive,
-        bytes,
-        None,
-        indices,
-        dest,
-        what,
-        &place,
-        &AtomicU64::new(0),
-        limits.max_size,
-    )
+    let to = Destination::new(dest, what, &place, limits);
+    unpack_entries(&mut archive, bytes, None, indices, &to)
 }
 
-/// Unpack the entries at `indices`; `total` counts the bytes written by every
-/// thread unpacking the same archive, against the size cap.
+/// Where an archive's entries go; shared by every thread unpacking it.
+struct Destination<'a, F> {
+    dir: &'a Path,
+    /// Names the archive in errors.
+    what: &'a str,
+    /// Maps an entry's path into `dir`, or skips or refuses it.
+    place: &'a F,
+    /// Bytes written by every thread so far, against `limit`.
+    written: AtomicU64,
+    /// DPEX_MAX_UNPACKED_SIZE.
+    limit: u64,
+}
+
+impl<'a, F> Destination<'a, F> {
+    fn new(dir: &'a Path, what: &'a str, place: &'a F, limits: UnpackLimits) -> Destination<'a, F> {
+        Destination {
+            dir,
+            what,
+            place,
+            written: AtomicU64::new(0),
+            limit: limits.max_size,
+        }
+    }
+}
+
+/// Unpack the entries at `indices` of `archive` (over `bytes`, which may be
+/// all of `mapped`) into `to`.
 fn unpack_entries<F>(
     archive: &mut zip::ZipArchive<io::Cursor<&[u8]>>,
     bytes: &[u8],
     mapped: Option<&Mapped>,
     indices: impl Iterator<Item = usize>,
-    dest: &Path,
-    what: &str,
-    place: &F,
-    total: &AtomicU64,
-    limit: u64,
+    to: &Destination<F>,
 ) -> Result<()>
 where
     F: Fn(&Path) -> std::result::Result<Option<PathBuf>, String>,
 {
+    let what = to.what;
     let bad = |why: String| {
         Error::msg(format!("refusing to unpack {what}: {why}. The file is damaged or hostile; rebuild it or contact whoever published it"))
     };
@@ -169,20 +182,22 @@ where
                 raw_mode & 0o7777
             )));
         }
-        let Some(target) = place(&relative).map_err(bad)? else {
+        let Some(target) = (to.place)(&relative).map_err(bad)? else {
             continue;
         };
-        let path = dest.join(&target);
+        let path = to.dir.join(&target);
         if entry.is_dir() {
             fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
             continue;
         }
-        let so_far = total
+        let so_far = to
+            .written
             .fetch_add(entry.size(), Ordering::Relaxed)
             .saturating_add(entry.size());
-        if so_far > limit {
+        if so_far > to.limit {
             return Err(bad(format!(
-                "it would unpack to more than {limit} bytes (DPEX_MAX_UNPACKED_SIZE)"
+                "it would unpack to more than {} bytes (DPEX_MAX_UNPACKED_SIZE)",
+                to.limit
             )));
         }
         if let Some(parent) = path.parent() {
@@ -393,38 +408,19 @@ fn unpack_wheel_from(
         1
     };
     let entries = archive.len();
-    let total = AtomicU64::new(0);
+    let to = Destination::new(dest, filename, &place, limits);
     if threads == 1 {
-        return unpack_entries(
-            &mut archive,
-            bytes,
-            mapped,
-            0..entries,
-            dest,
-            filename,
-            &place,
-            &total,
-            limits.max_size,
-        );
+        return unpack_entries(&mut archive, bytes, mapped, 0..entries, &to);
     }
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
-                let (place, total) = (&place, &total);
+                let to = &to;
                 // A clone shares the parsed central directory and the map.
                 let mut archive = archive.clone();
                 scope.spawn(move || {
-                    unpack_entries(
-                        &mut archive,
-                        bytes,
-                        mapped,
-                        (t..entries).step_by(threads),
-                        dest,
-                        filename,
-                        place,
-                        total,
-                        limits.max_size,
-                    )
+                    let indices = (t..entries).step_by(threads);
+                    unpack_entries(&mut archive, bytes, mapped, indices, to)
                 })
             })
             .collect();
