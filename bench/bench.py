@@ -337,6 +337,59 @@ def machine_busy():
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def measure_paired(cmds, rounds, name):
+    """Every command once per round, in a shuffled order, `rounds` times: spawned directly
+    (no env(1) in front, so nothing but the command is timed), output to /dev/null.
+    -> {key: [seconds by round]}: the k-th samples of two commands ran side by side, so
+    their differences cancel the machine's drift."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    rng = random.Random(0xDE8)
+    samples = {c.key: [] for c in cmds}
+    t0 = time.monotonic()
+    for i in range(rounds):
+        order = list(cmds)
+        rng.shuffle(order)
+        for c in order:
+            start = time.perf_counter()
+            pid = os.posix_spawn(c.argv[0], c.argv, {k: str(v) for k, v in c.env.items()},
+                                 file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
+            _, status = os.waitpid(pid, 0)
+            samples[c.key].append(time.perf_counter() - start)
+            if status != 0:
+                die(f"{c.label} failed ({os.waitstatus_to_exitcode(status)}): {shlex.join(c.argv)}")
+        if (i + 1) % 200 == 0:
+            say(f"{name}: round {i + 1}/{rounds}")
+    os.close(devnull)
+    say(f"{name}: {time.monotonic() - t0:.0f} s")
+    return samples
+
+
+def paired_difference(samples, key, base_key):
+    """(median, mean, half-width of the mean's 95 % interval), in seconds, of key's runs minus
+    base_key's runs of the same rounds."""
+    d = [a - b for a, b in zip(samples[key], samples[base_key])]
+    return statistics.median(d), statistics.mean(d), 2 * statistics.stdev(d) / len(d) ** 0.5
+
+
+def paired_table(title, rows, samples, baseline_key, note=None):
+    """rows: [(key, label, shown_command)]; each against baseline_key, round by round."""
+    base = statistics.median(samples[baseline_key])
+    out = [f"### {title}", ""]
+    if note:
+        out += [note, ""]
+    out += ["| what | command | median ms | vs baseline | Δ, median of the rounds' differences ms "
+            "| Δ, mean ± 95 % ms |", "|---|---|---:|---:|---:|---:|"]
+    for key, label, shown in rows:
+        med = statistics.median(samples[key])
+        if key == baseline_key:
+            out.append(f"| {label} | `{shown}` | {med * 1000:.2f} | **baseline** | | |")
+            continue
+        d_med, d_mean, d_ci = paired_difference(samples, key, baseline_key)
+        out.append(f"| {label} | `{shown}` | {med * 1000:.2f} | {med / base:.3f}× | {d_med * 1000:+.3f} "
+                   f"| {d_mean * 1000:+.3f} ± {d_ci * 1000:.3f} |")
+    return out + [""]
+
+
 def measure(timer, cmds, rounds, name, warmup=0):
     samples = {c.key: [] for c in cmds}
     rng = random.Random(0xDE7)
@@ -453,6 +506,10 @@ def main():
                     help="rounds of the warm-start group (default 25; 10 with --large); the cold and build "
                          "groups get max(3, N // 5) rounds")
     ap.add_argument("--cold-runs", type=int, help="rounds of the cold, build and fleet groups")
+    ap.add_argument("--pairs", type=int, default=1000,
+                    help="rounds of the paired warm `-c pass` group (1d; default 1000, 0 to skip): the "
+                         "launcher's overhead, its native share and the multi-arch prelude to a few "
+                         "hundredths of a millisecond")
     ap.add_argument("--large", action="store_true",
                     help="instead of the default groups: the large workload of bench/large.lock.txt (numpy, "
                          "scipy, pandas, scikit-learn, pyarrow, matplotlib, ...; ~157 MB of wheels): cold "
@@ -759,6 +816,9 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
     samples.update(measure(timer, warm, args.runs, "warm start", warmup=1))
     samples.update(measure(timer, coldcmds, cold_runs, "cold hydration"))
     samples.update(measure(timer, buildcmds, cold_runs, "build"))
+    by_key = {c.key: c for c in warm}
+    paired_keys = ["venv_pass", "dpexshim_pass", "dpex_pass", "pass_1arch", "pass_2arch"]
+    paired = measure_paired([by_key[k] for k in paired_keys], args.pairs, "paired warm start") if args.pairs else None
 
     def rows(cmds, keys):
         by = {c.key: c for c in cmds}
@@ -780,6 +840,16 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
                        note="The same lock (the workload's pure wheels) built twice: by default (launchers for "
                             "x86_64 and aarch64 behind the sh prelude, docs/format.md) and with `--platform "
                             "manylinux2014_x86_64-cp-311-cp311` (the ELF stub in front).")
+    if paired:
+        out += paired_table(
+            f"1d. Warm `-c pass`, paired ({args.pairs} rounds)",
+            rows(warm, ["venv_pass", "dpexshim_pass", "dpex_pass"]), paired, "venv_pass",
+            note="1b's and 1c's commands to a few hundredths of a millisecond: each round runs every command once, "
+                 "in a shuffled order, each spawned directly (no `env -i` in front), and a command is compared "
+                 "with the baseline run of the same round, which cancels the machine's drift. The 95 % "
+                 "interval is ± 2 standard errors of the mean difference.")
+        out += paired_table(f"1e. Multi-arch app vs single-architecture app, paired (same {args.pairs} rounds)",
+                            rows(warm, ["pass_1arch", "pass_2arch"]), paired, "pass_1arch")
     out += group_table("2. Cold hydration (empty cache, every wheel fetched from the local index)",
                        rows(coldcmds, ["uv", "pip", "dpex_cold_pass", "dpex_cold_app", "pex_cold_pass"]),
                        samples, "uv",
@@ -828,6 +898,7 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
             f"- multi-arch app, warm: {1000 * (med['pass_2arch'] - med['pass_1arch']):+.1f} ms "
             f"({med['pass_2arch'] / med['pass_1arch']:.3f}×) over the single-architecture app of the same lock "
             f"(the prelude's `sh`).",
+            *(paired_goals(paired) if paired else []),
             f"- app warm start: dpex {1000 * (med['dpex_app'] - med['venv_app']):+.0f} ms over the plain venv, "
             f"{1000 * (med['dpex_app'] - med['dpexenv_app']):+.0f} ms over its own venv without the launcher.",
             f"- cold: dpex `-c pass` {med['dpex_cold_pass'] / med['uv']:.2f}× uv, "
@@ -840,6 +911,29 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
             f"{fmt_mb(pex_size)} MB, {100 * stub / app.stat().st_size:.1f} % of it the launcher stub.",
             ""]
     return out
+
+
+def paired_goals(paired):
+    """The derived lines of the paired group: issue 10's warm-start goals and issue 11's
+    multi-arch one, each with its figure and interval."""
+    def diff(key, base):
+        d_med, d_mean, d_ci = paired_difference(paired, key, base)
+        return d_med * 1000, f"{d_med * 1000:+.3f} ms (mean {d_mean * 1000:+.3f} ± {d_ci * 1000:.3f})"
+
+    ratio = statistics.median(paired["dpex_pass"]) / statistics.median(paired["venv_pass"])
+    native, native_text = diff("dpex_pass", "dpexshim_pass")
+    arch, arch_text = diff("pass_2arch", "pass_1arch")
+    _, arch_mean, arch_ci = paired_difference(paired, "pass_2arch", "pass_1arch")
+    met = lambda ok: "**met**" if ok else "**not met**"  # noqa: E731
+    return [
+        f"- paired (1d): dpex `-c pass` {ratio:.3f}× a venv's `python -c pass` (goal ≤ 1.05×: {met(ratio <= 1.05)}), "
+        f"{diff('dpex_pass', 'venv_pass')[1]} over it; the native launcher's own share, a launch minus running "
+        f"what it execs directly: {native_text} (goal ≤ 0.3 ms: {met(native <= 0.3)}).",
+        f"- paired (1e): the multi-arch app {arch_text} over the single-architecture one "
+        f"({statistics.median(paired['pass_2arch']) / statistics.median(paired['pass_1arch']):.3f}×): "
+        + ("measurably slower (the interval excludes 0)" if arch_mean - arch_ci > 0 else
+           "not measurably slower (the interval includes 0)") + ".",
+    ]
 
 
 # --------------------------------------------------------------------------- --large
