@@ -131,7 +131,7 @@ pub fn archs_of(head: &[u8]) -> Vec<Arch> {
 /// `$TMPDIR/dpex-<uid>` fallback when it cannot be written or run from (a
 /// cache it could write but not run from is marked `launchers/.noexec` and
 /// not tried again). The warm path (a launcher kept, not empty) runs no other
-/// program.
+/// program, and execs before dash parses the cold path.
 fn prelude(names: &str, cases: &str) -> String {
     format!(
         r#"{PRELUDE_MARK}launchers for {names} Linux, then the app's zip (docs/format.md).
@@ -147,6 +147,8 @@ if [ -z "$r" ]; then
   case ${{XDG_CACHE_HOME:-}} in /*) r=$XDG_CACHE_HOME/dpex;; *) r=${{HOME:+$HOME/.cache/dpex}};; esac
 fi
 l=$r/launchers/$h n=
+# Warm: the launcher is kept. Before the rest is parsed (0.1 ms of dash's time).
+[ -x "$l" ] && [ -s "$l" ] && {{ export __DPEX_APP="$0"; exec "$l" "$@"; }}
 # x DIR: cut the launcher out into DIR, check it, make it durable, publish it as DIR/$h.
 x() {{
   mkdir -p "$1" 2>/dev/null && t=$(mktemp "$1/.$h.XXXXXX" 2>/dev/null) || return 1
