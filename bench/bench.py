@@ -508,8 +508,7 @@ def main():
     ap.add_argument("--cold-runs", type=int, help="rounds of the cold, build and fleet groups")
     ap.add_argument("--pairs", type=int, default=1000,
                     help="rounds of the paired warm `-c pass` group (1d; default 1000, 0 to skip): the "
-                         "launcher's overhead, its native share and the multi-arch prelude to a few "
-                         "hundredths of a millisecond")
+                         "launcher's overhead, its native share and the multi-arch prelude to about 0.1 ms")
     ap.add_argument("--large", action="store_true",
                     help="instead of the default groups: the large workload of bench/large.lock.txt (numpy, "
                          "scipy, pandas, scikit-learn, pyarrow, matplotlib, ...; ~157 MB of wheels): cold "
@@ -844,7 +843,7 @@ def bench(args, python, tools, dpex, wheels, req_wheels, src, plain_src, rd, ind
         out += paired_table(
             f"1d. Warm `-c pass`, paired ({args.pairs} rounds)",
             rows(warm, ["venv_pass", "dpexshim_pass", "dpex_pass"]), paired, "venv_pass",
-            note="1b's and 1c's commands to a few hundredths of a millisecond: each round runs every command once, "
+            note="1b's and 1c's commands to about 0.1 ms: each round runs every command once, "
                  "in a shuffled order, each spawned directly (no `env -i` in front), and a command is compared "
                  "with the baseline run of the same round, which cancels the machine's drift. The 95 % "
                  "interval is ± 2 standard errors of the mean difference.")
