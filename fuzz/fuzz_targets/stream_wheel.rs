@@ -1,6 +1,7 @@
 //! Unpacking a wheel while it streams in (`install::stream::StreamUnpack`),
 //! checked against the classic unpacker: the first input byte picks the
-//! chunk size, the rest is the wheel. Whatever the stream reader accepts,
+//! chunk size (its low 7 bits) and whether every deflated entry is offloaded
+//! to a helper thread (its high bit), the rest is the wheel. Whatever the stream reader accepts,
 //! the classic unpacker must accept too, with the same files, bytes and
 //! modes (streaming may defer anything, never decide differently).
 #![no_main]
@@ -57,7 +58,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let streamed = fresh_dir();
     let mut stream = StreamUnpack::new(&streamed, FILENAME, limits);
-    for part in wheel.chunks(usize::from(chunk) + 1) {
+    if chunk & 0x80 != 0 {
+        stream = stream.offloading_from(1);
+    }
+    for part in wheel.chunks(usize::from(chunk & 0x7f) + 1) {
         stream.write(part);
     }
     match stream.finish().expect("emptying the temporary folder") {

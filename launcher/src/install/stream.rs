@@ -13,17 +13,29 @@
 //! the wheel again and unpacks it the classic way (`unpack.rs`), which
 //! gives the usual errors. So streaming never changes what ends up in the
 //! cache, only when the work is done.
+//!
+//! A big deflated entry is *offloaded*: its stored bytes go, in chunks held
+//! in memory (a spool), to a thread of its own that inflates them while the
+//! stream moves on to the next entries. A deflate stream can only be
+//! inflated in order, so a wheel with one giant entry (torch:
+//! `libtorch_cuda.so`, 680 of its 913 MB) would otherwise start it only once
+//! everything in front of it is inflated, and finish alone on one core at the
+//! end of a cold start. Spools hold at most [`SPOOL_BUDGET`] over the
+//! process: past it a stream waits for its helper.
 
 use crate::cache::atomic::{remove_any, WritebackFile};
 use crate::error::{Error, Result};
 use crate::format::zipcheck::{self, CentralEntry, LOCAL_SIG};
 use crate::install::inflate::RawInflate;
 use crate::install::unpack::{self, safe_relative_path, UnpackLimits, SITE_DIR};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 /// The most bytes kept after the last entry (central directory and end
 /// records): a torch wheel's is about 2 MB.
@@ -41,6 +53,14 @@ const MAX_ENTRIES: usize = 1 << 20;
 /// bytes received so far, while the hash is not yet known.
 const STREAM_RATIO: u64 = 32;
 const RATIO_FREE: u64 = 64 << 20;
+/// Deflated entries at least this big (stored bytes) are offloaded (see the
+/// module's comment); smaller ones cost less inline than a thread and a spool.
+const OFFLOAD_MIN: u64 = 16 << 20;
+/// Stored bytes in spools, at most, over the process (a stream whose helper
+/// has nothing to do may add one more chunk).
+const SPOOL_BUDGET: u64 = 128 << 20;
+/// Bytes handed to a helper at a time.
+const SPOOL_CHUNK: usize = 1 << 20;
 const S_IFMT: u32 = 0o170000;
 const S_IFLNK: u32 = 0o120000;
 
@@ -66,8 +86,62 @@ pub struct StreamUnpack<'a> {
     made_dirs: HashSet<PathBuf>,
     /// Declared sizes of the entries so far (against DPEX_MAX_UNPACKED_SIZE).
     unpacked: u64,
-    /// Bytes written by the finished entries.
-    written_before: u64,
+    /// Bytes received and bytes unpacked, shared with the helpers.
+    counts: Arc<Counts>,
+    /// The offloaded entries' helpers, oldest first.
+    helpers: Vec<Helper>,
+    /// Offload entries of at least this many stored bytes (tests lower it).
+    offload_min: u64,
+}
+
+/// What the stream and its helpers count together, for the ratio check.
+#[derive(Default)]
+struct Counts {
+    received: AtomicU64,
+    written: AtomicU64,
+}
+
+impl Counts {
+    /// Unverified bytes: a source serving something else (a bomb) must not
+    /// fill the disk before the hash says so; real wheels stay far below this
+    /// ratio, and the classic unpacker checks the hash first.
+    fn check_ratio(&self) -> std::result::Result<(), String> {
+        let written = self.written.load(Relaxed);
+        if written > RATIO_FREE && written / STREAM_RATIO > self.received.load(Relaxed) {
+            return Err(format!(
+                "it unpacks to over {STREAM_RATIO} times the bytes received so far"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An offloaded entry: its spool and the thread inflating it (which returns
+/// the bytes it wrote).
+struct Helper {
+    spool: Arc<Spool>,
+    thread: JoinHandle<std::result::Result<u64, String>>,
+}
+
+/// An offloaded entry's stored bytes, from the stream to its helper.
+#[derive(Default)]
+struct Spool {
+    state: Mutex<SpoolState>,
+    moved: Condvar,
+}
+
+#[derive(Default)]
+struct SpoolState {
+    /// Chunks for the helper, in order.
+    full: VecDeque<Vec<u8>>,
+    /// Chunks the helper is done with, for the stream to fill again.
+    free: Vec<Vec<u8>>,
+    /// The entry's bytes are all in.
+    closed: bool,
+    /// The wheel is deferred or dropped: the helper stops.
+    stop: bool,
+    /// The helper returned.
+    done: bool,
 }
 
 enum State {
@@ -75,10 +149,14 @@ enum State {
     Header(Vec<u8>),
     /// Inside an entry's stored bytes.
     Data(Current),
+    /// Inside an offloaded entry's stored bytes, `remaining` to go; the
+    /// chunk being filled.
+    Spooling(LocalEntry, u64, Vec<u8>),
     /// After the last local entry.
     Tail,
 }
 
+#[derive(Clone)]
 struct LocalEntry {
     name: Vec<u8>,
     offset: u64,
@@ -119,13 +197,25 @@ impl<'a> StreamUnpack<'a> {
             buffer: vec![0u8; OUT_BUFFER],
             made_dirs: HashSet::new(),
             unpacked: 0,
-            written_before: 0,
+            counts: Arc::default(),
+            helpers: Vec::new(),
+            offload_min: OFFLOAD_MIN,
         }
+    }
+
+    /// Offload deflated entries of at least `stored_bytes` (the default is
+    /// [`OFFLOAD_MIN`]; tests and the fuzz target offload small ones too).
+    pub fn offloading_from(mut self, stored_bytes: u64) -> StreamUnpack<'a> {
+        self.offload_min = stored_bytes;
+        self
     }
 
     /// Start over (a download retried from its first byte): empty `dest`.
     pub fn restart(&mut self) -> Result<()> {
+        let offload_min = self.offload_min;
+        // Dropping the old state stops and joins its helpers first.
         *self = StreamUnpack::new(self.dest, self.filename, self.limits);
+        self.offload_min = offload_min;
         clear_dir(self.dest)
     }
 
@@ -136,6 +226,7 @@ impl<'a> StreamUnpack<'a> {
             if let Err(why) = self.feed(bytes) {
                 self.state = State::Tail;
                 self.deferred = Some(why);
+                self.stop_helpers();
             }
         }
     }
@@ -146,9 +237,10 @@ impl<'a> StreamUnpack<'a> {
     /// `dest` is then emptied.
     /// The outer `Err`: `dest` could not be emptied for the classic unpacker.
     pub fn finish(mut self) -> Result<std::result::Result<(), String>> {
+        let helped = self.join_helpers();
         let done = match self.deferred.take() {
             Some(why) => Err(why),
-            None => self.check_and_place(),
+            None => helped.and_then(|()| self.check_and_place()),
         };
         if done.is_err() {
             clear_dir(self.dest)?;
@@ -180,22 +272,52 @@ impl<'a> StreamUnpack<'a> {
                 }
                 State::Data(current) => {
                     let take = current.remaining.min(bytes.len() as u64) as usize;
+                    let before = current.written;
                     write_data(current, &bytes[..take], &mut self.inflate, &mut self.buffer)?;
                     bytes = &bytes[take..];
                     self.pos += take as u64;
                     current.remaining -= take as u64;
-                    // Unverified bytes: a source serving something else (a
-                    // bomb) must not fill the disk before the hash says so;
-                    // real wheels stay far below this ratio, and the classic
-                    // unpacker checks the hash first.
-                    let written = self.written_before + current.written;
-                    if written > RATIO_FREE && written / STREAM_RATIO > self.pos {
-                        return Err(format!(
-                            "it unpacks to over {STREAM_RATIO} times the bytes received so far"
-                        ));
-                    }
+                    self.counts.received.store(self.pos, Relaxed);
+                    self.counts
+                        .written
+                        .fetch_add(current.written - before, Relaxed);
+                    self.counts.check_ratio()?;
                     if current.remaining == 0 {
                         self.end_entry()?;
+                    }
+                }
+                State::Spooling(entry, remaining, filling) => {
+                    let take = (*remaining).min(bytes.len() as u64) as usize;
+                    let spool = &self
+                        .helpers
+                        .last()
+                        .expect("a spooling entry has a helper")
+                        .spool;
+                    let (mut data, ends) = (&bytes[..take], take as u64 == *remaining);
+                    let mut sent = Ok(());
+                    while sent.is_ok() && !data.is_empty() {
+                        let n = (SPOOL_CHUNK - filling.len()).min(data.len());
+                        filling.extend_from_slice(&data[..n]);
+                        data = &data[n..];
+                        if filling.len() == SPOOL_CHUNK {
+                            let next = spool.empty_chunk();
+                            sent = spool.send(std::mem::replace(filling, next));
+                        }
+                    }
+                    if sent.is_ok() && ends {
+                        sent = spool.send(std::mem::take(filling));
+                        spool.close();
+                    }
+                    if let Err(why) = sent {
+                        return Err(self.helper_failure().unwrap_or(why));
+                    }
+                    bytes = &bytes[take..];
+                    self.pos += take as u64;
+                    *remaining -= take as u64;
+                    self.counts.received.store(self.pos, Relaxed);
+                    if ends {
+                        self.entries.push(entry.clone());
+                        self.state = State::Header(Vec::new());
                     }
                 }
                 State::Tail => {
@@ -290,9 +412,8 @@ impl<'a> StreamUnpack<'a> {
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             Some(WritebackFile::new(file, &path))
         };
-        self.inflate.reset();
         let remaining = entry.compressed_size;
-        self.state = State::Data(Current {
+        let current = Current {
             entry,
             file,
             path,
@@ -300,11 +421,70 @@ impl<'a> StreamUnpack<'a> {
             ended: false,
             written: 0,
             crc: crc32fast::Hasher::new(),
-        });
+        };
+        if current.file.is_some()
+            && current.entry.method == DEFLATED
+            && remaining >= self.offload_min
+            && self.helpers.iter().filter(|h| !h.spool.is_done()).count() < self.limits.threads
+        {
+            return self.offload(current);
+        }
+        self.inflate.reset();
+        self.state = State::Data(current);
         if remaining == 0 {
             self.end_entry()?;
         }
         Ok(())
+    }
+
+    /// Hand `current` to a helper thread; its stored bytes go to a spool.
+    fn offload(&mut self, current: Current) -> std::result::Result<(), String> {
+        let spool = Arc::new(Spool::default());
+        let entry = current.entry.clone();
+        let remaining = current.remaining;
+        let (for_helper, counts) = (Arc::clone(&spool), Arc::clone(&self.counts));
+        let thread = std::thread::Builder::new()
+            .name("dpex-inflate".into())
+            .spawn(move || {
+                let _done = SetDone(&for_helper);
+                inflate_spooled(&for_helper, current, &counts)
+            })
+            .map_err(|e| format!("no thread to inflate an entry on ({e})"))?;
+        self.state = State::Spooling(entry, remaining, spool.empty_chunk());
+        self.helpers.push(Helper { spool, thread });
+        Ok(())
+    }
+
+    /// A helper that stopped early: join it for its reason.
+    fn helper_failure(&mut self) -> Option<String> {
+        let helper = self.helpers.pop()?;
+        match helper.thread.join() {
+            Ok(Err(why)) => Some(why),
+            Ok(Ok(_)) => None,
+            Err(_) => Some("a thread inflating an entry panicked".into()),
+        }
+    }
+
+    /// Wait for every helper; the first failure, if any.
+    fn join_helpers(&mut self) -> std::result::Result<(), String> {
+        let mut result = Ok(());
+        for helper in self.helpers.drain(..) {
+            helper.spool.close();
+            let joined = match helper.thread.join() {
+                Ok(joined) => joined.map(drop),
+                Err(_) => Err("a thread inflating an entry panicked".into()),
+            };
+            if result.is_ok() {
+                result = joined;
+            }
+        }
+        result
+    }
+
+    fn stop_helpers(&mut self) {
+        for helper in &self.helpers {
+            helper.spool.stop();
+        }
     }
 
     fn end_entry(&mut self) -> std::result::Result<(), String> {
@@ -312,24 +492,7 @@ impl<'a> StreamUnpack<'a> {
         else {
             unreachable!("end_entry is called inside an entry")
         };
-        let shown = String::from_utf8_lossy(&current.entry.name).into_owned();
-        if current.file.is_some() {
-            if current.entry.method == DEFLATED && !current.ended {
-                return Err(format!(
-                    "the entry {shown:?} is corrupt (its data ends early)"
-                ));
-            }
-            if current.written != current.entry.size {
-                return Err(format!(
-                    "the entry {shown:?} holds {} bytes, not {}",
-                    current.written, current.entry.size
-                ));
-            }
-            if current.crc.finalize() != current.entry.crc32 {
-                return Err(format!("the entry {shown:?} is corrupt (CRC-32 mismatch)"));
-            }
-        }
-        self.written_before += current.written;
+        check_entry_end(&current)?;
         self.entries.push(current.entry);
         Ok(())
     }
@@ -468,6 +631,181 @@ fn agree(local: &LocalEntry, listed: &CentralEntry) -> bool {
         && local.compressed_size == listed.compressed_size
         && local.size == listed.size
         && (local.flags ^ listed.flags) & (FLAG_ENCRYPTED | FLAG_DATA_DESCRIPTOR) == 0
+}
+
+impl Drop for StreamUnpack<'_> {
+    fn drop(&mut self) {
+        self.stop_helpers();
+        let _ = self.join_helpers();
+    }
+}
+
+/// Bytes in spools over the process, against [`SPOOL_BUDGET`]; helpers
+/// notify `SPOOL_FREED` as they use chunks up.
+static SPOOLED: Mutex<u64> = Mutex::new(0);
+static SPOOL_FREED: Condvar = Condvar::new();
+
+fn spooled() -> MutexGuard<'static, u64> {
+    SPOOLED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn unspool(bytes: u64) {
+    if bytes > 0 {
+        *spooled() -= bytes;
+        SPOOL_FREED.notify_all();
+    }
+}
+
+impl Spool {
+    fn lock(&self) -> MutexGuard<'_, SpoolState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A chunk to fill: one the helper is done with, or a new one.
+    fn empty_chunk(&self) -> Vec<u8> {
+        self.lock()
+            .free
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(SPOOL_CHUNK))
+    }
+
+    /// Queue the entry's next bytes for the helper, first waiting while the
+    /// spools are over budget and this helper has chunks to use up. `Err` if
+    /// the helper has stopped.
+    fn send(&self, chunk: Vec<u8>) -> std::result::Result<(), String> {
+        let len = chunk.len() as u64;
+        if len == 0 {
+            return Ok(());
+        }
+        let mut total = spooled();
+        while *total + len > SPOOL_BUDGET && {
+            let state = self.lock();
+            !state.full.is_empty() && !state.done
+        } {
+            total = SPOOL_FREED
+                .wait(total)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        *total += len;
+        drop(total);
+        let mut state = self.lock();
+        if state.done {
+            drop(state);
+            unspool(len);
+            return Err("its inflating thread stopped".into());
+        }
+        state.full.push_back(chunk);
+        drop(state);
+        self.moved.notify_all();
+        Ok(())
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.moved.notify_all();
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.moved.notify_all();
+    }
+
+    fn is_done(&self) -> bool {
+        self.lock().done
+    }
+
+    /// For the helper: the next chunk, `None` once the entry is closed and
+    /// every chunk used; `Err` when told to stop.
+    fn next_chunk(&self) -> std::result::Result<Option<Vec<u8>>, String> {
+        let mut state = self.lock();
+        loop {
+            if state.stop {
+                return Err("stopped".into());
+            }
+            if let Some(chunk) = state.full.pop_front() {
+                return Ok(Some(chunk));
+            }
+            if state.closed {
+                return Ok(None);
+            }
+            state = self.moved.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// For the helper: a chunk used up, back to the stream (two kept at most).
+    fn give_back(&self, mut chunk: Vec<u8>) {
+        unspool(chunk.len() as u64);
+        chunk.clear();
+        let mut state = self.lock();
+        if state.free.len() < 2 {
+            state.free.push(chunk);
+        }
+    }
+}
+
+/// Marks a helper's spool done when the helper returns (or panics), so a
+/// stream waiting on it goes on, and gives back what it still held.
+struct SetDone<'a>(&'a Spool);
+
+impl Drop for SetDone<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.done = true;
+        let left: u64 = state.full.drain(..).map(|c| c.len() as u64).sum();
+        state.free.clear();
+        drop(state);
+        unspool(left);
+        self.0.moved.notify_all();
+        SPOOL_FREED.notify_all();
+    }
+}
+
+/// A helper's work: inflate an offloaded entry from its spool as the bytes
+/// come in, with the checks an inline entry gets; the bytes written.
+fn inflate_spooled(
+    spool: &Spool,
+    mut current: Current,
+    counts: &Counts,
+) -> std::result::Result<u64, String> {
+    let mut inflate = RawInflate::new();
+    let mut buffer = vec![0u8; OUT_BUFFER];
+    while let Some(chunk) = spool.next_chunk()? {
+        let before = current.written;
+        let wrote = write_data(&mut current, &chunk, &mut inflate, &mut buffer);
+        spool.give_back(chunk);
+        wrote?;
+        counts.written.fetch_add(current.written - before, Relaxed);
+        counts.check_ratio()?;
+    }
+    check_entry_end(&current)?;
+    Ok(current.written)
+}
+
+/// The checks at the end of an entry's bytes: all of it inflated, its size, its CRC-32.
+fn check_entry_end(current: &Current) -> std::result::Result<(), String> {
+    if current.file.is_none() {
+        return Ok(());
+    }
+    let shown = String::from_utf8_lossy(&current.entry.name);
+    if current.entry.method == DEFLATED && !current.ended {
+        return Err(format!(
+            "the entry {shown:?} is corrupt (its data ends early)"
+        ));
+    }
+    if current.written != current.entry.size {
+        return Err(format!(
+            "the entry {shown:?} holds {} bytes, not {}",
+            current.written, current.entry.size
+        ));
+    }
+    if current.crc.clone().finalize() != current.entry.crc32 {
+        return Err(format!("the entry {shown:?} is corrupt (CRC-32 mismatch)"));
+    }
+    Ok(())
 }
 
 /// Write one entry's stored bytes (`data`, a part of them) to its file.
@@ -626,8 +964,18 @@ mod tests {
         TestDir::new(&format!("stream-{tag}"))
     }
 
-    fn stream(bytes: &[u8], chunk: usize, dest: &Path) -> std::result::Result<(), String> {
-        let mut unpack = StreamUnpack::new(dest, WHEEL, UnpackLimits::default());
+    /// Offload thresholds the tests run with: the real one (inline for these
+    /// small wheels), and every deflated entry offloaded while helpers are free.
+    const OFFLOADS: [u64; 2] = [OFFLOAD_MIN, 1];
+
+    fn stream(
+        bytes: &[u8],
+        chunk: usize,
+        dest: &Path,
+        offload_min: u64,
+    ) -> std::result::Result<(), String> {
+        let mut unpack =
+            StreamUnpack::new(dest, WHEEL, UnpackLimits::default()).offloading_from(offload_min);
         for part in bytes.chunks(chunk) {
             unpack.write(part);
         }
@@ -688,12 +1036,16 @@ mod tests {
             assert!(expected
                 .iter()
                 .any(|(p, _, m)| p == Path::new("scripts/demo-tool") && *m == 0o755));
-            for chunk in [1, 29, 30, 31, 4096, OUT_BUFFER + 1, bytes.len()] {
-                let dest = fresh_dir(&format!("{tag}-{chunk}"));
-                stream(&bytes, chunk, &dest).unwrap_or_else(|e| panic!("{tag} {chunk}: {e}"));
+            for (chunk, offload) in [1, 29, 30, 31, 4096, OUT_BUFFER + 1, bytes.len()]
+                .into_iter()
+                .flat_map(|chunk| OFFLOADS.map(|offload| (chunk, offload)))
+            {
+                let dest = fresh_dir(&format!("{tag}-{chunk}-{offload}"));
+                stream(&bytes, chunk, &dest, offload)
+                    .unwrap_or_else(|e| panic!("{tag} {chunk} {offload}: {e}"));
                 assert!(
                     tree(&dest) == expected,
-                    "{tag}, chunks of {chunk}: trees differ"
+                    "{tag}, chunks of {chunk}, offloading from {offload}: trees differ"
                 );
                 let _ = fs::remove_dir_all(&dest);
             }
@@ -767,26 +1119,64 @@ mod tests {
             ("setuid", mode_of(0o4755), "setuid"),
             ("not-a-zip", b"hello world, not a zip at all".to_vec(), ""),
         ] {
-            let dest = fresh_dir(tag);
-            let e = stream(&bytes, 1000, &dest).unwrap_err();
-            assert!(e.contains(why), "{tag}: {e}");
-            assert!(
-                fs::read_dir(&dest).unwrap().next().is_none(),
-                "{tag}: left files"
-            );
+            for offload in OFFLOADS {
+                let dest = fresh_dir(&format!("{tag}-{offload}"));
+                let e = stream(&bytes, 1000, &dest, offload).unwrap_err();
+                assert!(e.contains(why), "{tag}, offloading from {offload}: {e}");
+                assert!(
+                    fs::read_dir(&dest).unwrap().next().is_none(),
+                    "{tag}, offloading from {offload}: left files"
+                );
+            }
         }
     }
 
     #[test]
     fn restart_empties_the_folder() {
-        let bytes = wheel_bytes(&[("demo/a.py", b"a", 0o644)], SimpleFileOptions::default());
-        let dest = fresh_dir("restart");
-        let mut unpack = StreamUnpack::new(&dest, WHEEL, UnpackLimits::default());
-        unpack.write(&bytes[..bytes.len() / 2]);
-        unpack.restart().unwrap();
-        assert!(fs::read_dir(&dest).unwrap().next().is_none());
-        unpack.write(&bytes);
+        let text = b"print('hello')\n".repeat(10_000);
+        let bytes = wheel_bytes(&[("demo/a.py", &text, 0o644)], SimpleFileOptions::default());
+        for offload in OFFLOADS {
+            let dest = fresh_dir(&format!("restart-{offload}"));
+            let mut unpack =
+                StreamUnpack::new(&dest, WHEEL, UnpackLimits::default()).offloading_from(offload);
+            // Cut inside the entry: a helper is running when the restart comes.
+            unpack.write(&bytes[..200]);
+            unpack.restart().unwrap();
+            assert!(fs::read_dir(&dest).unwrap().next().is_none());
+            unpack.write(&bytes);
+            unpack.finish().unwrap().unwrap();
+            assert_eq!(fs::read(dest.join("site/demo/a.py")).unwrap(), text);
+        }
+    }
+
+    /// Helpers run while the stream goes on: with every deflated entry
+    /// offloaded and one helper at a time, a wheel of many entries unpacks as
+    /// the classic unpacker does.
+    #[test]
+    fn offloaded_entries_unpack_as_the_classic_unpacker_does() {
+        let noise: Vec<Vec<u8>> = (0..6)
+            .map(|i| unpack::noise(OUT_BUFFER * 2 + i, i as u64))
+            .collect();
+        let names: Vec<String> = (0..6).map(|i| format!("demo/n{i}.bin")).collect();
+        let entries: Vec<(&str, &[u8], u32)> = names
+            .iter()
+            .zip(&noise)
+            .map(|(n, b)| (n.as_str(), &b[..], 0o644))
+            .collect();
+        let bytes = wheel_bytes(&entries, SimpleFileOptions::default());
+        let classic = fresh_dir("offload-classic");
+        unpack::unpack_wheel_bytes(&bytes, WHEEL, &classic, UnpackLimits::default()).unwrap();
+        let dest = fresh_dir("offload-one");
+        let limits = UnpackLimits {
+            threads: 1,
+            ..UnpackLimits::default()
+        };
+        let mut unpack = StreamUnpack::new(&dest, WHEEL, limits).offloading_from(1);
+        for part in bytes.chunks(7777) {
+            unpack.write(part);
+        }
+        assert!(!unpack.helpers.is_empty(), "nothing was offloaded");
         unpack.finish().unwrap().unwrap();
-        assert_eq!(fs::read(dest.join("site/demo/a.py")).unwrap(), b"a");
+        assert!(tree(&dest) == tree(&classic), "trees differ");
     }
 }
