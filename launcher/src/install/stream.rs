@@ -134,8 +134,6 @@ struct Spool {
 struct SpoolState {
     /// Chunks for the helper, in order.
     full: VecDeque<Vec<u8>>,
-    /// Chunks the helper is done with, for the stream to fill again.
-    free: Vec<Vec<u8>>,
     /// The entry's bytes are all in.
     closed: bool,
     /// The wheel is deferred or dropped: the helper stops.
@@ -299,6 +297,9 @@ impl<'a> StreamUnpack<'a> {
                         let n = (SPOOL_CHUNK - filling.len()).min(data.len());
                         filling.extend_from_slice(&data[..n]);
                         data = &data[n..];
+                        // The helper's ratio check counts what is handed over.
+                        let handed = (take - data.len()) as u64;
+                        self.counts.received.store(self.pos + handed, Relaxed);
                         if filling.len() == SPOOL_CHUNK {
                             let next = spool.empty_chunk();
                             sent = spool.send(std::mem::replace(filling, next));
@@ -446,7 +447,7 @@ impl<'a> StreamUnpack<'a> {
         let thread = std::thread::Builder::new()
             .name("dpex-inflate".into())
             .spawn(move || {
-                let _done = SetDone(&for_helper);
+                let _running = Running::new(&for_helper);
                 inflate_spooled(&for_helper, current, &counts)
             })
             .map_err(|e| format!("no thread to inflate an entry on ({e})"))?;
@@ -644,6 +645,18 @@ impl Drop for StreamUnpack<'_> {
 /// notify `SPOOL_FREED` as they use chunks up.
 static SPOOLED: Mutex<u64> = Mutex::new(0);
 static SPOOL_FREED: Condvar = Condvar::new();
+/// Used-up chunks, filled again by any stream: a fresh 1 MiB chunk is a new
+/// mapping whose every page faults in zeroed (loopback torch: +1 s of system
+/// time when each chunk was new). Emptied when the last helper ends.
+static CHUNKS: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+/// Helpers running, over the process.
+static HELPERS: Mutex<usize> = Mutex::new(0);
+
+fn chunks() -> MutexGuard<'static, Vec<Vec<u8>>> {
+    CHUNKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn spooled() -> MutexGuard<'static, u64> {
     SPOOLED
@@ -665,10 +678,9 @@ impl Spool {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A chunk to fill: one the helper is done with, or a new one.
+    /// A chunk to fill: a used-up one, or a new one.
     fn empty_chunk(&self) -> Vec<u8> {
-        self.lock()
-            .free
+        chunks()
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(SPOOL_CHUNK))
     }
@@ -736,31 +748,58 @@ impl Spool {
         }
     }
 
-    /// For the helper: a chunk used up, back to the stream (two kept at most).
+    /// For the helper: a chunk used up, for any stream to fill again (the
+    /// pool keeps a budget's worth at most).
     fn give_back(&self, mut chunk: Vec<u8>) {
         unspool(chunk.len() as u64);
         chunk.clear();
-        let mut state = self.lock();
-        if state.free.len() < 2 {
-            state.free.push(chunk);
+        let mut pool = chunks();
+        if pool.len() < (SPOOL_BUDGET / SPOOL_CHUNK as u64) as usize {
+            pool.push(chunk);
         }
     }
 }
 
-/// Marks a helper's spool done when the helper returns (or panics), so a
-/// stream waiting on it goes on, and gives back what it still held.
-struct SetDone<'a>(&'a Spool);
+/// A chunk the helper took: given back however the helper leaves it (a
+/// panic included), so the budget never loses its bytes.
+struct Taken<'a>(&'a Spool, Vec<u8>);
 
-impl Drop for SetDone<'_> {
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        self.0.give_back(std::mem::take(&mut self.1));
+    }
+}
+
+/// A running helper: counted from its start; when it returns (or panics)
+/// its spool is marked done, so a stream waiting on it goes on, what it
+/// still held is given back, and the last helper to end frees the chunks.
+struct Running<'a>(&'a Spool);
+
+impl<'a> Running<'a> {
+    fn new(spool: &'a Spool) -> Running<'a> {
+        *HELPERS.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        Running(spool)
+    }
+}
+
+impl Drop for Running<'_> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         state.done = true;
         let left: u64 = state.full.drain(..).map(|c| c.len() as u64).sum();
-        state.free.clear();
         drop(state);
         unspool(left);
         self.0.moved.notify_all();
+        // Under the lock a waiting stream holds until it waits: it either
+        // sees `done` or is waiting when this wakes it.
+        let total = spooled();
         SPOOL_FREED.notify_all();
+        drop(total);
+        let mut helpers = HELPERS.lock().unwrap_or_else(|p| p.into_inner());
+        *helpers -= 1;
+        if *helpers == 0 {
+            chunks().clear();
+        }
     }
 }
 
@@ -774,12 +813,14 @@ fn inflate_spooled(
     let mut inflate = RawInflate::new();
     let mut buffer = vec![0u8; OUT_BUFFER];
     while let Some(chunk) = spool.next_chunk()? {
-        let before = current.written;
-        let wrote = write_data(&mut current, &chunk, &mut inflate, &mut buffer);
-        spool.give_back(chunk);
-        wrote?;
-        counts.written.fetch_add(current.written - before, Relaxed);
-        counts.check_ratio()?;
+        let chunk = Taken(spool, chunk);
+        // Checked as often as the inline path, which gets at most 256 KiB a write.
+        for piece in chunk.1.chunks(256 << 10) {
+            let before = current.written;
+            write_data(&mut current, piece, &mut inflate, &mut buffer)?;
+            counts.written.fetch_add(current.written - before, Relaxed);
+            counts.check_ratio()?;
+        }
     }
     check_entry_end(&current)?;
     Ok(current.written)
