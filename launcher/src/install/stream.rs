@@ -57,8 +57,12 @@ const RATIO_FREE: u64 = 64 << 20;
 /// module's comment); smaller ones cost less inline than a thread and a spool.
 const OFFLOAD_MIN: u64 = 16 << 20;
 /// Stored bytes in spools, at most, over the process (a stream whose helper
-/// has nothing to do may add one more chunk).
+/// has nothing to do may add one more chunk). Tests use 2 chunks, so that
+/// streams wait for their helpers.
+#[cfg(not(test))]
 const SPOOL_BUDGET: u64 = 128 << 20;
+#[cfg(test)]
+const SPOOL_BUDGET: u64 = 2 * SPOOL_CHUNK as u64;
 /// Bytes handed to a helper at a time.
 const SPOOL_CHUNK: usize = 1 << 20;
 const S_IFMT: u32 = 0o170000;
@@ -645,6 +649,9 @@ impl Drop for StreamUnpack<'_> {
 /// notify `SPOOL_FREED` as they use chunks up.
 static SPOOLED: Mutex<u64> = Mutex::new(0);
 static SPOOL_FREED: Condvar = Condvar::new();
+/// Times a stream waited for the budget (for the tests).
+#[cfg(test)]
+static BUDGET_WAITS: AtomicU64 = AtomicU64::new(0);
 /// Used-up chunks, filled again by any stream: a fresh 1 MiB chunk is a new
 /// mapping whose every page faults in zeroed (loopback torch: +1 s of system
 /// time when each chunk was new). Emptied when the last helper ends.
@@ -698,6 +705,8 @@ impl Spool {
             let state = self.lock();
             !state.full.is_empty() && !state.done
         } {
+            #[cfg(test)]
+            BUDGET_WAITS.fetch_add(1, Relaxed);
             total = SPOOL_FREED
                 .wait(total)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -1188,6 +1197,35 @@ mod tests {
             unpack.finish().unwrap().unwrap();
             assert_eq!(fs::read(dest.join("site/demo/a.py")).unwrap(), text);
         }
+    }
+
+    /// An entry several times the spool budget: the stream waits for its
+    /// helper (the budget is 2 chunks under test) and the files come out
+    /// as the classic unpacker's.
+    #[test]
+    fn a_stream_over_the_spool_budget_waits_for_its_helper() {
+        let big = unpack::noise(8 * SPOOL_CHUNK + 3, 7);
+        let bytes = wheel_bytes(
+            &[
+                ("demo/big.bin", &big, 0o644),
+                ("demo/after.py", b"a = 1\n", 0o644),
+            ],
+            SimpleFileOptions::default(),
+        );
+        let classic = fresh_dir("budget-classic");
+        unpack::unpack_wheel_bytes(&bytes, WHEEL, &classic, UnpackLimits::default()).unwrap();
+        let dest = fresh_dir("budget");
+        let waits = BUDGET_WAITS.load(Relaxed);
+        let mut unpack = StreamUnpack::new(&dest, WHEEL, UnpackLimits::default())
+            .offloading_from(SPOOL_CHUNK as u64);
+        // One write: the stream hands over chunks faster than the helper inflates.
+        unpack.write(&bytes);
+        assert!(
+            BUDGET_WAITS.load(Relaxed) > waits,
+            "the stream never waited"
+        );
+        unpack.finish().unwrap().unwrap();
+        assert!(tree(&dest) == tree(&classic), "trees differ");
     }
 
     /// Helpers run while the stream goes on: with every deflated entry
