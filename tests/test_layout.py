@@ -91,16 +91,20 @@ def test_later_starts_run_the_boot_bytecode_as_the_script(e2e, tmp_path):
     root of the app's cache entry (even under PYTHONDONTWRITEBYTECODE); later starts run that
     file as the script, skipping the import of __dpex__ and the compile of __main__.py, with
     the same sys.path, argv, module names and builtins. A file cut short or damaged is not
-    run (Python would refuse it at every start), and is replaced."""
+    run (Python would refuse it at every start), and is replaced. Boot's code for other
+    starts (__dpex__/rare.py) is imported only when a start needs it, from either."""
     pex = e2e.build_app(e2e.files("idna"), entry_point=None)
     code = ("import sys, idna; print('BOOT', sys.modules['__dpex__'].__file__);"
+            "print('RARE', '__dpex__.rare' in sys.modules);"
             "print('SEEN', sys.argv, sys.path, idna.__name__, sys.modules['__dpex__'].__name__,"
             " type(__builtins__).__name__)")
     env = {"PEX_INTERPRETER": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    rare = []
 
-    def start():
-        r = assert_ok(e2e.run_pex(pex, "-c", code, "arg", env=env))
+    def start(**extra):
+        r = assert_ok(e2e.run_pex(pex, "-c", code, "arg", env={**env, **extra}))
         boot = r.stdout.split("BOOT ", 1)[1].split("\n", 1)[0]
+        rare.append(r.stdout.split("RARE ", 1)[1].split("\n", 1)[0])
         return boot, r.stdout.split("SEEN ", 1)[1]
 
     boot, first = start()
@@ -117,6 +121,13 @@ def test_later_starts_run_the_boot_bytecode_as_the_script(e2e, tmp_path):
     boot, second = start()
     assert boot == str(kept), boot
     assert second == first and "__dpex__ dict" in first, first
+    # The first start kept boot's bytecode (rare.py's work); a warm one needs nothing of it.
+    assert rare == ["True", "False"], rare
+    assert (app / "__dpex__/__pycache__/rare.cpython-311.pyc").is_file()
+    # A warm start that does need it (PEX_INHERIT_PATH) imports it from the kept bytecode too.
+    boot, inherited = start(PEX_INHERIT_PATH="fallback")
+    assert boot == str(kept) and rare[-1] == "True", (boot, rare)
+    assert "dist-packages" in inherited and "dist-packages" not in first, inherited
     # The import system's copy gone: this start goes through __main__.py (the launcher
     # checks the kept file's length against it), which finds the kept file already
     # right and leaves it alone (no rewrite and fsync at every start).

@@ -19,6 +19,10 @@ pub const SHIM_FILES: &[(&str, &str)] = &[
         "__dpex__/__init__.py",
         include_str!("../python-shim/__dpex__/__init__.py"),
     ),
+    (
+        "__dpex__/rare.py",
+        include_str!("../python-shim/__dpex__/rare.py"),
+    ),
 ];
 
 /// One file of the app zip.

@@ -1,6 +1,7 @@
 """dpex python-shim: boots a dehydrated app inside the environment the native launcher
-prepared. One module (not a package with a boot module in it): one import less at every
-start.
+prepared. The package's own module (not a boot module inside it): one import less at every
+start; what only the first start, a fresh environment, console scripts, inherit_path
+prefer/fallback and resource bindings need is in rare.py, imported then (``_rare``).
 
 Run what the launcher chose (passed in __DPEX_ENTRY) the way pex does.
 
@@ -65,23 +66,23 @@ def main(app_dir):
     entry = os.environ.pop("__DPEX_ENTRY", "interpreter")
     fresh_cache = os.environ.pop("__DPEX_FRESH_ENV", None)
     if fresh_cache and not sys.dont_write_bytecode:
-        _compile_once_across_starts(fresh_cache)
+        _rare().compile_once_across_starts(fresh_cache)
     inherit_path = os.environ.pop("__DPEX_INHERIT_PATH", "false")
     keep_main_pyc = os.environ.pop("__DPEX_MAIN_PYC", None)
     if keep_main_pyc:
-        _keep_main_pyc(keep_main_pyc)
+        _rare().keep_main_pyc(keep_main_pyc, __file__, globals().get("__cached__"))
     _put_app_first(app_dir)
     _arrange_sys_path(app_dir, inherit_path, _extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", "")))
     sys.argv[0] = os.environ.pop("__DPEX_ARGV0", "") or os.environ.get("PEX", app_dir)
     binds = os.environ.pop("__DPEX_BIND_RESOURCE_PATHS", "")
     if binds:
-        _bind_resource_paths(binds)
+        _rare().bind_resource_paths(binds)
     kind, _, value = entry.partition(":")
     try:
         if kind == "entry_point":
             run_entry_point(value)
         elif kind == "script":
-            run_script(value)
+            _rare().run_script(value, _exec_source)
         else:
             run_interpreter(sys.argv[1:])
     except Exception:
@@ -89,90 +90,18 @@ def main(app_dir):
         raise
 
 
-def _keep_main_pyc(dest):
-    """Copy this module's bytecode (which the import from __main__.py just
-    checked against the source, or wrote) to dest, which the launcher runs as
-    the script from then on in place of __main__.py: Python runs a .pyc given
-    as the script with no compile and no import system (~0.4 ms of every
-    start; launcher/src/run/exec.rs, main_pyc_name). Python checks only its
-    magic number then (named in dest, from the launcher's probe), and the
-    launcher checks the header against this source before each run; the
-    copy is synced before it is renamed into place, so a power cut leaves it
-    whole or absent. Not for an app whose __main__.py is more than the shim
-    (pex's --preamble-file runs there), nor optimized bytecode (-O). Best
-    effort: where it cannot be written, starts keep going through
-    __main__.py."""
-    import _frozen_importlib_external as external
-
-    cached = globals().get("__cached__")
-    if (
-        not cached
-        or sys.implementation.name != "cpython"
-        or sys.flags.optimize
-        or os.path.basename(dest) != "__dpex_main__.%s.pyc" % external.MAGIC_NUMBER.hex()
-    ):
-        return
-    tmp = None
+def _rare():
+    """The boot's module for the starts that are not the common warm one
+    (rare.py), imported when one of them needs it. Its bytecode is kept in the
+    app's cache entry whatever PYTHONDONTWRITEBYTECODE says, as this module's
+    is (__main__.py)."""
+    dont_write_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
     try:
-        with open(os.path.join(os.path.dirname(dest), "__main__.py"), "rb") as f:
-            if not f.read(64).startswith(b"# dpex python-shim: "):
-                return
-        source = os.stat(__file__)
-        with open(cached, "rb") as f:
-            data = f.read()
-        if (
-            len(data) <= 16
-            or data[:4] != external.MAGIC_NUMBER
-            or data[4:8] != b"\0\0\0\0"  # timestamp-based, as the import writes it
-            or int.from_bytes(data[8:12], "little") != int(source.st_mtime) & 0xFFFFFFFF
-            or int.from_bytes(data[12:16], "little") != source.st_size & 0xFFFFFFFF
-        ):
-            return
-        try:
-            with open(dest, "rb") as f:
-                if f.read() == data:
-                    # Already kept: the launcher did not take it (a cache tag it does not
-                    # know); no rewrite and fsync at every start.
-                    return
-        except OSError:
-            pass
-        # Named like dest (exports leave such files out), unique to this writer.
-        name = "%s.%s.tmp" % (dest, os.urandom(6).hex())
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        tmp = name
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, dest)
-        tmp = None
-    except OSError:
-        if tmp:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
-def _bind_resource_paths(binds):
-    """PEX-INFO bind_resource_paths (pex's --bind-resource-path): each variable gets the
-    absolute path of the first file of its resource path on sys.path, as pex does."""
-    for bind in binds.split("\x1e"):
-        name, _, resource = bind.partition("\x1f")
-        rel_path = os.path.normpath(os.path.join(*resource.split("/")))
-        for entry in sys.path:
-            path = os.path.join(entry, rel_path)
-            if os.path.isfile(path):
-                os.environ[name] = path
-                break
-        else:
-            sys.exit(
-                "There was no resource file %s found on the `sys.path` corresponding to the given "
-                "resource binding spec `%s=%s`" % (resource, name, resource)
-            )
+        from __dpex__ import rare
+    finally:
+        sys.dont_write_bytecode = dont_write_bytecode
+    return rare
 
 
 def _check_cache_next_start():
@@ -187,88 +116,6 @@ def _check_cache_next_start():
             pass  # a read-only cache layer: nothing to repair there
 
 
-def _compile_once_across_starts(cache_root):
-    """A start that found no ready environment: other starts of this app (or of
-    others on the same wheels) may be importing the same modules for the first
-    time right now, and Python would compile each one in every process (a fleet
-    of 32 cold starts on 2 cores spent most of its time there; issue 10). Here a
-    module of the cache without bytecode yet is compiled under an exclusive lock
-    on its source file, so one start compiles and writes its bytecode while the
-    others wait, then load it. Warm starts never get here."""
-    import fcntl
-    import time
-    import _thread
-    import _frozen_importlib_external as external
-
-    root = os.path.normpath(cache_root) + os.sep
-    get_code = external.SourceFileLoader.get_code
-    held = set()  # descriptors locked by this process
-    depth = {}  # per thread: get_code calls under way (only the outermost locks)
-
-    def lock(fd):
-        # Wait for the start compiling this module, but never for long: a stopped
-        # one (Ctrl-Z, a debugger, a full stderr pipe) must not hold up the others.
-        # Where flock fails (NFS without locks), compile as Python would.
-        deadline = None
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                now = time.monotonic()
-                deadline = deadline or now + 10
-                if now > deadline:
-                    return False
-                time.sleep(0.002)
-            except OSError:
-                return False
-
-    def get_code_once(loader, fullname):
-        path = getattr(loader, "path", None)
-        me = _thread.get_ident()
-        if (
-            depth.get(me)
-            or not isinstance(path, str)
-            or not os.path.normpath(path).startswith(root)
-            or os.path.exists(external.cache_from_source(path))
-        ):
-            return get_code(loader, fullname)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return get_code(loader, fullname)
-        held.add(fd)
-        depth[me] = 1
-        try:
-            locked = lock(fd)
-            try:
-                return get_code(loader, fullname)
-            finally:
-                if locked:
-                    # Unlocked before the close: a child forked meanwhile shares the lock.
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_UN)
-                    except OSError:
-                        pass  # the close below releases it too
-        finally:
-            del depth[me]
-            held.discard(fd)
-            os.close(fd)
-
-    def close_in_child():
-        # A child forked while another thread compiles does not keep its copies.
-        for fd in held:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        held.clear()
-        depth.clear()
-
-    os.register_at_fork(after_in_child=close_in_child)
-    external.SourceFileLoader.get_code = get_code_once
-
-
 def _put_app_first(app_dir):
     """The app's own code comes first, even under -P/-I/PYTHONSAFEPATH (which
     keep Python from adding the script's folder), and even under -S (which
@@ -281,30 +128,8 @@ def _put_app_first(app_dir):
     sys.path[:] = [app_dir] + [p for p in sys.path if p != app_dir]
 
 
-def _pythonpath_entries():
-    value = os.environ.get("PYTHONPATH", "")
-    return {os.path.abspath(p) for p in value.split(os.pathsep) if p}
-
-
 def _under(path, root):
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _base_site_dirs():
-    """The base interpreter's site-packages, as a plain `python` has them on
-    sys.path (user site first, then the system's), with their .pth files run.
-    The app's venv leaves them out; inherit_path prefer/fallback let them in."""
-    import site
-
-    dirs = []
-    if not sys.flags.no_user_site:
-        dirs.append(site.getusersitepackages())
-    dirs.extend(site.getsitepackages([sys.base_prefix]))
-    before = set(sys.path)
-    for d in dirs:
-        if os.path.isdir(d):
-            site.addsitedir(d)
-    return [p for p in sys.path if p not in before]
 
 
 def _arrange_sys_path(app_dir, inherit_path, extra):
@@ -315,18 +140,23 @@ def _arrange_sys_path(app_dir, inherit_path, extra):
     site-packages, PYTHONPATH. PEX_EXTRA_SYS_PATH comes last. (pex puts the
     app's packages before the app's own code in fallback mode, and after
     PEX_EXTRA_SYS_PATH in the other modes; see docs/compat.md.)"""
-    inherited_set = _pythonpath_entries()
     rest = sys.path[1:]
-    inherited = [p for p in rest if p and os.path.abspath(p) in inherited_set]
-    rest = [p for p in rest if p not in inherited]
-    at = next((i for i, p in enumerate(rest) if _under(p, sys.prefix)), len(rest))
-    stdlib, packages = rest[:at], rest[at:]
-    if inherit_path == "prefer":
-        path = inherited + [app_dir] + stdlib + _base_site_dirs() + packages
-    elif inherit_path == "fallback":
-        path = [app_dir] + stdlib + packages + _base_site_dirs() + inherited
+    inherited = []
+    pythonpath = os.environ.get("PYTHONPATH")
+    if pythonpath:  # only then an abspath per entry of sys.path
+        inherited_set = {os.path.abspath(p) for p in pythonpath.split(os.pathsep) if p}
+        inherited = [p for p in rest if p and os.path.abspath(p) in inherited_set]
+        rest = [p for p in rest if p not in inherited]
+    if inherit_path in ("prefer", "fallback"):
+        at = next((i for i, p in enumerate(rest) if _under(p, sys.prefix)), len(rest))
+        stdlib, packages = rest[:at], rest[at:]
+        base = _rare().base_site_dirs()
+        if inherit_path == "prefer":
+            path = inherited + [app_dir] + stdlib + base + packages
+        else:
+            path = [app_dir] + stdlib + packages + base + inherited
     else:
-        path = [app_dir] + stdlib + packages
+        path = [app_dir] + rest  # the stdlib, then the app's packages
     path += extra
     seen = set()
     sys.path[:] = [p for p in path if not (p in seen or seen.add(p))]
@@ -362,32 +192,6 @@ def run_entry_point(entry_point):
     for attr in func_path.split("."):
         target = getattr(target, attr)
     sys.exit(target())
-
-
-def run_script(name):
-    from importlib import metadata
-
-    try:
-        scripts = metadata.entry_points(group="console_scripts")
-    except TypeError:  # Python < 3.10
-        scripts = metadata.entry_points().get("console_scripts", [])
-    for script in scripts:
-        if script.name == name:
-            sys.exit(script.load()())
-    path = os.path.join(sys.prefix, "bin", name)
-    if os.path.isfile(path):
-        with open(path, "rb") as f:
-            first_line = f.readline()
-        if first_line.startswith(b"#!") and b"python" in first_line:
-            sys.argv[0] = name  # pex's argv[0] for a wheel's Python script: its name
-            with open(path, "rb") as f:
-                _exec_source(f.read(), path, path)
-            return
-        os.execv(path, [path] + sys.argv[1:])
-    sys.stderr.write(
-        "dpex: error: no console script or script named %r in this app's wheels.\n" % name
-    )
-    sys.exit(1)
 
 
 def _fresh_main_module(file=None):
@@ -477,7 +281,7 @@ def _is_zip(path):
 
 
 if __name__ == "__main__" and __file__.endswith(".pyc"):
-    # This module's bytecode, run by the launcher as the script (_keep_main_pyc).
+    # This module's bytecode, run by the launcher as the script (rare.keep_main_pyc).
     # Leave things as the import from __main__.py does: this module is `__dpex__`
     # (warnings from its frames are not the `__main__` module's, which Python shows
     # by default), with the builtins dict, and `__main__` is a module of the app's
@@ -485,6 +289,7 @@ if __name__ == "__main__" and __file__.endswith(".pyc"):
     __name__ = "__dpex__"
     __builtins__ = __builtins__.__dict__
     sys.modules["__dpex__"] = sys.modules["__main__"]
+    __path__ = [os.path.join(os.path.dirname(__file__), "__dpex__")]  # for rare.py
     _main = type(sys)("__main__")
     _main.__file__ = os.path.join(os.path.dirname(__file__), "__main__.py")
     _main.__builtins__ = __builtins__
