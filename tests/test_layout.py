@@ -2,6 +2,7 @@
 shared wheel cache left untouched by the app, cache roots given as relative
 paths, a removed app entry, the app first on sys.path."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -86,6 +87,25 @@ def test_boot_bytecode_is_kept_under_dont_write_bytecode(e2e):
     assert "FLAG True" in r.stdout, describe(r)
 
 
+def test_an_app_with_a_preamble_starts_without_the_rare_boot_code(e2e, tmp_path):
+    """An app whose __main__.py runs a --preamble-file always starts through __main__.py (its
+    boot bytecode is never kept): the launcher asks every start to keep it, and boot says no
+    without importing __dpex__/rare.py, which would cost each start an import."""
+    preamble = tmp_path / "preamble.py"
+    preamble.write_text("import sys\nsys.stderr.write('PREAMBLE\\n')\n")
+    pex = e2e.build_app(e2e.files("idna"), entry_point=None, extra=("--preamble-file", str(preamble)))
+    code = "import sys; print('RARE', '__dpex__.rare' in sys.modules, sys.modules['__dpex__'].__file__)"
+    seen = []
+    for _ in range(3):
+        r = assert_ok(e2e.run_pex(pex, "-c", code, env={"PEX_INTERPRETER": "1"}))
+        assert "PREAMBLE" in r.stderr and r.stdout.rstrip().endswith("/__dpex__/__init__.py"), describe(r)
+        seen.append(r.stdout.split()[1])
+    # The first start built the environment (compiling once across starts: rare.py's work).
+    assert seen == ["True", "False", "False"], seen
+    (app,) = [p for p in e2e.root.glob("1/apps/*") if not p.name.startswith(".")]
+    assert not list(app.glob("__dpex_main__.*")), sorted(app.iterdir())
+
+
 def test_later_starts_run_the_boot_bytecode_as_the_script(e2e, tmp_path):
     """The first start keeps the boot module's bytecode as __dpex_main__.<magic>.pyc at the
     root of the app's cache entry (even under PYTHONDONTWRITEBYTECODE); later starts run that
@@ -127,7 +147,10 @@ def test_later_starts_run_the_boot_bytecode_as_the_script(e2e, tmp_path):
     # A warm start that does need it (PEX_INHERIT_PATH) imports it from the kept bytecode too.
     boot, inherited = start(PEX_INHERIT_PATH="fallback")
     assert boot == str(kept) and rare[-1] == "True", (boot, rare)
-    assert "dist-packages" in inherited and "dist-packages" not in first, inherited
+    base = json.loads(subprocess.run(
+        [PY311, "-c", "import json, os, site; print(json.dumps([d for d in site.getsitepackages() if os.path.isdir(d)]))"],
+        capture_output=True, text=True, check=True).stdout)
+    assert base and all(d in inherited and d not in first for d in base), (base, inherited)
     # The import system's copy gone: this start goes through __main__.py (the launcher
     # checks the kept file's length against it), which finds the kept file already
     # right and leaves it alone (no rewrite and fsync at every start).

@@ -69,8 +69,8 @@ def main(app_dir):
         _rare().compile_once_across_starts(fresh_cache)
     inherit_path = os.environ.pop("__DPEX_INHERIT_PATH", "false")
     keep_main_pyc = os.environ.pop("__DPEX_MAIN_PYC", None)
-    if keep_main_pyc:
-        _rare().keep_main_pyc(keep_main_pyc, __file__, globals().get("__cached__"))
+    if keep_main_pyc and _keep_main_pyc_wanted(app_dir):
+        _rare().keep_main_pyc(keep_main_pyc, __file__, __cached__)
     _put_app_first(app_dir)
     _arrange_sys_path(app_dir, inherit_path, _extra_sys_path(os.environ.pop("__DPEX_EXTRA_SYS_PATH", "")))
     sys.argv[0] = os.environ.pop("__DPEX_ARGV0", "") or os.environ.get("PEX", app_dir)
@@ -88,6 +88,20 @@ def main(app_dir):
     except Exception:
         _check_cache_next_start()
         raise
+
+
+def _keep_main_pyc_wanted(app_dir):
+    """Whether this start can keep boot's bytecode for the next (rare.keep_main_pyc):
+    CPython, boot imported from its source (not -O), and __main__.py the shim only. The
+    launcher asks at every start of an app whose __main__.py runs a preamble, so this
+    is checked here, without importing rare.py."""
+    if sys.implementation.name != "cpython" or sys.flags.optimize or not globals().get("__cached__"):
+        return False
+    try:
+        with open(os.path.join(app_dir, "__main__.py"), "rb") as f:
+            return f.read(64).startswith(b"# dpex python-shim: ")
+    except OSError:
+        return False
 
 
 def _rare():

@@ -2,7 +2,7 @@
 an app (keeping the boot's bytecode), a start that found no ready environment (compiling
 once across starts), console-script entries, inherit_path prefer/fallback and resource
 bindings. A module of its own, imported only when needed, so that a warm start of an
-entry point or of `-c` unmarshals only the boot itself (issue 10: about a third of the
+entry point or of `-c` unmarshals only the boot itself (issue 10: about a quarter of the
 Python side's instructions). Imported by __init__.py's `_rare`.
 """
 import os
@@ -11,34 +11,26 @@ import sys
 
 def keep_main_pyc(dest, boot_file, boot_cached):
     """Copy the boot module's bytecode (boot_cached, which the import from
-    __main__.py just checked against its source boot_file, or wrote) to dest, which the launcher runs as
-    the script from then on in place of __main__.py: Python runs a .pyc given
-    as the script with no compile and no import system (~0.4 ms of every
-    start; launcher/src/run/exec.rs, main_pyc_name). Python checks only its
-    magic number then (named in dest, from the launcher's probe), and the
-    launcher checks the header against this source before each run; the
-    copy is synced before it is renamed into place, so a power cut leaves it
-    whole or absent. Not for an app whose __main__.py is more than the shim
-    (pex's --preamble-file runs there), nor optimized bytecode (-O). Best
-    effort: where it cannot be written, starts keep going through
-    __main__.py."""
+    __main__.py just checked against boot_file, its source, or wrote) to dest,
+    which the launcher runs as the script from then on in place of
+    __main__.py: Python runs a .pyc given as the script with no compile and
+    no import system (~0.4 ms of every start; launcher/src/run/exec.rs,
+    main_pyc_name). Python checks only its magic number then (named in dest,
+    from the launcher's probe), and the launcher checks the header against
+    boot_file before each run; the copy is synced before it is renamed into
+    place, so a power cut leaves it whole or absent. The caller
+    (__init__.py's main, through _keep_main_pyc_wanted) has ruled out an app
+    whose __main__.py is more than the shim (pex's --preamble-file runs
+    there), other Pythons and optimized bytecode (-O). Best effort: where it
+    cannot be written, starts keep going through __main__.py."""
     import _frozen_importlib_external as external
 
-    cached = boot_cached
-    if (
-        not cached
-        or sys.implementation.name != "cpython"
-        or sys.flags.optimize
-        or os.path.basename(dest) != "__dpex_main__.%s.pyc" % external.MAGIC_NUMBER.hex()
-    ):
+    if os.path.basename(dest) != "__dpex_main__.%s.pyc" % external.MAGIC_NUMBER.hex():
         return
     tmp = None
     try:
-        with open(os.path.join(os.path.dirname(dest), "__main__.py"), "rb") as f:
-            if not f.read(64).startswith(b"# dpex python-shim: "):
-                return
         source = os.stat(boot_file)
-        with open(cached, "rb") as f:
+        with open(boot_cached, "rb") as f:
             data = f.read()
         if (
             len(data) <= 16
