@@ -147,10 +147,16 @@ def test_dpex_info_shows_the_wheels_and_what_is_cached(e2e):
     import json
     assert json.loads(raw.stdout)["entry_point"] == "myapp.main:run"
     # `dpex info app.pex | head -1`: the reader goes away before dpex writes; dpex ends
-    # without a panic (SIGPIPE, as Unix tools do).
-    p = subprocess.Popen([e2e.dpex, "info", pex], env=e2e.env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    p.stdout.close()
+    # without a panic (SIGPIPE, as Unix tools do). The pipe's read end is closed before dpex
+    # starts: closing it after the start raced dpex, which could write all it had into the
+    # pipe's buffer first and exit 0 (a CI run did).
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        p = subprocess.Popen([e2e.dpex, "info", pex], env=e2e.env(), stdout=write_end,
+                             stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
     err = p.stderr.read()
     p.wait(timeout=60)
     assert "panicked" not in err and p.returncode == -13, (p.returncode, err)
