@@ -12,6 +12,7 @@
 """
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -24,6 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import apps, harness, pylock, wheelmaker  # noqa: E402
 from support.harness import PY311, REPO, clean_env, run  # noqa: E402
 from support.index_server import IndexServer  # noqa: E402
+
+# A run started with SIGINT ignored (a background job of a shell without job control)
+# would pass that on to every child, and the apps of the SIGINT tests (pex's and dpex's)
+# would sleep through Ctrl-C. A handler, unlike SIG_IGN, is reset to the default at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+# The modes the tests expect of unpacked files (0o755 scripts) are under the usual umask.
+os.umask(0o022)
 
 LOCK_FILE = REPO / "tests" / "wheels.lock.txt"
 EXPECTED_SKIPS = REPO / "tests" / "expected-skips.txt"

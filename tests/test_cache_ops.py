@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from support.apps import REQUESTS_PROJECTS
-from support.harness import PY311, assert_clean_error, assert_ok, describe
+from support.harness import PY311, assert_clean_error, assert_ok, describe, under
 
 
 def tree(root):
@@ -57,12 +57,16 @@ def test_lock_held_too_long_names_the_lock(e2e):
 
 def test_unwritable_cache_warns_and_runs_from_a_temporary_one(e2e):
     pex = e2e.build_app(e2e.files("idna"), entry_point=None)
-    # /sys refuses mkdir even to root (EPERM): a cache nobody can write.
+    # /sys refuses mkdir even to root (EPERM): a cache nobody can write. The fallback
+    # ($TMPDIR/dpex-<uid>) in this test's own folder, not one left in /tmp by an earlier run.
+    tmpdir = e2e.tmp / "tmpdir"
+    tmpdir.mkdir()
     r = assert_ok(e2e.run_pex(pex, "-c", "import idna, sys; print('OK', sys.prefix)",
-                              env={"DPEX_ROOT": "/sys/dpex-test-cache"}))
+                              env={"DPEX_ROOT": "/sys/dpex-test-cache", "TMPDIR": str(tmpdir)}))
     warnings = [l for l in r.stderr.splitlines() if "warning" in l]
     assert len(warnings) == 1 and "/sys/dpex-test-cache" in warnings[0], r.stderr
     assert "OK" in r.stdout and "/sys/" not in r.stdout.split("OK", 1)[1], describe(r)
+    assert under(r.stdout.split("OK", 1)[1].strip(), tmpdir), describe(r)
 
 
 def test_read_only_layers_are_used_first_and_never_written(e2e, tmp_path):

@@ -75,8 +75,11 @@ def test_four_cold_kernels_from_the_kernelspec(dpex_bin, tmp_path, jupyter_wheel
         # --- start 4 kernels at once on the cold cache
         t0 = time.monotonic()
         for i in range(N_KERNELS):
+            # shutdown_wait_time: the polite shutdown below waits half of it before a SIGTERM
+            # (default 5 s, little for 4 kernels saving their history on a busy 2-core host).
             km = KernelManager(kernel_name=jupyter.KERNEL_NAME, kernel_spec_manager=ksm,
-                               connection_file=str(tmp_path / f"kernel-{i}.json"))
+                               connection_file=str(tmp_path / f"kernel-{i}.json"),
+                               shutdown_wait_time=60)
             log = open(tmp_path / f"kernel-{i}.log", "w")
             logs.append(log)
             km.start_kernel(env=env, cwd=str(tmp_path), stdout=log, stderr=log)

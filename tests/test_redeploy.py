@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from support.apps import REQUESTS_PROJECTS
-from support.harness import assert_ok, describe
+from support.harness import assert_ok, describe, finish
 
 IMPORTS = "import requests, idna, urllib3, certifi, charset_normalizer; print('RAN', __import__('myapp').VERSION)"
 
@@ -104,7 +104,7 @@ def test_concurrent_first_runs_of_two_versions_share_one_site(e2e):
     apps = [build_version(e2e, files, v) for v in ("v1", "v2")]
     procs = [subprocess.Popen([str(apps[i % 2]), "-c", IMPORTS], env=e2e.env(), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(8)]
-    outs = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    outs = [finish(p) for p in procs]
     for i, (code, out, err) in enumerate(outs):
         assert code == 0 and f"RAN v{i % 2 + 1}" in out, (code, out, err)
     assert len(entries(e2e.root, "sites")) == 1 and len(entries(e2e.root, "envs")) == 2

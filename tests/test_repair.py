@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from support.apps import REQUESTS_IMPORTS, REQUESTS_PROJECTS
-from support.harness import assert_ok, describe
+from support.harness import assert_ok, describe, finish
 
 PROJECTS = REQUESTS_PROJECTS + ["pyyaml"]
 IMPORTS = REQUESTS_IMPORTS + ["yaml"]
@@ -142,7 +142,7 @@ def test_concurrent_starts_repair_each_wheel_once(e2e, damaged_app):
     since = e2e.index.mark()
     procs = [subprocess.Popen([str(pex)], env=e2e.env(), cwd=e2e.tmp, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
-    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
+    results = [finish(p) for p in procs]
     for rc, out, err in results:
         assert rc == 0 and "APP " in out, err
     all_warnings = [l for _, _, err in results for l in warnings(err)]

@@ -48,6 +48,13 @@ def run(cmd, *, env, cwd=None, timeout=180, input=None):
     return r
 
 
+def finish(proc, timeout=300):
+    """(exit status, stdout, stderr) of a started Popen with pipes, read as it runs (a
+    `wait()` first would hang on a child that fills a pipe)."""
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
 def describe(r):
     """A compact dump of a CompletedProcess for assertion messages."""
     return (f"\n$ {' '.join(map(str, r.args))}\nexit {r.returncode}"

@@ -56,6 +56,8 @@ http {{
             proxy_cache_key $uri|$http_accept;
             proxy_cache_valid 200 1m;
             proxy_cache_lock on;
+            proxy_cache_lock_timeout 10m;
+            proxy_cache_lock_age 10m;
         }}
     }}
 }}
