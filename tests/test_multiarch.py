@@ -139,6 +139,33 @@ def test_the_default_app_carries_both_launchers_and_runs_on_this_host(dpex_bin, 
     assert app_out(r)["argv"][1:] == ["c"] and app_out(r)["pex"] == str(pex)
 
 
+def test_a_lock_with_gaps_gets_only_the_launchers_it_can_serve(dpex_bin, tmp_path, fleet, wheels,
+                                                            aarch64_wheel_dir):
+    """A universal lock where one package has an x86_64 wheel only: by default the app carries no
+    aarch64 launcher (it would fail on every aarch64 host), with a warning naming the package;
+    a lock that serves no host in full is refused."""
+    srv, _, src = fleet
+    served_dir = tmp_path / "served"
+    cn = wheels.one("charset_normalizer")
+    (served_dir / cn.name).symlink_to(cn)
+    served = sorted(served_dir.glob("*.whl"))
+    lock = pylock.write_pylock(tmp_path / "gap.toml", served, srv.files_url)
+    pex, r = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, "-m", "probe", out="gap.pex")
+    assert launchers_of(pex) == ["x86_64"], describe(r)
+    warnings = [l for l in r.stderr.splitlines() if l.startswith("dpex: warning:")]
+    assert len(warnings) == 1 and "no aarch64 launcher" in warnings[0], describe(r)
+    assert "charset-normalizer 3.5.3 has no aarch64 wheel" in warnings[0], describe(r)
+    assert_ok(host_run(pex, tmp_path, "x"))
+
+    # pyyaml for aarch64 alone, charset-normalizer for x86_64 alone: no host runs the app.
+    arm_yaml = next(aarch64_wheel_dir.glob("pyyaml-*.whl"))
+    lock = pylock.write_pylock(tmp_path / "none.toml", [served_dir / arm_yaml.name, served_dir / cn.name],
+                               srv.files_url)
+    _, r = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, out="none.pex", ok=False)
+    assert_clean_error(r, "serves no host", "pyyaml 6.0.4 has no x86_64 wheel",
+                       "charset-normalizer 3.5.3 has no aarch64 wheel")
+
+
 @pytest.fixture
 def arm64(tmp_path):
     """A scratch folder inside the arm64 userland, and a runner for commands in it (chroot)."""

@@ -436,7 +436,11 @@ fn build(args: BuildArgs) -> Result<(), String> {
         targets.push(platforms::Platform::complete(path)?);
     }
     let archs = if targets.is_empty() {
-        platforms::default_archs(&packages, &launchers::available())
+        let chosen = platforms::default_archs(&packages, &launchers::available())?;
+        for why in &chosen.left_out {
+            eprintln!("dpex: warning: {why}");
+        }
+        chosen.archs
     } else {
         platforms::restrict(&mut packages, &targets)?;
         let mut archs: Vec<Arch> = targets.iter().map(|t| t.arch).collect();

@@ -2,8 +2,8 @@
 //! `manylinux2014_aarch64-cp-311-cp311`) and `--complete-platform` (the JSON
 //! `pex3 interpreter inspect --markers --tags` writes). They choose which
 //! launchers the app carries and which of the lock's wheels it records;
-//! without them, every launcher this dpex has whose architecture the lock has
-//! wheels for ([`default_archs`]).
+//! without them, every launcher this dpex has whose architecture the lock
+//! serves in full ([`default_archs`]).
 
 use crate::launchers::Arch;
 use dpex_launcher::format::pexinfo::DehydratedRequirement;
@@ -294,33 +294,106 @@ pub fn restrict(
     Ok(())
 }
 
-/// The architectures of `available` the lock has wheels for: all of them
-/// for a lock of pure wheels only, else those some platform wheel is built
-/// for; this host's alone if none is.
-pub fn default_archs(packages: &[DehydratedRequirement], available: &[Arch]) -> Vec<Arch> {
-    let platform_tags: Vec<String> = packages
-        .iter()
-        .flat_map(|p| &p.wheels)
-        .filter_map(|w| WheelName::parse(&w.filename).ok())
-        .flat_map(|n| n.tags)
-        .map(|t| t.platform)
-        .filter(|p| p != "any")
-        .collect();
-    let served: Vec<Arch> = available
-        .iter()
-        .copied()
-        .filter(|arch| {
-            platform_tags.is_empty()
-                || platform_tags
-                    .iter()
-                    .any(|p| p.ends_with(&format!("_{}", arch.name())))
-        })
-        .collect();
-    if served.is_empty() {
-        vec![Arch::host()]
-    } else {
-        served
+/// The launchers a build without `--platform` carries, of `available`.
+pub struct DefaultArchs {
+    pub archs: Vec<Arch>,
+    /// An architecture the lock has some wheels for but not all it needs there,
+    /// left out, with why (a warning: the lock looks meant for it).
+    pub left_out: Vec<String>,
+}
+
+/// The architectures of `available` every package of the lock can be
+/// installed on: it has a pure wheel or one built for that architecture, or its
+/// marker leaves it out there. An architecture the lock has no platform wheel
+/// for at all is left out quietly (a lock for one architecture); one it has
+/// some for, with a warning; none served is an error naming what is missing.
+/// A lock of pure wheels serves all. This host's alone if `available` is empty.
+pub fn default_archs(
+    packages: &[DehydratedRequirement],
+    available: &[Arch],
+) -> Result<DefaultArchs, String> {
+    let platform_of = |filename: &str| -> Vec<String> {
+        WheelName::parse(filename)
+            .map(|n| n.tags.into_iter().map(|t| t.platform).collect())
+            .unwrap_or_default()
+    };
+    let mut archs = Vec::new();
+    let mut left_out = Vec::new();
+    let mut missing_everywhere = Vec::new();
+    for &arch in available {
+        let suffix = format!("_{}", arch.name());
+        let serves = |filename: &str| {
+            platform_of(filename)
+                .iter()
+                .any(|p| p == "any" || p.ends_with(&suffix))
+        };
+        let markers = arch_markers(arch);
+        let missing: Vec<String> = packages
+            .iter()
+            .filter(|p| match &p.marker {
+                None => true,
+                // A marker that needs more than the architecture to decide: needed.
+                Some(m) => marker::evaluate(m, &markers, &[]).unwrap_or(true),
+            })
+            .filter(|p| !p.wheels.iter().any(|w| serves(&w.filename)))
+            .map(|p| {
+                let wheels: Vec<&str> = p.wheels.iter().map(|w| w.filename.as_str()).collect();
+                format!(
+                    "{} {} has no {} wheel (its wheels: {})",
+                    p.name,
+                    p.version,
+                    arch.name(),
+                    wheels.join(", ")
+                )
+            })
+            .collect();
+        let some_wheel_for_it = packages.iter().flat_map(|p| &p.wheels).any(|w| {
+            platform_of(&w.filename)
+                .iter()
+                .any(|p| p.ends_with(&suffix))
+        });
+        if missing.is_empty() {
+            archs.push(arch);
+            continue;
+        }
+        if some_wheel_for_it {
+            left_out.push(format!(
+                "no {arch} launcher: the lock has {arch} wheels, but {}; lock for {arch} too, \
+                 or pass --platform to choose the hosts",
+                missing.join("; "),
+                arch = arch.name()
+            ));
+        }
+        missing_everywhere.extend(missing);
     }
+    if available.is_empty() {
+        archs.push(Arch::host());
+    } else if archs.is_empty() {
+        return Err(format!(
+            "the lock serves no host dpex has a launcher for ({}): {}. Lock for the hosts \
+             the app runs on (pex3 lock create --style universal, or uv pip compile --universal)",
+            available
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            missing_everywhere.join("; ")
+        ));
+    }
+    Ok(DefaultArchs { archs, left_out })
+}
+
+/// The marker variables a Linux host of `arch` has whatever its Python.
+fn arch_markers(arch: Arch) -> BTreeMap<String, String> {
+    [
+        ("os_name", "posix"),
+        ("platform_machine", arch.name()),
+        ("platform_system", "Linux"),
+        ("sys_platform", "linux"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 #[cfg(test)]
@@ -443,15 +516,63 @@ mod tests {
     #[test]
     fn default_archs_follow_the_locks_wheels() {
         let both = [Arch::X86_64, Arch::Aarch64];
+        let archs = |packages: &[DehydratedRequirement], available: &[Arch]| {
+            let chosen = default_archs(packages, available).unwrap();
+            (chosen.archs, chosen.left_out)
+        };
         let pure = [package("pure", None, &[PURE])];
-        assert_eq!(default_archs(&pure, &both), both);
+        assert_eq!(archs(&pure, &both), (both.to_vec(), vec![]));
+        // A lock for x86_64 alone: no aarch64 launcher, and nothing to warn of.
         let x86 = [
             package("np", None, &[NP_X86]),
             package("pure", None, &[PURE]),
         ];
-        assert_eq!(default_archs(&x86, &both), [Arch::X86_64]);
+        assert_eq!(archs(&x86, &both), (vec![Arch::X86_64], vec![]));
         let universal = [package("np", None, &[NP_X86, NP_ARM])];
-        assert_eq!(default_archs(&universal, &both), both);
-        assert_eq!(default_archs(&universal, &[Arch::X86_64]), [Arch::X86_64]);
+        assert_eq!(archs(&universal, &both), (both.to_vec(), vec![]));
+        assert_eq!(archs(&universal, &[Arch::X86_64]).0, [Arch::X86_64]);
+        // A package only x86_64 hosts install (its marker) needs no aarch64 wheel.
+        let cuda = [
+            package("np", None, &[NP_X86, NP_ARM]),
+            package("cuda", Some("platform_machine == 'x86_64'"), &[NP_X86]),
+        ];
+        assert_eq!(archs(&cuda, &both), (both.to_vec(), vec![]));
+    }
+
+    #[test]
+    fn a_lock_with_gaps_leaves_an_architecture_out_and_says_why() {
+        let both = [Arch::X86_64, Arch::Aarch64];
+        // A universal lock whose one package has an x86_64 wheel only: an app with an aarch64
+        // launcher would fail on every aarch64 host.
+        let gap = [
+            package("np", None, &[NP_X86, NP_ARM]),
+            package("cn", None, &[NP_X86.replacen("np", "cn", 1).as_str()]),
+        ];
+        let chosen = default_archs(&gap, &both).unwrap();
+        assert_eq!(chosen.archs, [Arch::X86_64]);
+        assert_eq!(chosen.left_out.len(), 1);
+        let why = &chosen.left_out[0];
+        assert!(
+            why.starts_with("no aarch64 launcher") && why.contains("cn 1.0 has no aarch64 wheel"),
+            "{why}"
+        );
+        // A marker that needs the Python version to decide counts as needed.
+        let gated = [
+            package("np", None, &[NP_X86, NP_ARM]),
+            package("cn", Some("python_version < '3.12'"), &[NP_X86]),
+        ];
+        assert_eq!(default_archs(&gated, &both).unwrap().archs, [Arch::X86_64]);
+        // No host served at all: refused, naming what each one lacks.
+        let none = [
+            package("np", None, &[NP_X86]),
+            package("arm", None, &[NP_ARM]),
+        ];
+        let err = default_archs(&none, &both).err().unwrap();
+        assert!(
+            err.contains("serves no host")
+                && err.contains("arm 1.0 has no x86_64 wheel")
+                && err.contains("np 1.0 has no aarch64 wheel"),
+            "{err}"
+        );
     }
 }
