@@ -4,7 +4,9 @@ not supported by `dpex build`, because ...", never clap's generic "unexpected ar
 
 import re
 
-from support.harness import clean_env, describe, run
+import pytest
+
+from support.harness import PY311, assert_clean_error, clean_env, describe, run
 from support.pexcompat import real_pex  # noqa: F401  (fixture)
 
 
@@ -134,3 +136,61 @@ def test_seed_fills_the_cache_and_prints_what_pex_prints(e2e, real_pex):
     r = run([e2e.dpex, "build", "--lock", lock, "-D", src, "-m", "hello", "--seed=none", "-o", e2e.tmp / "c.pex"],
             env=env)
     assert r.returncode == 0 and r.stdout == "", describe(r)
+
+
+def test_python_shebang_picks_the_interpreter_as_pex_does(e2e, real_pex):
+    """--python-shebang: `./app.pex` runs under the interpreter it names (a path, or
+    `/usr/bin/env NAME` on PATH), as pex's app does; PEX_PYTHON and `python app.pex` choose
+    over it; a shebang naming no interpreter on the host fails in both tools, dpex's with a
+    clear error; interpreter flags in it are refused at build time."""
+    bins = e2e.tmp / "bins"
+    bins.mkdir()
+    # A wrapper that leaves a mark when run: the launcher probes the interpreter it chose (a
+    # fresh cache each run below), so the mark says which one it chose.
+    mark = e2e.tmp / "shebang-python-ran"
+    wrapper = bins / "py-shebang"
+    wrapper.write_text(f"#!/bin/sh\necho ran >> {mark}\nexec {PY311} \"$@\"\n")
+    wrapper.chmod(0o755)
+    src = e2e.sources({"where.py": "import sys\nprint('RAN', sys.version_info[:2])\n"}, name="sb-src")
+    lock = e2e.pylock(e2e.files("idna"))
+
+    def build(shebang, out):
+        return run([e2e.dpex, "build", "--lock", lock, "-D", src, "-m", "where", "--python-shebang", shebang,
+                    "-o", e2e.tmp / out], env=clean_env(e2e.home))
+
+    runs = iter(range(100))
+
+    def ran_wrapper(cmd, **extra):
+        mark.unlink(missing_ok=True)
+        env = e2e.env({"PATH": f"{bins}:/usr/bin:/bin", **extra}, root=e2e.tmp / f"root-{next(runs)}", python=None)
+        r = run(cmd, env=env)
+        assert r.returncode == 0 and "RAN (3, 11)" in r.stdout, describe(r)
+        return mark.exists()
+
+    for shebang in (str(wrapper), "/usr/bin/env py-shebang", f"#!{wrapper}"):
+        assert build(shebang, "sb.pex").returncode == 0
+        assert ran_wrapper([e2e.tmp / "sb.pex"]), shebang
+    # PEX_PYTHON chooses over it, and `python app.pex` runs under that python.
+    assert not ran_wrapper([e2e.tmp / "sb.pex"], PEX_PYTHON=PY311)
+    assert not ran_wrapper([PY311, e2e.tmp / "sb.pex"])
+    # Without the flag, the usual search (python3 first on PATH: not the wrapper).
+    r = run([e2e.dpex, "build", "--lock", lock, "-D", src, "-m", "where", "-o", e2e.tmp / "plain.pex"],
+            env=clean_env(e2e.home))
+    assert r.returncode == 0, describe(r)
+    assert not ran_wrapper([e2e.tmp / "plain.pex"])
+
+    # An interpreter the host lacks: pex's app fails (the kernel cannot run it), dpex's says why.
+    missing = str(e2e.tmp / "no-such-python")
+    env = e2e.env(python=None)
+    r = run([real_pex, "--no-pypi", "--index", e2e.index.simple_url, "--python", PY311, "idna==3.20", "-D", src,
+             "-m", "where", "--python-shebang", missing, "-o", e2e.tmp / "pex-missing.pex"],
+            env=clean_env(e2e.home, {"PEX_ROOT": e2e.tmp / "pex-root"}), timeout=300)
+    assert r.returncode == 0, describe(r)
+    with pytest.raises(FileNotFoundError):  # execve: ENOENT for the shebang's interpreter
+        run([e2e.tmp / "pex-missing.pex"], env=env)
+    assert build(missing, "missing.pex").returncode == 0
+    r = run([e2e.tmp / "missing.pex"], env=env)
+    assert_clean_error(r, "--python-shebang", missing, "PEX_PYTHON")
+
+    r = build("/usr/bin/python3 -sE", "flags.pex")
+    assert_clean_error(r, "--inject-python-args")

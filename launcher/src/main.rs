@@ -69,7 +69,12 @@ fn run() -> Result<std::convert::Infallible> {
     };
     let cache = Cache::from_settings(&settings)?;
     let started = std::time::Instant::now();
-    let python = interpreter::find_interpreter(&cache, &info.interpreter_constraints, &settings)?;
+    let python = interpreter::find_interpreter(
+        &cache,
+        &info.interpreter_constraints,
+        info.python_shebang.as_deref(),
+        &settings,
+    )?;
     if verbose > 1 {
         eprintln!(
             "dpex: interpreter chosen in {} ms",

@@ -215,6 +215,11 @@ struct BuildArgs {
     /// Where to write the app.
     #[arg(short = 'o', long = "output-file", value_name = "FILE")]
     output_file: PathBuf,
+    /// The interpreter `./app.pex` runs under, as pex's shebang picks it:
+    /// `/usr/bin/env python3.11` (a name on PATH) or `/usr/bin/python3.11`.
+    /// PEX_PYTHON, PEX_PYTHON_PATH and `python app.pex` choose over it.
+    #[arg(long = "python-shebang", value_name = "SHEBANG")]
+    python_shebang: Option<String>,
     /// Interpreters the app may run on, e.g. `CPython==3.11.*`; repeatable (any may match).
     #[arg(long = "interpreter-constraint", value_name = "CONSTRAINT")]
     interpreter_constraint: Vec<String>,
@@ -516,6 +521,13 @@ fn build(args: BuildArgs) -> Result<(), String> {
         } else {
             args.interpreter_constraint.clone()
         }),
+        python_shebang: match &args.python_shebang {
+            Some(shebang) => {
+                dpex_launcher::run::interpreter::shebang_python(shebang)?;
+                Some(shebang.trim().trim_start_matches("#!").trim().to_string())
+            }
+            None => None,
+        },
         inherit_path,
         inject_args,
         inject_env,
@@ -531,8 +543,16 @@ fn build(args: BuildArgs) -> Result<(), String> {
     };
     for constraint in &info.interpreter_constraints {
         let (_, specifiers) = dpex_launcher::standards::python::split_constraint(constraint);
-        dpex_launcher::standards::version::VersionSpecifiers::parse(specifiers)
-            .map_err(|e| format!("--interpreter-constraint {constraint:?} is not valid: {e}"))?;
+        dpex_launcher::standards::version::VersionSpecifiers::parse(specifiers).map_err(
+            |e| match (&args.lock, args.interpreter_constraint.is_empty()) {
+                (Some(lock), true) => format!(
+                    "{}: its interpreter constraint {constraint:?} (requires_python) is not \
+                     valid: {e}. Fix the lock, or give --interpreter-constraint",
+                    lock.display()
+                ),
+                _ => format!("--interpreter-constraint {constraint:?} is not valid: {e}"),
+            },
+        )?;
     }
     info.pex_hash = Some(pexfile::pex_hash(&info));
 

@@ -37,8 +37,13 @@ fn choose_interpreter(
         // The launcher's own precedence starts with PEX_PYTHON.
         settings.python = Some(python.into());
     }
-    interpreter::find_interpreter(cache, &info.interpreter_constraints, &settings)
-        .map_err(|e| e.to_string())
+    interpreter::find_interpreter(
+        cache,
+        &info.interpreter_constraints,
+        info.python_shebang.as_deref(),
+        &settings,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The app's environment for `python` (or the interpreter the launcher would

@@ -233,12 +233,6 @@ each host; another pex file's packages would come from outside that lock. Lock b
 sets together (pex3 lock create -r app.txt -r other.txt) and build one app from that lock",
     ),
     (
-        &["--python-shebang"],
-        "a dpex app starts with its native launcher (or, for several architectures, a \
-#!/bin/sh prelude), not with a Python shebang: the launcher picks the interpreter on each host \
-(--interpreter-constraint at build time; PEX_PYTHON, PEX_PYTHON_PATH at run time)",
-    ),
-    (
         &["-v"],
         "dpex build has no verbosity levels (it prints its warnings and errors); at run \
 time PEX_VERBOSE sets the launcher's",

@@ -103,6 +103,11 @@ pub struct PexInfo {
     pub requirements: Vec<String>,
     #[serde(default)]
     pub interpreter_constraints: Vec<String>,
+    /// pex's `--python-shebang`: the interpreter `./app.pex` runs under when
+    /// PEX_PYTHON and PEX_PYTHON_PATH are unset (dpex's key; pex keeps it in
+    /// the file's first line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_shebang: Option<String>,
     #[serde(default = "default_inherit_path")]
     pub inherit_path: InheritPath,
     #[serde(default)]

@@ -208,41 +208,69 @@ pub fn describe(path: &Path, info: &InterpreterInfo) -> String {
     }
 }
 
-/// Choose the interpreter: the one `python app.pex` ran under, else
-/// `PEX_PYTHON` (path or name), else the first `python3.X`/`python3`/`python`
-/// on `PEX_PYTHON_PATH` or `PATH` that meets the constraints.
+/// The interpreter a `--python-shebang` names (`#!` optional): the program
+/// itself (`/usr/bin/python3.11`), or the one `/usr/bin/env` would run
+/// (`/usr/bin/env python3.11` -> `python3.11`, looked up on PATH). Interpreter
+/// flags after it are refused: the launcher execs the interpreter itself, so
+/// they belong in `--inject-python-args`.
+pub fn shebang_python(shebang: &str) -> std::result::Result<PathBuf, String> {
+    let words: Vec<&str> = shebang
+        .trim()
+        .trim_start_matches("#!")
+        .split_whitespace()
+        .collect();
+    let program = match words[..] {
+        [env, name] if Path::new(env).file_name() == Some("env".as_ref()) => name,
+        [program] if program.starts_with('/') => program,
+        [] => return Err("--python-shebang is empty".into()),
+        [env, _, ..] if Path::new(env).file_name() == Some("env".as_ref()) => {
+            return Err(format!(
+                "--python-shebang {shebang:?} passes arguments to the interpreter; the \
+                 launcher runs it itself: give `/usr/bin/env python3.X` or a path alone, and \
+                 Python's flags with --inject-python-args"
+            ))
+        }
+        [program, ..] if program.starts_with('/') => {
+            return Err(format!(
+                "--python-shebang {shebang:?} passes arguments to the interpreter; the \
+                 launcher runs it itself: give the interpreter's path alone, and Python's \
+                 flags with --inject-python-args"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "--python-shebang {shebang:?} is neither an absolute path nor \
+                 `/usr/bin/env NAME`"
+            ))
+        }
+    };
+    Ok(PathBuf::from(program))
+}
+
+/// Choose the interpreter: `PEX_PYTHON` (path or name), else the one
+/// `python app.pex` ran under if it fits, else the app's `--python-shebang`
+/// one (unless `PEX_PYTHON_PATH` is set), else the first
+/// `python3.X`/`python3`/`python` on `PEX_PYTHON_PATH` or `PATH` that meets
+/// the constraints.
 pub fn find_interpreter(
     cache: &Cache,
     constraints: &[String],
+    shebang: Option<&str>,
     settings: &Settings,
 ) -> Result<InterpreterInfo> {
     let search_path = settings.python_search_path();
+    let search = (
+        search_path.as_os_str(),
+        if settings.python_path.is_some() {
+            "PEX_PYTHON_PATH"
+        } else {
+            "PATH"
+        },
+    );
     if let Some(python) = &settings.python {
         let python = PathBuf::from(python);
-        let resolved = if python.components().count() > 1 {
-            Some(python.clone())
-        } else {
-            std::env::split_paths(&search_path)
-                .map(|dir| dir.join(&python))
-                .find(|p| is_executable(p))
-        };
-        let Some(path) = resolved else {
-            return Err(Error::msg(format!(
-                "PEX_PYTHON={} names no executable on PATH; set it to an interpreter's full path \
-                 or unset it",
-                python.display()
-            )));
-        };
-        let info = probe_cached(cache, &path)?;
-        if !meets_constraints(&info, constraints).map_err(Error::msg)? {
-            return Err(Error::msg(format!(
-                "{} chosen by PEX_PYTHON does not meet this app's interpreter constraints {}; \
-                 pick another interpreter",
-                describe(&path, &info),
-                constraints.join(" or ")
-            )));
-        }
-        return Ok(info);
+        let chosen_by = format!("PEX_PYTHON={}", python.display());
+        return named_interpreter(cache, &python, search, constraints, &chosen_by);
     }
     // `python app.pex`: keep that interpreter when it fits, as pex does;
     // otherwise look for one that does.
@@ -251,6 +279,13 @@ pub fn find_interpreter(
         if meets_constraints(&info, constraints).map_err(Error::msg)? {
             return Ok(info);
         }
+    }
+    // `./app.pex` of an app built with --python-shebang: the interpreter pex's
+    // app would run under.
+    if let (Some(shebang), None) = (shebang, &settings.python_path) {
+        let python = shebang_python(shebang).map_err(Error::msg)?;
+        let chosen_by = format!("this app's --python-shebang {shebang:?}");
+        return named_interpreter(cache, &python, search, constraints, &chosen_by);
     }
     let names = candidate_names(constraints);
     let mut seen = Vec::new();
@@ -289,6 +324,45 @@ pub fn find_interpreter(
     )))
 }
 
+/// The interpreter `python` names (a path, or a name looked up on
+/// `search_path`), which must meet the constraints; `chosen_by` says who named it.
+fn named_interpreter(
+    cache: &Cache,
+    python: &Path,
+    (search_path, search_name): (&std::ffi::OsStr, &str),
+    constraints: &[String],
+    chosen_by: &str,
+) -> Result<InterpreterInfo> {
+    let resolved = if python.components().count() > 1 {
+        Some(python.to_path_buf()).filter(|p| is_executable(p))
+    } else {
+        std::env::split_paths(search_path)
+            .map(|dir| dir.join(python))
+            .find(|p| is_executable(p))
+    };
+    let Some(path) = resolved else {
+        let missing = if python.components().count() > 1 {
+            format!("{}, which is not an executable file here", python.display())
+        } else {
+            format!("{}, which is not on {search_name}", python.display())
+        };
+        return Err(Error::msg(format!(
+            "{chosen_by} names {missing}; install that interpreter, or choose another with \
+             PEX_PYTHON (a full path, or a name on PATH)"
+        )));
+    };
+    let info = probe_cached(cache, &path)?;
+    if !meets_constraints(&info, constraints).map_err(Error::msg)? {
+        return Err(Error::msg(format!(
+            "{} chosen by {chosen_by} does not meet this app's interpreter constraints {}; \
+             pick another interpreter",
+            describe(&path, &info),
+            constraints.join(" or ")
+        )));
+    }
+    Ok(info)
+}
+
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path)
@@ -299,6 +373,26 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shebang_names_its_interpreter() {
+        let ok = |s: &str| shebang_python(s).unwrap();
+        assert_eq!(ok("/usr/bin/python3.11"), Path::new("/usr/bin/python3.11"));
+        assert_eq!(ok("#!/usr/bin/env python3.11"), Path::new("python3.11"));
+        assert_eq!(
+            ok("/bin/env  /opt/py/bin/python"),
+            Path::new("/opt/py/bin/python")
+        );
+        for (bad, why) in [
+            ("/usr/bin/python3 -sE", "arguments"),
+            ("/usr/bin/env python3 -u", "arguments"),
+            ("python3", "absolute path"),
+            ("", "empty"),
+        ] {
+            let err = shebang_python(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn names_follow_pinned_constraints() {
