@@ -14,7 +14,7 @@ import pytest
 
 from support import elf, pylock
 from support.apps import FULL_PROJECTS, REQUESTS_PROJECTS
-from support.harness import REPO, assert_ok, describe, pex_info, pex_info_bytes, run
+from support.harness import REPO, assert_clean_error, assert_ok, describe, pex_info, pex_info_bytes, run
 
 
 def workspace_version():
@@ -149,6 +149,20 @@ def test_build_is_byte_identical_for_same_inputs(e2e):
     a, _ = e2e.build("--lock", lock, "-D", src, "-e", "myapp.main:run", out="a/app.pex")
     b, _ = e2e.build("--lock", lock, "-D", src, "-e", "myapp.main:run", out="b/app.pex")
     assert a.read_bytes() == b.read_bytes(), "two builds of the same inputs differ"
+
+
+def test_build_makes_the_output_folder(e2e):
+    """`-o dist/deep/app.pex` in a clean checkout: the folders are made, as pex makes them."""
+    lock = e2e.pylock(e2e.files("idna"))
+    src = e2e.app_sources(["idna"])
+    out = e2e.tmp / "dist" / "deep" / "app.pex"
+    r = e2e.dpex_cmd("build", "--lock", lock, "-D", src, "-e", "myapp.main:run", "-o", out)
+    assert_ok(r)
+    assert_ok(e2e.run_pex(out))
+    # A folder that cannot be made: one error naming it.
+    (e2e.tmp / "file").write_text("")
+    r = e2e.dpex_cmd("build", "--lock", lock, "-D", src, "-e", "myapp.main:run", "-o", e2e.tmp / "file" / "app.pex")
+    assert_clean_error(r, str(e2e.tmp / "file"), "-o")
 
 
 def test_build_ignores_source_mtimes(e2e):

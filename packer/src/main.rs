@@ -577,6 +577,11 @@ fn build(args: BuildArgs) -> Result<(), String> {
         }
     };
     let bytes = pexfile::render(&front, &files, &info)?;
+    // `-o dist/app.pex` in a clean checkout: make the folder, as pex does.
+    if let Some(parent) = args.output_file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}, the folder of -o: {e}", parent.display()))?;
+    }
     pexfile::write_executable(&args.output_file, &bytes)?;
     match args.seed.as_deref() {
         Some(mode @ ("args" | "verbose")) => ops::seed(&args.output_file, mode == "verbose"),
