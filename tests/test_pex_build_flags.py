@@ -25,7 +25,7 @@ def pex_flags(real_pex, home):
 def test_every_pex_build_flag_is_taken_or_refused_with_a_reason(e2e, real_pex):
     flags = pex_flags(real_pex, e2e.home)
     assert {"--layout", "--venv", "--python-shebang", "-f", "--lock", "-D"} <= flags, sorted(flags)
-    generic, refused, taken = [], [], []
+    generic, refused, ignored, taken = [], [], [], []
     for flag in sorted(flags):
         if flag in ("-h", "--help"):
             continue
@@ -35,9 +35,14 @@ def test_every_pex_build_flag_is_taken_or_refused_with_a_reason(e2e, real_pex):
         elif f"pex's {flag} is not supported by `dpex build`, because " in r.stderr:
             assert r.returncode == 2 and r.stderr.count("\n") == 1, describe(r)
             refused.append(flag)
+        elif f"dpex: warning: pex's {flag} has no effect on a dpex app, because " in r.stderr:
+            ignored.append(flag)
         else:
             taken.append(flag)
     assert not generic, f"pex flags dpex build rejects without a reason: {generic}"
+    # Those a pipeline can keep: they change nothing for a dehydrated app (a warning says why).
+    assert {"--no-pypi", "--compile", "--no-compile", "--venv", "-v", "--no-build", "--pre",
+            "--no-emit-warnings", "--no-pre-install-wheels", "--no-use-system-time"} <= set(ignored), ignored
     # The ones dpex takes under pex's names (README, docs/compat.md "Build side").
     for flag in ("--lock", "--pex-lock", "--pylock", "-r", "--requirement", "-i", "--index-url", "-D",
                  "--sources-directory", "-e", "-m", "--entry-point", "-c", "--script", "--console-script",
@@ -49,6 +54,27 @@ def test_every_pex_build_flag_is_taken_or_refused_with_a_reason(e2e, real_pex):
                  "--preamble-file", "--bind-resource-path"):
         assert flag in taken, (flag, taken)
     assert len(refused) > 100, len(refused)
+
+
+def test_a_pipelines_pex_command_line_keeps_what_it_can(e2e):
+    """A pex command line as a pipeline has it: the flags without effect are dropped with a
+    warning each and the app builds and runs; with flags dpex refuses, every one is named in one
+    run (not only the first), and no app is written."""
+    lock = e2e.pylock(e2e.files("idna"))
+    src = e2e.app_sources(["idna"])
+    out = e2e.tmp / "app.pex"
+    keep = ["--no-pypi", "--no-compile", "--venv", "prepend", "-vv", "--no-build", "--no-emit-warnings"]
+    r = e2e.dpex_cmd("build", "--lock", lock, "-D", src, "-e", "myapp.main:run", *keep, "-o", out)
+    assert r.returncode == 0, describe(r)
+    warned = [l.split()[3] for l in r.stderr.splitlines() if l.startswith("dpex: warning: pex's ")]
+    assert warned == ["--no-pypi", "--no-compile", "--venv", "-v", "--no-build", "--no-emit-warnings"], describe(r)
+    assert e2e.run_pex(out).returncode == 0
+    out.unlink()
+    r = e2e.dpex_cmd("build", "--lock", lock, "-D", src, "-e", "myapp.main:run", "-f", "wheels", *keep,
+                     "--layout", "packed", "--venv-system-site-packages", "-o", out)
+    errors = [l.split()[3] for l in r.stderr.splitlines() if l.startswith("dpex: error: pex's ")]
+    assert r.returncode == 2 and errors == ["-f", "--layout", "--venv-system-site-packages"], describe(r)
+    assert not out.exists()
 
 
 def test_build_properties_are_recorded_as_pex_records_them(e2e, real_pex):

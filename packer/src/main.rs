@@ -317,6 +317,34 @@ struct BuildArgs {
     launcher: Option<PathBuf>,
 }
 
+/// For a word of `dpex build`'s command line: `Some(its value may start with
+/// a dash)` if it is one of its options that takes a value, else None.
+fn build_value_option(word: &str) -> Option<bool> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let build = command.find_subcommand("build")?;
+    let arg = build.get_arguments().find(|arg| {
+        if let Some(long) = word.strip_prefix("--") {
+            arg.get_long() == Some(long)
+                || arg
+                    .get_all_aliases()
+                    .is_some_and(|aliases| aliases.contains(&long))
+        } else {
+            let mut chars = word.chars();
+            let (Some('-'), Some(short), None) = (chars.next(), chars.next(), chars.next()) else {
+                return false;
+            };
+            arg.get_short() == Some(short)
+                || arg
+                    .get_all_short_aliases()
+                    .is_some_and(|s| s.contains(&short))
+        }
+    })?;
+    arg.get_action()
+        .takes_values()
+        .then(|| arg.is_allow_hyphen_values_set())
+}
+
 fn main() -> ExitCode {
     // `dpex info app.pex | head`: end quietly when the reader goes, as Unix tools
     // do, instead of panicking in println! on EPIPE (Rust ignores SIGPIPE).
@@ -324,7 +352,19 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = match Cli::try_parse() {
+    // pex's flags in a `dpex build` command line: every refused one named at
+    // once, the harmless ones dropped with a warning.
+    let scanned = pex_flags::scan(std::env::args_os().collect(), build_value_option);
+    if !scanned.errors.is_empty() {
+        for message in &scanned.errors {
+            eprintln!("dpex: error: {message}");
+        }
+        return ExitCode::from(2);
+    }
+    for warning in &scanned.warnings {
+        eprintln!("dpex: warning: {warning}");
+    }
+    let cli = match Cli::try_parse_from(scanned.args) {
         Ok(cli) => cli,
         Err(e) => {
             // A pex flag dpex does not take: say why, not just "unexpected argument".
@@ -578,7 +618,11 @@ fn build(args: BuildArgs) -> Result<(), String> {
     };
     let bytes = pexfile::render(&front, &files, &info)?;
     // `-o dist/app.pex` in a clean checkout: make the folder, as pex does.
-    if let Some(parent) = args.output_file.parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = args
+        .output_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}, the folder of -o: {e}", parent.display()))?;
     }

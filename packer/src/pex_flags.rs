@@ -1,9 +1,11 @@
-//! pex's build flags that `dpex build` does not take, each with the reason, so
-//! a pipeline moving from `pex ... -o app.pex` gets "not supported in a
-//! dehydrated app, because ..." instead of clap's generic "unexpected
-//! argument". The flags dpex does take under pex's names are `BuildArgs`'s
-//! (main.rs). tests/test_pex_build_flags.py runs every flag of the pinned
-//! pex's `--help` through `dpex build`.
+//! pex's build flags that `dpex build` does not take as pex does, so a
+//! pipeline moving from `pex ... -o app.pex` keeps its command line where it
+//! can: those that change nothing for a dehydrated app are taken with a
+//! warning (`IGNORED`), the rest refused with the reason (`REFUSED`), every one
+//! of them in one run, never clap's generic "unexpected argument". The flags
+//! dpex takes under pex's names are `BuildArgs`'s (main.rs).
+//! tests/test_pex_build_flags.py runs every flag of the pinned pex's `--help`
+//! through `dpex build`.
 
 const RESOLVE: &str = "dpex build resolves nothing: it records the files of a lock (`--lock`: a \
 pylock.toml, or `pex3 lock create`'s lock.json) or of a hashed requirements file (`-r`). Give this \
@@ -41,12 +43,9 @@ const REFUSED: &[(&[&str], &str)] = &[
             "--allow-pip-version-fallback",
             "--no-allow-pip-version-fallback",
             "--extra-pip-requirement",
-            "--use-pip-config",
-            "--no-use-pip-config",
             "--keyring-provider",
             "--uploaded-prior-to",
             "--pypi",
-            "--no-pypi",
             "--no-index",
             "-f",
             "--find-links",
@@ -70,10 +69,6 @@ const REFUSED: &[(&[&str], &str)] = &[
             "--pre-resolved-dist",
             "--pre-resolved-dists",
             "--venv-repository",
-            "--pre",
-            "--no-pre",
-            "--wheel",
-            "--binary",
             "--no-wheel",
             "--no-use-wheel",
             "--no-binary",
@@ -81,12 +76,7 @@ const REFUSED: &[(&[&str], &str)] = &[
             "--only-binary",
             "--only-wheel",
             "--build",
-            "--no-build",
             "--only-build",
-            "--prefer-wheel",
-            "--prefer-binary",
-            "--no-prefer-wheel",
-            "--no-prefer-binary",
             "--force-pep517",
             "--use-pep517",
             "--no-use-pep517",
@@ -115,41 +105,16 @@ const REFUSED: &[(&[&str], &str)] = &[
     (
         &[
             "--layout",
-            "--pre-install-wheels",
-            "--no-pre-install-wheels",
             "--max-install-jobs",
-            "--compress",
-            "--compressed",
-            "--no-compress",
-            "--not-compressed",
-            "--no-compression",
             "-Z",
             "--compression-method",
             "--compression-level",
-            "--zip-safe",
-            "--not-zip-safe",
-            "--unzip",
-            "--no-unzip",
-            "--always-write-cache",
             "--check",
-            "--compile",
-            "--no-compile",
-            "--use-system-time",
-            "--no-use-system-time",
         ],
         LAYOUT,
     ),
     (
-        &[
-            "--venv",
-            "--venv-copies",
-            "--no-venv-copies",
-            "--venv-site-packages-copies",
-            "--no-venv-site-packages-copies",
-            "--venv-system-site-packages",
-            "--no-venv-system-site-packages",
-            "--non-hermetic-venv-scripts",
-        ],
+        &["--venv-system-site-packages", "--non-hermetic-venv-scripts"],
         VENV,
     ),
     (
@@ -233,20 +198,157 @@ each host; another pex file's packages would come from outside that lock. Lock b
 sets together (pex3 lock create -r app.txt -r other.txt) and build one app from that lock",
     ),
     (
-        &["-v"],
-        "dpex build has no verbosity levels (it prints its warnings and errors); at run \
-time PEX_VERBOSE sets the launcher's",
-    ),
-    (
         &["--help-variables", "--docs", "--help-html"],
         "dpex's documentation is in its docs/ \
 folder (docs/environment.md for the variables, docs/compat.md for what differs from pex)",
     ),
+    (&["--ignore-errors"], NO_EFFECT),
+];
+
+/// pex's flags that take no value and change nothing a dpex app does, so a
+/// pipeline's command line keeps them: taken, with a warning saying why.
+const IGNORED: &[(&[&str], &str)] = &[
     (
-        &["--emit-warnings", "--no-emit-warnings", "--ignore-errors"],
-        NO_EFFECT,
+        &["--no-pypi"],
+        "dpex build looks hashes up only on the indexes given with -i, never on PyPI",
+    ),
+    (
+        &[
+            "--pre",
+            "--no-pre",
+            "--prefer-wheel",
+            "--prefer-binary",
+            "--no-prefer-wheel",
+            "--no-prefer-binary",
+            "--use-pip-config",
+            "--no-use-pip-config",
+        ],
+        "nothing is resolved: the app records the lock's (or -r's) pins",
+    ),
+    (
+        &["--wheel", "--binary", "--no-build"],
+        "a dpex app installs wheels only (a project the lock has no wheel for is refused)",
+    ),
+    (
+        &["--compile", "--no-compile"],
+        "the app carries no wheels to compile: each host compiles a wheel's bytecode at its \
+first import, once for every app that uses the wheel",
+    ),
+    (
+        &["--use-system-time", "--no-use-system-time"],
+        "the app's zip always has fixed timestamps (1980-01-01), so the same inputs give the \
+same bytes",
+    ),
+    (
+        &[
+            "--compress",
+            "--compressed",
+            "--no-compress",
+            "--not-compressed",
+            "--no-compression",
+            "--zip-safe",
+            "--not-zip-safe",
+            "--unzip",
+            "--no-unzip",
+            "--always-write-cache",
+            "--pre-install-wheels",
+            "--no-pre-install-wheels",
+        ],
+        LAYOUT,
+    ),
+    (
+        &[
+            "--venv",
+            "--venv-copies",
+            "--no-venv-copies",
+            "--venv-site-packages-copies",
+            "--no-venv-site-packages-copies",
+            "--no-venv-system-site-packages",
+        ],
+        "a dpex app always runs from a venv, made in the host's cache from links to the \
+shared wheels (its bin folder is not put on PATH); `dpex venv app.pex DIR` exports one of \
+real files",
+    ),
+    (
+        &["--emit-warnings", "--no-emit-warnings"],
+        "pex's run-time warnings are about its own resolve, and a dpex app resolves nothing",
+    ),
+    (
+        &["-v"],
+        "dpex build prints only its warnings and errors; at run time PEX_VERBOSE sets the \
+launcher's verbosity",
     ),
 ];
+
+/// `dpex build`'s command line as clap gets it, and what the pex flags in it
+/// come to.
+pub struct Scanned {
+    pub args: Vec<std::ffi::OsString>,
+    /// One per pex flag taken without effect (removed from `args`).
+    pub warnings: Vec<String>,
+    /// One per pex flag refused: all of them, so one run lists every change to make.
+    pub errors: Vec<String>,
+}
+
+/// Go through `dpex build`'s arguments (other commands pass unchanged) for pex
+/// flags: the refused ones, and those taken with a warning, which clap then
+/// does not see. `value_option(word)` is `Some(takes a leading-dash value)`
+/// for a dpex option that takes a value (its value is not a flag), else None.
+pub fn scan(args: Vec<std::ffi::OsString>, value_option: impl Fn(&str) -> Option<bool>) -> Scanned {
+    let mut scanned = Scanned {
+        args: Vec::with_capacity(args.len()),
+        warnings: Vec::new(),
+        errors: Vec::new(),
+    };
+    let is_build = args.get(1).is_some_and(|a| a == "build");
+    let mut words = args.into_iter().enumerate().peekable();
+    while let Some((i, word)) = words.next() {
+        let text = word.to_str().unwrap_or_default().to_string();
+        if !is_build || i < 2 || !text.starts_with('-') {
+            scanned.args.push(word);
+            continue;
+        }
+        if text == "--" {
+            scanned.args.push(word);
+            scanned.args.extend(words.by_ref().map(|(_, w)| w));
+            break;
+        }
+        if let Some(takes_dash_value) = value_option(&text) {
+            scanned.args.push(word);
+            let is_value = words.peek().is_some_and(|(_, next)| {
+                takes_dash_value || !next.to_str().is_some_and(|n| n.starts_with('-'))
+            });
+            if is_value {
+                scanned.args.extend(words.next().map(|(_, w)| w));
+            }
+            continue;
+        }
+        // `-vvv` is pex's -v three times; `--venv prepend` or `--venv=append` gives a value.
+        let flag = match text.split_once('=') {
+            Some(("--venv", "prepend" | "append")) => "--venv".to_string(),
+            _ if text.len() > 1 && text[1..].chars().all(|c| c == 'v') => "-v".to_string(),
+            _ => text.clone(),
+        };
+        if let Some((_, why)) = IGNORED
+            .iter()
+            .find(|(names, _)| names.contains(&flag.as_str()))
+        {
+            scanned.warnings.push(format!(
+                "pex's {flag} has no effect on a dpex app, because {why}: ignored"
+            ));
+            if flag == "--venv" && !text.contains('=') {
+                words.next_if(|(_, next)| next == "prepend" || next == "append");
+            }
+            continue;
+        }
+        if let Some(message) = explain(&text) {
+            scanned.errors.push(message);
+            continue;
+        }
+        scanned.args.push(word);
+    }
+    scanned
+}
 
 /// The message for `arg` (as clap saw it: `--flag`, `--flag=value`, `-x`,
 /// `-xVALUE`), if it is a pex flag dpex does not take.
@@ -275,7 +377,92 @@ mod tests {
         assert!(explain("-fhttps://index.example.com")
             .unwrap()
             .contains("pex3 lock create"));
-        assert!(explain("--venv").unwrap().contains("dpex venv"));
+        assert!(explain("--venv-system-site-packages")
+            .unwrap()
+            .contains("dpex venv"));
         assert_eq!(explain("--no-such-flag"), None);
+    }
+
+    fn scan_words(words: &[&str]) -> Scanned {
+        let value_option = |w: &str| match w {
+            "-o" | "-e" => Some(false),
+            "--inject-python-args" => Some(true),
+            _ => None,
+        };
+        scan(words.iter().map(Into::into).collect(), value_option)
+    }
+
+    #[test]
+    fn every_refused_flag_is_named_and_harmless_ones_are_dropped_with_a_warning() {
+        let s = scan_words(&[
+            "dpex",
+            "build",
+            "--no-pypi",
+            "-f",
+            "wheels",
+            "--venv",
+            "prepend",
+            "--layout",
+            "packed",
+            "-vv",
+            "--compile",
+            "-o",
+            "out.pex",
+        ]);
+        let refused: Vec<&str> = s
+            .errors
+            .iter()
+            .map(|e| e.split(' ').nth(1).unwrap())
+            .collect();
+        assert_eq!(refused, ["-f", "--layout"]);
+        assert_eq!(s.warnings.len(), 4, "{:?}", s.warnings);
+        assert!(
+            s.warnings[1].starts_with("pex's --venv has no effect"),
+            "{:?}",
+            s.warnings
+        );
+        assert!(
+            s.warnings[2].starts_with("pex's -v has no effect"),
+            "{:?}",
+            s.warnings
+        );
+        // The refused flags' values stay for clap, which is not run when there are errors.
+        assert_eq!(
+            s.args,
+            ["dpex", "build", "wheels", "packed", "-o", "out.pex"]
+        );
+    }
+
+    #[test]
+    fn values_of_dpex_options_and_other_commands_are_left_alone() {
+        let s = scan_words(&[
+            "dpex",
+            "build",
+            "--inject-python-args",
+            "-v",
+            "-e",
+            "-v",
+            "-o",
+            "x",
+        ]);
+        // -e takes no leading-dash value: its -v is a flag (clap then reports the missing value).
+        assert_eq!(
+            s.args,
+            [
+                "dpex",
+                "build",
+                "--inject-python-args",
+                "-v",
+                "-e",
+                "-o",
+                "x"
+            ]
+        );
+        assert_eq!(s.warnings.len(), 1);
+        let s = scan_words(&["dpex", "venv", "--compile", "app.pex", "d"]);
+        assert!(s.warnings.is_empty() && s.errors.is_empty());
+        assert_eq!(s.args.len(), 5);
+        let s = scan_words(&["dpex", "build", "-o", "x", "--", "--compile"]);
+        assert!(s.warnings.is_empty() && s.args.len() == 6);
     }
 }
