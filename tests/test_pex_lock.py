@@ -5,6 +5,7 @@ runs the same packages at the same versions; conditional requirements follow the
 carried over; a lock with projects that have no wheel is refused naming each project."""
 
 import json
+import zipfile
 
 from support import apps
 from support.harness import PY311, assert_clean_error, assert_ok, clean_env, describe, run, tagged_json, under
@@ -80,3 +81,51 @@ def test_a_lock_with_projects_without_wheels_is_refused_naming_them(e2e, real_pe
     _, r = e2e.build("--lock", sdists, "-D", e2e.app_sources(["idna"]), out="sdists.pex", ok=False)
     assert_clean_error(r, str(sdists), "without a wheel", "idna 3.20", "certifi ")
     assert not (e2e.tmp / "sdists.pex").exists()
+
+
+def test_requirements_select_part_of_a_lock_as_pex_does(e2e, real_pex):
+    """One lock, several apps (a monorepo's shape): `pex --lock lock.json idna` and `-r FILE`
+    build from only what those requirements need; dpex records the same packages pex installs
+    (PEX-INFO requirements: the selection). A requirement the lock cannot satisfy is refused
+    by both; dpex's error names it and what the lock has."""
+    lock = pex3_lock(e2e, real_pex, ["requests", "pyyaml"], "--style", "universal",
+                     "--interpreter-constraint", "CPython==3.11.*")
+    pex_env = clean_env(e2e.home, {"PEX_ROOT": e2e.tmp / "pex-root"})
+    sel = e2e.tmp / "select.txt"
+    sel.write_text("# the app's own needs\nurllib3  # and what it needs\n--index-url https://index.example.com/simple\n")
+
+    def pex_dists(*selection):
+        out = e2e.tmp / "pex-sub.pex"
+        r = run([real_pex, "--lock", lock, *selection, "--python", PY311, "-o", out], env=pex_env, timeout=300,
+                cwd=e2e.tmp)
+        assert r.returncode == 0, describe(r)
+        with zipfile.ZipFile(out) as zf:
+            distributions = json.loads(zf.read("PEX-INFO"))["distributions"]
+        return sorted(d.split("-")[0].lower().replace("_", "-") for d in distributions)
+
+    def dpex_packages(*selection):
+        app, r = e2e.build("--lock", lock, *selection, out="dpex-sub.pex")
+        info = json.loads(e2e.dpex_cmd("info", "--raw", app, env=e2e.env()).stdout)
+        return sorted(p["name"] for p in info["dehydrated_requirements"]), info["requirements"], app
+
+    for selection in (["requests"], ["idna>=2"], ["-r", str(sel)]):
+        names, requirements, app = dpex_packages(*selection)
+        assert names == pex_dists(*selection), selection
+        assert "pyyaml" not in names and len(names) >= 1, names
+        assert requirements == sorted(selection if selection[0] != "-r" else ["urllib3"]), requirements
+    names, _, app = dpex_packages("requests")
+    assert names == ["certifi", "charset-normalizer", "idna", "requests", "urllib3"], names
+    r = e2e.run_pex(app, "-c", "import requests, sys; print('OK', 'yaml' in sys.modules)")
+    assert_ok(r)
+    assert r.stdout.strip() == "OK False", describe(r)
+
+    # Not in the lock, or at a version it does not have: both tools refuse.
+    for bad, needle in (("flask", "does not lock"), ("idna<1", "does not allow idna")):
+        r = run([real_pex, "--lock", lock, bad, "--python", PY311, "-o", e2e.tmp / "bad.pex"], env=pex_env,
+                timeout=300, cwd=e2e.tmp)
+        assert r.returncode != 0, describe(r)
+        _, r = e2e.build("--lock", lock, bad, out="bad.pex", ok=False)
+        assert_clean_error(r, bad, needle, str(lock))
+    # Without a lock there is nothing to select from.
+    _, r = e2e.build("requests", out="nolock.pex", ok=False)
+    assert_clean_error(r, "selects from a lock", "--lock")

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(input) = lock::parse_pex_lock(text, "lock.json") {
+    if let Ok(input) = lock::parse_pex_lock(text, "lock.json", &[]) {
         // Every recorded marker is one the launcher can parse.
         for package in &input.packages {
             if let Some(m) = &package.marker {

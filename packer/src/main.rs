@@ -165,12 +165,16 @@ struct BuildArgs {
         alias = "pex-lock",
         alias = "pylock",
         alias = "pep-751-lock",
-        value_name = "FILE",
-        conflicts_with = "requirement"
+        value_name = "FILE"
     )]
     lock: Option<PathBuf>,
+    /// With --lock: build from only what these requirements need (pex's
+    /// `pex --lock lock.json REQ...`), e.g. `requests` or `idna>=3`.
+    #[arg(value_name = "REQUIREMENT")]
+    requirements: Vec<String>,
     /// A requirements.txt where every line is pinned `==` with `--hash=sha256:`;
-    /// each hash is looked up on the index (no wheel is downloaded).
+    /// each hash is looked up on the index (no wheel is downloaded). With
+    /// --lock: requirements to select from the lock, as REQUIREMENT does.
     #[arg(
         short = 'r',
         long = "requirement",
@@ -432,8 +436,22 @@ fn command_to_op(command: CacheCommand) -> ops::CacheOp {
 }
 
 fn build(args: BuildArgs) -> Result<(), String> {
+    if args.lock.is_none() && !args.requirements.is_empty() {
+        return Err(format!(
+            "{} selects from a lock: give --lock FILE (dpex build resolves nothing; lock the \
+             requirements first, e.g. pex3 lock create {} -o lock.json)",
+            args.requirements.join(" "),
+            args.requirements.join(" ")
+        ));
+    }
     let lock = match (&args.lock, &args.requirement) {
-        (Some(path), None) => lock::read_lock(path)?,
+        (Some(path), selection) => {
+            let mut selected = args.requirements.clone();
+            if let Some(file) = selection {
+                selected.extend(lock::read_selection(file)?);
+            }
+            lock::read_lock(path, &selected)?
+        }
         (None, Some(path)) => {
             // The launcher's network settings (timeouts, PEX_VERBOSE), read the same way.
             let settings =
@@ -442,7 +460,6 @@ fn build(args: BuildArgs) -> Result<(), String> {
             lock::read_requirements(path, &args.index_url, &agent)?
         }
         (None, None) => lock::LockInput::default(),
-        (Some(_), Some(_)) => return Err("use either --lock or -r, not both".into()),
     };
     for warning in &lock.warnings {
         eprintln!("dpex: warning: {warning}");

@@ -29,8 +29,9 @@ use dpex_launcher::format::pexinfo::DehydratedRequirement;
 use dpex_launcher::net::http::Agent;
 use dpex_launcher::net::url::redact_url;
 use dpex_launcher::standards::marker;
-use dpex_launcher::standards::version::Version;
+use dpex_launcher::standards::version::{normalize_name, Version, VersionSpecifiers};
 use dpex_launcher::standards::wheel::WheelName;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// What the packer records from a lock.
@@ -46,18 +47,170 @@ pub struct LockInput {
     pub interpreter_constraints: Vec<String>,
     /// Things the user should know (credentials removed, yanked files, ...).
     pub warnings: Vec<String>,
+    /// Each package's dependencies by name (a pylock.toml's `dependencies`);
+    /// None when the lock has none.
+    pub dependencies: Option<BTreeMap<String, Vec<String>>>,
 }
 
-/// Read the lock `--lock` names: a pex lock (JSON) or a pylock.toml.
-pub fn read_lock(path: &Path) -> Result<LockInput, String> {
+/// Read the lock `--lock` names: a pex lock (JSON) or a pylock.toml; all of
+/// it, or with `selected` requirements (pex's `pex --lock L REQ...` or
+/// `-r FILE`), only what they need.
+pub fn read_lock(path: &Path, selected: &[String]) -> Result<LockInput, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("could not read the lock file {}: {e}", path.display()))?;
     let source = path.display().to_string();
     if pexlock::looks_like_pex_lock(&text) {
-        parse_pex_lock(&text, &source)
+        let whole = parse_pex_lock(&text, &source, &[])?;
+        if selected.is_empty() {
+            return Ok(whole);
+        }
+        check_selected(&whole, selected, &source)?;
+        parse_pex_lock(&text, &source, selected)
     } else {
-        parse_pylock(&text, &source)
+        let whole = parse_pylock(&text, &source)?;
+        if selected.is_empty() {
+            return Ok(whole);
+        }
+        check_selected(&whole, selected, &source)?;
+        select_pylock(whole, selected, &source)
     }
+}
+
+/// Each selected requirement must name a locked project at a version it allows.
+fn check_selected(lock: &LockInput, selected: &[String], source: &str) -> Result<(), String> {
+    for text in selected {
+        let (name, specifiers) =
+            split_requirement(text).map_err(|why| format!("the requirement {text:?} {why}"))?;
+        let Some(package) = lock.packages.iter().find(|p| p.name == name) else {
+            let mut names: Vec<&str> = lock.packages.iter().map(|p| p.name.as_str()).collect();
+            names.sort();
+            return Err(format!(
+                "the requirement {text:?} names {name}, which {source} does not lock (it locks {}); \
+                 re-lock with it, or select from what the lock has",
+                names.join(", ")
+            ));
+        };
+        let allowed = VersionSpecifiers::parse(&specifiers)
+            .map_err(|e| format!("the requirement {text:?} has invalid versions: {e}"))?;
+        let locked = Version::parse(&package.version)
+            .map_err(|e| format!("{source}: {name} {}: {e}", package.version))?;
+        if !allowed.contains(&locked) {
+            return Err(format!(
+                "the requirement {text:?} does not allow {name} {}, the version {source} locks; \
+                 re-lock for it, or change the requirement",
+                package.version
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `name[extras] specifiers ; marker` -> (normalized name, specifiers).
+fn split_requirement(text: &str) -> Result<(String, String), String> {
+    let spec = text.split(';').next().unwrap_or_default().trim();
+    if spec.contains('@') {
+        return Err("is a URL requirement; select from a lock by name and version".into());
+    }
+    let name_end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .unwrap_or(spec.len());
+    let name = &spec[..name_end];
+    if name.is_empty() {
+        return Err("does not start with a project name".into());
+    }
+    let mut rest = spec[name_end..].trim_start();
+    if let Some(after) = rest.strip_prefix('[') {
+        let close = after.find(']').ok_or("has an unclosed `[`")?;
+        rest = after[close + 1..].trim_start();
+    }
+    let specifiers = rest.trim_start_matches('(').trim_end_matches(')').trim();
+    Ok((normalize_name(name), specifiers.to_string()))
+}
+
+/// A pylock.toml's packages the selected ones need, through `dependencies`
+/// (each keeps the marker the locker computed).
+fn select_pylock(
+    mut lock: LockInput,
+    selected: &[String],
+    source: &str,
+) -> Result<LockInput, String> {
+    let Some(dependencies) = lock.dependencies.take() else {
+        return Err(format!(
+            "{source} has no `dependencies` for its packages, so dpex cannot tell what the \
+             selected requirements need; build from the whole lock, or lock the selection on its own"
+        ));
+    };
+    let mut needed = BTreeSet::new();
+    let mut stack: Vec<String> = selected
+        .iter()
+        .filter_map(|text| split_requirement(text).ok().map(|(name, _)| name))
+        .collect();
+    while let Some(name) = stack.pop() {
+        if needed.insert(name.clone()) {
+            stack.extend(dependencies.get(&name).into_iter().flatten().cloned());
+        }
+    }
+    lock.packages.retain(|p| needed.contains(&p.name));
+    lock.direct_requirements = sorted_trimmed(selected);
+    lock.dependencies = Some(dependencies);
+    Ok(lock)
+}
+
+/// Requirement strings as PEX-INFO's `requirements` lists them.
+pub(super) fn sorted_trimmed(requirements: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = requirements.iter().map(|r| r.trim().to_string()).collect();
+    out.sort();
+    out
+}
+
+/// The requirements of a requirements file, to select from a lock (`dpex
+/// build --lock L -r FILE`): one per line, comments, `--hash` and other
+/// options dropped, `\` continuations joined. Nested files are refused.
+pub fn read_selection(path: &Path) -> Result<Vec<String>, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("could not read the requirements file {shown}: {e}"))?;
+    let mut out = Vec::new();
+    for line in text.replace("\\\n", " ").lines() {
+        let line = match line
+            .find(" #")
+            .or_else(|| line.starts_with('#').then_some(0))
+        {
+            Some(at) => &line[..at],
+            None => line,
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with('-') {
+            if [
+                "-r",
+                "-c",
+                "-e",
+                "--requirement",
+                "--constraint",
+                "--editable",
+            ]
+            .iter()
+            .any(|o| line.starts_with(o))
+            {
+                return Err(format!(
+                    "{shown}: {line:?}: selecting from a lock takes plain requirements, not \
+                     nested files or editables; list them in {shown}"
+                ));
+            }
+            continue; // -i, --index-url, --hash on a line of its own, ...
+        }
+        let requirement = line.split(" --").next().unwrap_or(line).trim();
+        out.push(requirement.to_string());
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "{shown} names no requirement to select from the lock"
+        ));
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -160,6 +313,71 @@ mod tests {
         );
         assert!(parse_wheel_filename("foo-1.0-x-py3-none-any.whl").is_err());
         assert!(parse_wheel_filename("foo-1.0-none-any.whl").is_err());
+    }
+
+    fn package(name: &str, version: &str) -> DehydratedRequirement {
+        DehydratedRequirement {
+            name: name.into(),
+            version: version.into(),
+            marker: None,
+            requires_python: None,
+            wheels: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_selection_takes_what_its_requirements_need() {
+        let lock = LockInput {
+            packages: vec![
+                package("app-lib", "1.0"),
+                package("requests", "2.32.3"),
+                package("urllib3", "2.2.3"),
+                package("certifi", "2024.8.30"),
+                package("pyyaml", "6.0"),
+            ],
+            dependencies: Some(BTreeMap::from([
+                ("requests".into(), vec!["urllib3".into(), "certifi".into()]),
+                ("app-lib".into(), vec!["requests".into()]),
+            ])),
+            ..LockInput::default()
+        };
+        let picked = |selected: &[&str]| {
+            let selected: Vec<String> = selected.iter().map(|s| s.to_string()).collect();
+            check_selected(&lock, &selected, "pylock.toml")?;
+            let sub = select_pylock(lock.clone(), &selected, "pylock.toml")?;
+            Ok::<_, String>(sub.packages.into_iter().map(|p| p.name).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            picked(&["Requests[socks] >=2 ; python_version >= '3.8'"]).unwrap(),
+            ["requests", "urllib3", "certifi"]
+        );
+        assert_eq!(picked(&["pyyaml", "app_lib"]).unwrap().len(), 5);
+        let err = picked(&["flask"]).unwrap_err();
+        assert!(err.contains("does not lock") && err.contains("certifi, pyyaml, requests"), "{err}");
+        let err = picked(&["urllib3<2"]).unwrap_err();
+        assert!(err.contains("does not allow urllib3 2.2.3"), "{err}");
+        assert!(picked(&["x @ https://index.example.com/x.whl"]).is_err());
+        let no_graph = LockInput { dependencies: None, ..lock.clone() };
+        let err = select_pylock(no_graph, &["requests".into()], "pylock.toml").unwrap_err();
+        assert!(err.contains("no `dependencies`"), "{err}");
+    }
+
+    #[test]
+    fn a_selection_file_gives_its_requirements() {
+        let dir = std::env::temp_dir().join(format!("dpex-select-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("select.txt");
+        std::fs::write(
+            &file,
+            "# top\n--index-url https://index.example.com/simple\nrequests==2.32.3 \\\n    --hash=sha256:11 # pinned\n\nidna\n",
+        )
+        .unwrap();
+        assert_eq!(read_selection(&file).unwrap(), ["requests==2.32.3", "idna"]);
+        std::fs::write(&file, "-r other.txt\n").unwrap();
+        assert!(read_selection(&file).unwrap_err().contains("nested"));
+        std::fs::write(&file, "# nothing\n").unwrap();
+        assert!(read_selection(&file).unwrap_err().contains("no requirement"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 

@@ -206,8 +206,10 @@ fn edge_cond(edge: &Edge, extra: Option<&str>) -> Cond {
 /// Comparisons a package's condition may hold before it counts as always.
 const MAX_MARKER_SIZE: usize = 256;
 
-/// Parse pex lock JSON; `source` names the file in messages.
-pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
+/// Parse pex lock JSON; `source` names the file in messages. The walk starts
+/// from `selected` requirements if any (pex's `--lock L REQ...`), else from
+/// the lock's own; packages it does not reach are left out.
+pub fn parse_pex_lock(text: &str, source: &str, selected: &[String]) -> Result<LockInput, String> {
     let doc: PexLockDoc = serde_json::from_str(text)
         .map_err(|e| format!("{source} is not a valid pex lock file (JSON): {e}; {RELOCK}"))?;
     let Some(resolves) = doc.locked_resolves.filter(|r| !r.is_empty()) else {
@@ -294,7 +296,12 @@ pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
         changed
     }
     let mut state: Conds = BTreeMap::new();
-    for text in &doc.requirements {
+    let roots = if selected.is_empty() {
+        &doc.requirements
+    } else {
+        selected
+    };
+    for text in roots {
         let edge = parse_edge(text, &format!("{source}: requirements"))?;
         let cond = edge_cond(&edge, None);
         grow(&mut state, &edge.name, "", &cond);
@@ -368,13 +375,14 @@ pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
             .filter(|c| !c.is_never());
         let marker = match cond {
             Some(cond) => cond.marker(),
-            None => {
+            None if selected.is_empty() => {
                 warnings.push(format!(
                     "{source}: {name} {} is not reached from the lock's requirements; left out",
                     req.version
                 ));
                 continue;
             }
+            None => continue, // not needed by the selection
         };
         packages.push(DehydratedRequirement {
             name,
@@ -387,18 +395,13 @@ pub fn parse_pex_lock(text: &str, source: &str) -> Result<LockInput, String> {
             wheels,
         });
     }
-    let mut direct: Vec<String> = doc
-        .requirements
-        .iter()
-        .map(|r| r.trim().to_string())
-        .collect();
-    direct.sort();
     Ok(LockInput {
         packages,
-        direct_requirements: direct,
+        direct_requirements: super::sorted_trimmed(roots),
         requires_python: None,
         interpreter_constraints: doc.requires_python,
         warnings,
+        dependencies: None,
     })
 }
 
@@ -521,7 +524,7 @@ mod tests {
                 ),
             ],
         );
-        let input = parse_pex_lock(&text, "lock.json").unwrap();
+        let input = parse_pex_lock(&text, "lock.json", &[]).unwrap();
         let m = markers(&input);
         assert_eq!(m["app-core"], None);
         assert_eq!(
@@ -568,7 +571,7 @@ mod tests {
                 ),
             ],
         );
-        let m = markers(&parse_pex_lock(&text, "lock.json").unwrap());
+        let m = markers(&parse_pex_lock(&text, "lock.json", &[]).unwrap());
         assert_eq!(m["a"], None);
         assert_eq!(m["pywin32"].as_deref(), Some("sys_platform == \"win32\""));
     }
@@ -596,7 +599,7 @@ mod tests {
                 req("winonly", "1", &[], &["winonly-1-py3-none-any.whl"]),
             ],
         );
-        let input = parse_pex_lock(&text, "lock.json").unwrap();
+        let input = parse_pex_lock(&text, "lock.json", &[]).unwrap();
         assert!(input.warnings.is_empty(), "{:?}", input.warnings);
         let m = markers(&input);
         assert_eq!(
@@ -625,7 +628,7 @@ mod tests {
                 req("c", "3", &[], &["c-3.zip"]),
             ],
         );
-        let e = parse_pex_lock(&text, "lock.json").unwrap_err();
+        let e = parse_pex_lock(&text, "lock.json", &[]).unwrap_err();
         assert!(
             e.contains("a 1 (1 artifact(s), no wheel)") && e.contains("c 3"),
             "{e}"
@@ -644,7 +647,7 @@ mod tests {
             ("{}", "no `locked_resolves`"),
             (md5.as_str(), "needs sha256"),
         ] {
-            let e = parse_pex_lock(text, "lock.json").unwrap_err();
+            let e = parse_pex_lock(text, "lock.json", &[]).unwrap_err();
             assert!(e.contains("lock.json") && e.contains(needle), "{e}");
         }
     }

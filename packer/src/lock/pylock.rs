@@ -111,6 +111,7 @@ pub fn parse_pylock(text: &str, source: &str) -> Result<LockInput, String> {
 
     let mut packages = Vec::new();
     let mut depended_on = BTreeSet::new();
+    let mut dependencies: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut any_dependencies = false;
     for (i, p) in raw_packages.into_iter().enumerate() {
         let Some(raw_name) = p.name.as_deref().filter(|n| !n.trim().is_empty()) else {
@@ -189,11 +190,13 @@ pub fn parse_pylock(text: &str, source: &str) -> Result<LockInput, String> {
 
         if let Some(deps) = &p.dependencies {
             any_dependencies = true;
-            for d in deps {
-                if let Some(n) = d.get("name").and_then(|v| v.as_str()) {
-                    depended_on.insert(normalize_name(n));
-                }
-            }
+            let names: Vec<String> = deps
+                .iter()
+                .filter_map(|d| d.get("name").and_then(|v| v.as_str()))
+                .map(normalize_name)
+                .collect();
+            depended_on.extend(names.iter().cloned());
+            dependencies.entry(name.clone()).or_default().extend(names);
         }
         packages.push(DehydratedRequirement {
             name,
@@ -228,6 +231,7 @@ pub fn parse_pylock(text: &str, source: &str) -> Result<LockInput, String> {
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty()),
         warnings,
+        dependencies: any_dependencies.then_some(dependencies),
     })
 }
 

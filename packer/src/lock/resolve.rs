@@ -201,6 +201,7 @@ pub fn resolve_requirements(
         direct_requirements: direct.into_iter().collect(),
         requires_python: None,
         warnings,
+        dependencies: None,
     })
 }
 
