@@ -2,11 +2,12 @@
 dpex either takes it (under pex's name, with pex's meaning) or refuses it with "pex's FLAG is
 not supported by `dpex build`, because ...", never clap's generic "unexpected argument"."""
 
+import json
 import re
 
 import pytest
 
-from support.harness import PY311, assert_clean_error, clean_env, describe, run
+from support.harness import PY311, assert_clean_error, assert_ok, clean_env, describe, run
 from support.pexcompat import real_pex  # noqa: F401  (fixture)
 
 
@@ -220,3 +221,27 @@ def test_python_shebang_picks_the_interpreter_as_pex_does(e2e, real_pex):
 
     r = build("/usr/bin/python3 -sE", "flags.pex")
     assert_clean_error(r, "--inject-python-args")
+
+
+def test_argument_files_as_pex_reads_them(e2e, real_pex):
+    """`pex @build.args`: one argument per line; the same files build with both tools. A
+    missing file is one clear error."""
+    lock = e2e.pylock(e2e.files("idna"))
+    src = e2e.app_sources(["idna"])
+    inner = e2e.tmp / "entry.args"
+    inner.write_text("-e\nmyapp.main:run\n")
+    args = e2e.tmp / "build.args"
+    args.write_text(f"--pylock\n{lock}\n-D\n{src}\n--python-shebang=/usr/bin/env python3.11\n")
+    r = e2e.dpex_cmd("build", f"@{args}", f"@{inner}", "-o", e2e.tmp / "app.pex")
+    assert_ok(r)
+    info = json.loads(e2e.dpex_cmd("info", "--raw", e2e.tmp / "app.pex", env=e2e.env()).stdout)
+    assert info["entry_point"] == "myapp.main:run" and info["python_shebang"] == "/usr/bin/env python3.11", info
+    assert_ok(e2e.run_pex(e2e.tmp / "app.pex"))
+    # pex reads the same files the same way.
+    r = run([real_pex, f"@{args}", f"@{inner}", "--python", PY311, "-o", e2e.tmp / "pex.pex"],
+            env=clean_env(e2e.home, {"PEX_ROOT": e2e.tmp / "pex-root"}), timeout=300, cwd=e2e.tmp)
+    assert r.returncode == 0, describe(r)
+    assert (e2e.tmp / "pex.pex").read_bytes().startswith(b"#!/usr/bin/env python3.11\n")
+
+    r = e2e.dpex_cmd("build", f"@{e2e.tmp / 'missing.args'}", "-o", e2e.tmp / "x.pex")
+    assert_clean_error(r, "argument file", "missing.args")

@@ -358,7 +358,14 @@ fn main() -> ExitCode {
     }
     // pex's flags in a `dpex build` command line: every refused one named at
     // once, the harmless ones dropped with a warning.
-    let scanned = pex_flags::scan(std::env::args_os().collect(), build_value_option);
+    let args = match pex_flags::expand_argument_files(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("dpex: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let scanned = pex_flags::scan(args, build_value_option);
     if !scanned.errors.is_empty() {
         for message in &scanned.errors {
             eprintln!("dpex: error: {message}");

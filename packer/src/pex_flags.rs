@@ -280,6 +280,36 @@ launcher's verbosity",
     ),
 ];
 
+/// `dpex build @FILE`: FILE's lines in its place, one argument each (blank
+/// lines skipped), as pex reads its argument files (an `@` inside one is an
+/// argument like any other, as in pex). Other commands pass unchanged.
+pub fn expand_argument_files(
+    args: Vec<std::ffi::OsString>,
+) -> Result<Vec<std::ffi::OsString>, String> {
+    if args.get(1).is_none_or(|a| a != "build") {
+        return Ok(args);
+    }
+    let mut out = Vec::with_capacity(args.len());
+    for (i, word) in args.into_iter().enumerate() {
+        let Some(path) = word
+            .to_str()
+            .and_then(|w| w.strip_prefix('@'))
+            .filter(|_| i >= 2)
+        else {
+            out.push(word);
+            continue;
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the argument file {path} (@{path}): {e}"))?;
+        out.extend(
+            text.lines()
+                .filter(|line| !line.trim().is_empty())
+                .map(std::ffi::OsString::from),
+        );
+    }
+    Ok(out)
+}
+
 /// `dpex build`'s command line as clap gets it, and what the pex flags in it
 /// come to.
 pub struct Scanned {

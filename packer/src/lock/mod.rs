@@ -353,11 +353,17 @@ mod tests {
         );
         assert_eq!(picked(&["pyyaml", "app_lib"]).unwrap().len(), 5);
         let err = picked(&["flask"]).unwrap_err();
-        assert!(err.contains("does not lock") && err.contains("certifi, pyyaml, requests"), "{err}");
+        assert!(
+            err.contains("does not lock") && err.contains("certifi, pyyaml, requests"),
+            "{err}"
+        );
         let err = picked(&["urllib3<2"]).unwrap_err();
         assert!(err.contains("does not allow urllib3 2.2.3"), "{err}");
         assert!(picked(&["x @ https://index.example.com/x.whl"]).is_err());
-        let no_graph = LockInput { dependencies: None, ..lock.clone() };
+        let no_graph = LockInput {
+            dependencies: None,
+            ..lock.clone()
+        };
         let err = select_pylock(no_graph, &["requests".into()], "pylock.toml").unwrap_err();
         assert!(err.contains("no `dependencies`"), "{err}");
     }
@@ -376,7 +382,9 @@ mod tests {
         std::fs::write(&file, "-r other.txt\n").unwrap();
         assert!(read_selection(&file).unwrap_err().contains("nested"));
         std::fs::write(&file, "# nothing\n").unwrap();
-        assert!(read_selection(&file).unwrap_err().contains("no requirement"));
+        assert!(read_selection(&file)
+            .unwrap_err()
+            .contains("no requirement"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
