@@ -97,6 +97,51 @@ def test_pex_tools_venv_compile_as_in_a_dockerfile(e2e):
     assert all(under(m["file"], str(venv)) for m in app_json(r)["modules"].values())
 
 
+def test_pex_tools_venv_in_two_image_layers_deps_then_srcs(e2e):
+    """pex's multi-stage recipe: `venv --scope=deps --compile DIR` (the dependency layer, rebuilt
+    only when the lock changes), then `venv --scope=srcs --compile DIR` from a new version of the
+    app (the code layer), then `--rm pex`; DIR runs the new version with the cache deleted. srcs
+    into a DIR that deps did not make, or whose wheels are another lock's, is refused."""
+    files = e2e.files(*FULL_PROJECTS)
+    v1 = e2e.build_app(files, imports=apps.FULL_IMPORTS, out="v1.pex")
+    venv = e2e.tmp / "opt" / "app"
+    r = e2e.run_pex(v1, "venv", "--scope=deps", "--compile", venv, env={"PEX_TOOLS": "1"})
+    assert_ok(r)
+    assert "dependencies only" in r.stderr and not (venv / "app").exists() and not (venv / "pex").exists()
+    r = subprocess.run([venv / "bin" / "python", "-c", "import numpy, yaml; print('DEPS')"],
+                       capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert r.stdout.strip() == "DEPS", describe(r)
+    # A new version of the app, same lock: its sources go into the same DIR.
+    src_v2 = e2e.app_sources(apps.FULL_IMPORTS, name="src-v2")
+    (src_v2 / "myapp" / "version.py").write_text("V = 2\n")
+    v2 = e2e.build_app(files, imports=apps.FULL_IMPORTS, out="v2.pex", sources=src_v2)
+    r = e2e.run_pex(v2, "venv", "--scope", "srcs", "--compile", "--rm", "pex", venv, env={"PEX_TOOLS": "1"})
+    assert_ok(r)
+    assert not v2.exists(), "--rm pex left the app"
+    assert (venv / "app" / "myapp" / "__pycache__").is_dir(), "--compile compiled no source"
+    shutil.rmtree(e2e.root)
+    r = e2e.run_pex(venv / "pex", "3")
+    assert r.returncode == 3, describe(r)
+    assert all(under(m["file"], str(venv)) for m in app_json(r)["modules"].values())
+    r = subprocess.run([venv / "bin" / "python", "-c", "import myapp.version; print(myapp.version.V)"],
+                       capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert r.stdout.strip() == "2", describe(r)
+
+    # srcs without a deps venv, or onto another lock's deps: refused, naming the folder.
+    r = e2e.run_pex(v1, "venv", "--scope=srcs", e2e.tmp / "nothing", env={"PEX_TOOLS": "1"})
+    assert_clean_error(r, "--scope=deps", str(e2e.tmp / "nothing"))
+    other = e2e.build_app(e2e.files("idna"), imports=["idna"], out="other.pex")
+    deps = e2e.tmp / "deps-of-v1"
+    assert_ok(e2e.dpex_cmd("venv", "--scope", "deps", v1, deps, env=e2e.env()))
+    r = e2e.run_pex(other, "venv", "--scope=srcs", deps, env={"PEX_TOOLS": "1"})
+    assert_clean_error(r, str(deps), "other wheels")
+    # --rm all: the app and the cache go; the venv stays and runs.
+    r = e2e.run_pex(other, "venv", "--rm", "all", e2e.tmp / "alone", env={"PEX_TOOLS": "1"})
+    assert_ok(r)
+    assert not other.exists() and not e2e.root.exists(), describe(r)
+    assert e2e.run_pex(e2e.tmp / "alone" / "pex").returncode == 0
+
+
 def test_venv_refuses_a_non_empty_dir_without_force(e2e):
     pex = e2e.build_app(e2e.files("idna"), imports=["idna"])
     venv = e2e.tmp / "venv"

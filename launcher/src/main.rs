@@ -114,13 +114,28 @@ fn run() -> Result<std::convert::Infallible> {
     if verbose > 0 {
         eprintln!("dpex: environment {}", env.env_dir.display());
     }
-    if let Some(tools::Tool::Venv { dest, options }) = tool {
+    if let Some(tools::Tool::Venv {
+        dest,
+        options,
+        remove,
+    }) = tool
+    {
         export::export_venv(&exe, &env, &python, &dest, options)?;
         eprintln!(
-            "dpex: the app is exported as a venv at {}; run {}",
+            "dpex: the app is exported as a venv at {}; {}",
             dest.display(),
-            dest.join("pex").display()
+            export::next_step(&dest, options.scope)
         );
+        // --rm: what an image keeps is the venv alone (pex's option).
+        if remove.is_some() {
+            std::fs::remove_file(&exe).map_err(|e| Error::io("remove", &exe, e))?;
+            eprintln!("dpex: removed {}", exe.display());
+        }
+        if remove == Some(tools::Remove::AppAndCache) {
+            dpex_launcher::cache::atomic::remove_any(cache.base())
+                .map_err(|e| Error::io("remove", cache.base(), e))?;
+            eprintln!("dpex: removed the cache {}", cache.base().display());
+        }
         std::process::exit(0);
     }
     let target = exec::Target::new(

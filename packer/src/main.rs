@@ -10,6 +10,7 @@ mod platforms;
 
 use clap::{Args, Parser, Subcommand};
 use dpex_launcher::format::pexinfo::{InheritPath, PexInfo};
+use dpex_launcher::install::export;
 use dpex_launcher::standards::version::normalize_name;
 use dpex_packer::{lock, shell};
 use launchers::Arch;
@@ -94,6 +95,10 @@ enum Command {
         /// Replace DIR if it exists.
         #[arg(long)]
         force: bool,
+        /// all; deps: the wheels only; srcs: then the app's sources and DIR/pex,
+        /// into the DIR `--scope deps` made (an image's dependency layer, then its code layer).
+        #[arg(long, value_name = "SCOPE", default_value = "all", value_parser = ["all", "deps", "srcs"])]
+        scope: String,
     },
     /// What an app holds and needs: PEX-INFO, and the wheels it would use with
     /// an interpreter of this host, each with whether it is cached.
@@ -407,7 +412,17 @@ fn main() -> ExitCode {
             python,
             compile,
             force,
-        } => ops::venv(&app, &dir, python.as_deref(), compile, force),
+            scope,
+        } => ops::venv(
+            &app,
+            &dir,
+            python.as_deref(),
+            export::ExportOptions {
+                compile,
+                force,
+                scope: export::Scope::parse(&scope).unwrap_or_default(),
+            },
+        ),
         Command::Info { app, python, raw } => ops::info(&app, python.as_deref(), raw),
         Command::Kernelspec(KernelspecCommand::Install {
             app,

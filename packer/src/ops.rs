@@ -135,8 +135,7 @@ pub fn venv(
     app: &Path,
     dest: &Path,
     python: Option<&Path>,
-    compile: bool,
-    force: bool,
+    options: export::ExportOptions,
 ) -> Result<(), String> {
     let bytes = crate::pexfile::restub(app)?;
     let settings = settings()?;
@@ -150,18 +149,17 @@ pub fn venv(
         let python = choose_interpreter(&cache, &info, python, &settings)?;
         let env = hydrate::ensure_environment(&cache, &zip, &info, &python, &settings)
             .map_err(|e| e.to_string())?;
-        let options = export::ExportOptions { compile, force };
         export::export_venv(&restubbed, &env, &python, dest, options).map_err(|e| e.to_string())?;
         Ok::<_, String>(python)
     })();
     let _ = std::fs::remove_file(&restubbed);
     let python = exported?;
     eprintln!(
-        "dpex: {} is exported as a venv at {} (python {}); run {}",
+        "dpex: {} is exported as a venv at {} (python {}); {}",
         app.display(),
         dest.display(),
         python.executable.display(),
-        dest.join("pex").display()
+        export::next_step(dest, options.scope)
     );
     Ok(())
 }

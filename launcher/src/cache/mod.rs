@@ -135,6 +135,12 @@ impl Cache {
     pub fn root(&self) -> &Path {
         &self.root
     }
+
+    /// The folder DPEX_ROOT names: every layout version's entries, and the
+    /// launchers multi-arch apps keep.
+    pub fn base(&self) -> &Path {
+        self.root.parent().unwrap_or(&self.root)
+    }
     pub fn wheel_dir(&self, sha256: &str) -> PathBuf {
         self.root.join("wheels").join(sha256)
     }

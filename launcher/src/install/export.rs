@@ -26,12 +26,41 @@ pub const VENV_MARK: &str = "dpex-venv.json";
 /// The app's sources (and its `__main__.py`) inside an exported venv.
 pub const APP_DIR: &str = "app";
 
+/// In a venv made with `--scope=deps`: the site its packages were copied
+/// from, so `--scope=srcs` adds only an app of the same wheels.
+const SCOPE_STATE: &str = ".dpex-venv-scope";
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExportOptions {
     /// Compile every module to bytecode (`compileall`).
     pub compile: bool,
     /// Replace `DIR` if it exists.
     pub force: bool,
+    /// What to install (pex-tools venv's `--scope`).
+    pub scope: Scope,
+}
+
+/// Which part of the app an export installs: pex's `--scope`, for images
+/// that put the dependencies in one layer (`deps`) and the app's sources in
+/// the next (`srcs`, into the same DIR).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    #[default]
+    All,
+    Deps,
+    Srcs,
+}
+
+impl Scope {
+    /// `all`, `deps`, `srcs`.
+    pub fn parse(text: &str) -> Option<Scope> {
+        match text {
+            "all" => Some(Scope::All),
+            "deps" => Some(Scope::Deps),
+            "srcs" => Some(Scope::Srcs),
+            _ => None,
+        }
+    }
 }
 
 /// The venv an app file runs from, if it is an exported venv's `pex`: named
@@ -76,6 +105,18 @@ pub fn export_venv(
             ))
         })?;
     let dest = resolved(dest)?;
+    let site_name = Path::new(record.site_dir.as_deref().expect("filtered above"))
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    if options.scope == Scope::Srcs {
+        add_sources(app_file, &record, interpreter, &dest, &site_name)?;
+        if options.compile {
+            compile(&[dest.join(APP_DIR)], &dest)?;
+        }
+        return Ok(());
+    }
     let app_real = fs::canonicalize(app_file).map_err(|e| Error::io("read", app_file, e))?;
     if app_real.starts_with(&dest) {
         return Err(Error::msg(format!(
@@ -97,7 +138,7 @@ pub fn export_venv(
     match existing {
         Some(true) => {
             // Empty: fill it in place (it may be a mount point).
-            let built = build(app_file, &record, interpreter, &dest, &dest);
+            let built = build(app_file, &record, interpreter, &dest, &dest, options.scope);
             if built.is_err() {
                 clear(&dest);
             }
@@ -115,7 +156,7 @@ pub fn export_venv(
             let work = parent.join(format!(".{name}.dpex-work.{}", std::process::id()));
             let _ = remove_any(&work);
             fs::create_dir(&work).map_err(|e| Error::io("create", &work, e))?;
-            let built = build(app_file, &record, interpreter, &work, &dest)
+            let built = build(app_file, &record, interpreter, &work, &dest, options.scope)
                 .and_then(|()| replace(&work, &dest, existing.is_some()));
             if built.is_err() {
                 let _ = remove_any(&work);
@@ -123,10 +164,75 @@ pub fn export_venv(
             built?;
         }
     }
+    if options.scope == Scope::Deps {
+        let state = serde_json::json!({ "scope": "deps", "site": site_name });
+        write(&dest.join(SCOPE_STATE), state.to_string().as_bytes())?;
+    }
     if options.compile {
-        compile(&dest, interpreter)?;
+        let mut dirs = vec![dest.join(&interpreter.purelib_rel)];
+        if options.scope == Scope::All {
+            dirs.push(dest.join(APP_DIR));
+        }
+        compile(&dirs, &dest)?;
     }
     Ok(())
+}
+
+/// What to do with a venv just exported: run it, or (`--scope=deps`) add the
+/// app's sources.
+pub fn next_step(dest: &Path, scope: Scope) -> String {
+    match scope {
+        Scope::Deps => format!(
+            "it holds the dependencies only: add the app with --scope=srcs into {}",
+            dest.display()
+        ),
+        Scope::All | Scope::Srcs => format!("run {}", dest.join("pex").display()),
+    }
+}
+
+/// `--scope=srcs`: the app's sources and its ways to run (`pex`,
+/// `__main__.py`) added to `dest`, a venv made with `--scope=deps` from the
+/// same wheels. Each piece is written aside and renamed in; the scope mark
+/// goes last, so an interrupted run can be repeated.
+fn add_sources(
+    app_file: &Path,
+    record: &EnvRecord,
+    interpreter: &InterpreterInfo,
+    dest: &Path,
+    site_name: &str,
+) -> Result<()> {
+    let state: Option<serde_json::Value> = fs::read(dest.join(SCOPE_STATE))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let Some(state) = state else {
+        return Err(Error::msg(format!(
+            "--scope=srcs adds the app's sources to a venv made with --scope=deps, and {} is not \
+             one; make it first (venv --scope=deps {}), or export everything at once",
+            dest.display(),
+            dest.display()
+        )));
+    };
+    if state.get("site").and_then(|s| s.as_str()) != Some(site_name) {
+        return Err(Error::msg(format!(
+            "{} holds the dependencies of other wheels than this app's (its lock changed since \
+             --scope=deps made it); make it again with --scope=deps --force",
+            dest.display()
+        )));
+    }
+    let app_dir = dest.join(APP_DIR);
+    let work = dest.join(format!(".{APP_DIR}.dpex-work.{}", std::process::id()));
+    let _ = remove_any(&work);
+    copy_tree(&record.app_dir, &work)?;
+    let _ = remove_any(&app_dir);
+    fs::rename(&work, &app_dir).map_err(|e| Error::io("move into place", &app_dir, e))?;
+    let pex = dest.join("pex");
+    let pex_work = dest.join(format!(".pex.dpex-work.{}", std::process::id()));
+    copy_app(app_file, &pex_work)?;
+    set_mode(&pex_work, 0o755)?;
+    fs::rename(&pex_work, &pex).map_err(|e| Error::io("move into place", &pex, e))?;
+    write_run_files(app_file, interpreter, dest)?;
+    let state_file = dest.join(SCOPE_STATE);
+    fs::remove_file(&state_file).map_err(|e| Error::io("remove", &state_file, e))
 }
 
 /// `dest` absolute, through its parent's real path (created if missing), so
@@ -178,6 +284,7 @@ fn build(
     interpreter: &InterpreterInfo,
     work: &Path,
     dest: &Path,
+    scope: Scope,
 ) -> Result<()> {
     let site_dir = record.site_dir.as_deref().expect("checked by the caller");
     // The venv as the launcher builds it (pyvenv.cfg, bin/, a site-packages
@@ -196,14 +303,22 @@ fn build(
     // ... then every link into the cache replaced by a copy of what it names.
     materialize(&work.join(&interpreter.purelib_rel))?;
     materialize_scripts(&work.join("bin"), &interpreter.executable)?;
+    if scope == Scope::Deps {
+        return Ok(());
+    }
     copy_tree(&record.app_dir, &work.join(APP_DIR))?;
     let pex = work.join("pex");
     copy_app(app_file, &pex)?;
     set_mode(&pex, 0o755)?;
+    write_run_files(app_file, interpreter, work)
+}
+
+/// The mark that makes `DIR/pex` run from the venv, and `DIR/__main__.py`.
+fn write_run_files(app_file: &Path, interpreter: &InterpreterInfo, dir: &Path) -> Result<()> {
     let pex_hash = AppZip::open(app_file)?.read_pex_info()?.pex_hash;
     let mark = serde_json::json!({ "python": interpreter.executable, "pex_hash": pex_hash });
-    write(&work.join(VENV_MARK), mark.to_string().as_bytes())?;
-    write(&work.join("__main__.py"), MAIN_PY.as_bytes())
+    write(&dir.join(VENV_MARK), mark.to_string().as_bytes())?;
+    write(&dir.join("__main__.py"), MAIN_PY.as_bytes())
 }
 
 /// `DIR/pex`: a copy of the app file that runs without `sh`. A
@@ -353,13 +468,12 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
 }
 
-/// Compile every module of the venv (site-packages and the app) in place.
-fn compile(dest: &Path, interpreter: &InterpreterInfo) -> Result<()> {
+/// Compile every module of `dirs` (the venv's site-packages, its app) in place.
+fn compile(dirs: &[PathBuf], dest: &Path) -> Result<()> {
     let python = venv::python_path(dest);
     let status = std::process::Command::new(&python)
         .args(["-m", "compileall", "-q", "-j", "0"])
-        .arg(dest.join(&interpreter.purelib_rel))
-        .arg(dest.join(APP_DIR))
+        .args(dirs)
         .env_remove("PYTHONDONTWRITEBYTECODE")
         .stdout(std::process::Stdio::null())
         .status()
