@@ -204,6 +204,8 @@ def test_corrupt_download_is_rejected_and_not_cached(e2e, downloads):
     r = e2e.run_pex(pex, env=downloads)
     assert_clean_error(r, e2e.index.file_url(idna.name), expected, actual)
     assert "APP " not in r.stdout, "the app ran despite a bad wheel"
+    # The advice fits bad bytes, not a network problem.
+    assert "Every source served other bytes" in r.stderr and "Check the network" not in r.stderr, describe(r)
 
     # Nothing named after either hash may remain: no directory (entry, work or temp
     # folder, hidden ones included) and no file with content. Empty lock files are

@@ -326,9 +326,15 @@ impl Sources {
             }
         }
         let failures: Vec<String> = failures.into_iter().map(|(_, why)| why).collect();
+        // Bad bytes everywhere is not a network problem.
+        let advice = if failures.iter().all(|why| why.contains(HASH_MISMATCH)) {
+            "Every source served other bytes than the app pins: check the index or mirror, \
+             or re-lock and rebuild the app"
+        } else {
+            "Check the network and the index, or put the wheel in a folder named by DPEX_FIND_LINKS"
+        };
         Err(Error::msg(format!(
-            "could not fetch {} ({} {}, sha256 {}) from any source:\n  - {}\n\
-             Check the network and the index, or put the wheel in a folder named by DPEX_FIND_LINKS",
+            "could not fetch {} ({} {}, sha256 {}) from any source:\n  - {}\n{advice}",
             wheel.filename,
             project,
             WheelName::parse(&wheel.filename).map_or_else(|_| "?".to_string(), |w| w.version),
@@ -472,6 +478,9 @@ impl Sources {
     }
 }
 
+/// How a source's wrong bytes are reported (and recognised in the summary).
+const HASH_MISMATCH: &str = "hash mismatch for";
+
 enum FetchError {
     /// Try this source again.
     Transient(String),
@@ -590,7 +599,7 @@ fn copy_verified(
             _ => String::new(),
         };
         return Err(FetchError::Failed(format!(
-            "hash mismatch for {} from {from}: expected sha256 {}, got {}{size_note}. \
+            "{HASH_MISMATCH} {} from {from}: expected sha256 {}, got {}{size_note}. \
              The file was kept nowhere. The source serves different bytes than were locked: \
              check the mirror or index, or re-lock and rebuild the app",
             wheel.filename,
