@@ -224,6 +224,12 @@ def test_platform_flags_choose_launchers_and_wheels(dpex_bin, tmp_path, fleet):
     assert_ok(r)
     assert app_out(r)["machine"] == "x86_64"
 
+    # pex's `current`: this host's interpreter (the one the app's launcher would pick), its tags.
+    cur, r = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, "-m", "probe", "--platform", "current",
+                   out="current.pex")
+    assert launchers_of(cur) == ["x86_64"] and recorded_wheels(cur) == recorded_wheels(x86), describe(r)
+    assert_ok(host_run(cur, tmp_path, "x"))
+
     arm, _ = build(dpex_bin, tmp_path, "--lock", lock, "-D", src, "-m", "probe",
                    "--platform", "manylinux2014_aarch64-cp-3.11-cp311", out="arm.pex")
     assert launchers_of(arm) == ["aarch64"]

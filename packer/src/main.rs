@@ -514,7 +514,16 @@ fn build(args: BuildArgs) -> Result<(), String> {
     let mut packages = lock.packages.clone();
     let mut targets = Vec::new();
     for spelled in &args.platform {
-        targets.push(platforms::Platform::abbreviated(spelled)?);
+        targets.push(if spelled == "current" {
+            let constraints = if args.interpreter_constraint.is_empty() {
+                &lock.interpreter_constraints
+            } else {
+                &args.interpreter_constraint
+            };
+            platforms::Platform::of_interpreter(&ops::this_hosts_interpreter(constraints)?)?
+        } else {
+            platforms::Platform::abbreviated(spelled)?
+        });
     }
     for path in &args.complete_platform {
         targets.push(platforms::Platform::complete(path)?);

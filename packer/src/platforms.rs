@@ -141,6 +141,32 @@ impl Platform {
         })
     }
 
+    /// pex's `--platform current`: the interpreter the app's launcher would
+    /// choose on this host (PEX_PYTHON, PEX_PYTHON_PATH, PATH), with its own tags
+    /// and markers, as pex takes its build interpreter's.
+    pub fn of_interpreter(info: &InterpreterInfo) -> Result<Platform, String> {
+        let machine = info
+            .markers
+            .get("platform_machine")
+            .map(String::as_str)
+            .unwrap_or("");
+        let arch = Arch::parse(machine).ok_or_else(|| {
+            format!(
+                "--platform current: {} is a {machine} interpreter, not x86_64 or aarch64",
+                info.executable.display()
+            )
+        })?;
+        if info.markers.get("sys_platform").map(String::as_str) != Some("linux") {
+            return Err("--platform current: dpex apps run on Linux".into());
+        }
+        Ok(Platform {
+            spelled: format!("current ({})", info.executable.display()),
+            arch,
+            tags: supported_tags(info).into_iter().collect(),
+            markers: info.markers.clone(),
+        })
+    }
+
     /// A complete platform: `{"compatible_tags": [...], "marker_environment": {...}}`.
     pub fn complete(path: &Path) -> Result<Platform, String> {
         let shown = path.display();
