@@ -181,6 +181,8 @@ def test_pex_module_overrides_a_console_script(tool):
 def test_unknown_pex_script(tool):
     pair = tool.run(env={"PEX_SCRIPT": "no-such-script"})
     assert pair.pex.returncode == pair.dpex.returncode == 1, pair.describe()
+    # dpex's error names the scripts the wheels do have.
+    assert "no-such-script" in pair.dpex.stderr and "toolcli" in pair.dpex.stderr, pair.describe()
 
 
 def test_empty_overrides_are_ignored(ret_int):

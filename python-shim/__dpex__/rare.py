@@ -206,7 +206,9 @@ def run_script(name, exec_source):
                 exec_source(f.read(), path, path)
             return
         os.execv(path, [path] + sys.argv[1:])
+    names = sorted({script.name for script in scripts})
     sys.stderr.write(
-        "dpex: error: no console script or script named %r in this app's wheels.\n" % name
+        "dpex: error: no console script or script named %r in this app's wheels; they have: %s. "
+        "Rebuild the app with one of them (-c NAME).\n" % (name, ", ".join(names) or "none")
     )
     sys.exit(1)
