@@ -246,7 +246,7 @@ pub fn info(app: &Path, python: Option<&Path>, raw: bool) -> Result<(), String> 
             None => "missing",
         };
         let size = s.wheel.size.map_or_else(
-            || "size ?".to_string(),
+            || "size not locked".to_string(),
             |b| format!("{:.1} MB", b as f64 / 1e6),
         );
         println!(
