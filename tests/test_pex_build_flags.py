@@ -4,6 +4,7 @@ not supported by `dpex build`, because ...", never clap's generic "unexpected ar
 
 import json
 import re
+import zipfile
 
 import pytest
 
@@ -52,7 +53,8 @@ def test_every_pex_build_flag_is_taken_or_refused_with_a_reason(e2e, real_pex):
                  "--validate-entry-point", "--include-tools", "--platform", "--abbreviated-platform",
                  "--complete-platform", "--exe", "--executable", "--python-script", "--build-properties",
                  "--build-property", "--record-git-state", "--no-record-git-state", "--seed", "--no-seed",
-                 "--preamble-file", "--bind-resource-path"):
+                 "--preamble-file", "--bind-resource-path", "--python-shebang", "-P", "--package", "-M",
+                 "--module", "-R", "--resources-directory"):
         assert flag in taken, (flag, taken)
     assert len(refused) > 100, len(refused)
 
@@ -245,3 +247,32 @@ def test_argument_files_as_pex_reads_them(e2e, real_pex):
 
     r = e2e.dpex_cmd("build", f"@{e2e.tmp / 'missing.args'}", "-o", e2e.tmp / "x.pex")
     assert_clean_error(r, "argument file", "missing.args")
+
+
+def test_packages_and_modules_as_pex_takes_them(e2e, real_pex):
+    """-P foo.bar@src (a package, with the __init__.py above it), -M mod@src (a module), -R
+    (a folder, as -D): the zip holds what pex's holds, and only that (not the rest of src)."""
+    src = e2e.sources({"foo/__init__.py": "", "foo/bar/__init__.py": "X = 1\n", "foo/bar/baz.py": "Y = 2\n",
+                       "foo/other/__init__.py": "", "tool.py": "def main():\n    print('TOOL')\n",
+                       "unrelated.py": "", "notes.txt": "not code\n"}, name="pm-src")
+    res = e2e.sources({"res/data.txt": "R\n"}, name="pm-res")
+    lock = e2e.pylock(e2e.files("idna"))
+    flags = ["-P", f"foo.bar@{src}", "-M", f"tool@{src}", "-R", str(res), "-e", "tool:main"]
+    r = e2e.dpex_cmd("build", "--lock", lock, *flags, "-o", e2e.tmp / "pm.pex")
+    assert_ok(r)
+    r = run([real_pex, "--no-pypi", "--index", e2e.index.simple_url, "--python", PY311, "idna==3.20", *flags,
+             "-o", e2e.tmp / "pm-pex.pex"], env=clean_env(e2e.home, {"PEX_ROOT": e2e.tmp / "pex-root"}), timeout=300)
+    assert r.returncode == 0, describe(r)
+
+    def user_files(path):
+        with zipfile.ZipFile(path) as zf:
+            return sorted(n for n in zf.namelist()
+                          if n.split("/")[0] in ("foo", "tool.py", "res", "unrelated.py") and not n.endswith("/"))
+
+    assert user_files(e2e.tmp / "pm.pex") == user_files(e2e.tmp / "pm-pex.pex") == [
+        "foo/__init__.py", "foo/bar/__init__.py", "foo/bar/baz.py", "res/data.txt", "tool.py"]
+    r = e2e.run_pex(e2e.tmp / "pm.pex")
+    assert_ok(r)
+    assert r.stdout.strip() == "TOOL", describe(r)
+    r = e2e.dpex_cmd("build", "--lock", lock, "-P", f"nope@{src}", "-o", e2e.tmp / "bad.pex")
+    assert_clean_error(r, "-P/--package nope@", "not a folder")

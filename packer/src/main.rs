@@ -191,9 +191,23 @@ struct BuildArgs {
     /// Simple index (PEP 503/691) to look `-r` hashes up on; repeatable, first match wins.
     #[arg(short = 'i', long = "index-url", alias = "index", value_name = "URL")]
     index_url: Vec<String>,
-    /// A directory of the app's sources, put at the zip's root; repeatable.
-    #[arg(short = 'D', long = "sources-directory", value_name = "DIR")]
+    /// A directory of the app's sources, put at the zip's root; repeatable
+    /// (pex's `-R`/`--resources-directory` is the same).
+    #[arg(
+        short = 'D',
+        long = "sources-directory",
+        short_alias = 'R',
+        alias = "resources-directory",
+        value_name = "DIR"
+    )]
     sources_directory: Vec<PathBuf>,
+    /// A package of the app (with its subpackages), as pex's `-P`: `foo`
+    /// (from the current folder) or `foo.bar@src`; repeatable.
+    #[arg(short = 'P', long = "package", value_name = "NAME[@DIR]")]
+    package: Vec<String>,
+    /// A module of the app, as pex's `-M`: `foo` (foo.py) or `foo.bar@src`; repeatable.
+    #[arg(short = 'M', long = "module", value_name = "NAME[@DIR]")]
+    module: Vec<String>,
     /// What the app runs: `module` (as __main__) or `module:function`.
     #[arg(
         short = 'e',
@@ -492,7 +506,7 @@ fn build(args: BuildArgs) -> Result<(), String> {
             args.inherit_path
         )
     })?;
-    let mut files = pexfile::collect_sources(&args.sources_directory)?;
+    let mut files = pexfile::collect_sources(&args.sources_directory, &args.package, &args.module)?;
     let mut entry_point = args.entry_point.clone();
     if let Some(exe) = &args.exe {
         entry_point = Some(pexfile::add_executable(&mut files, exe)?);

@@ -19,8 +19,6 @@ start; scies, the sh boot and pex's native runtime are pex's ways to the same en
 const RUNTIME: &str =
     "a dehydrated app's cache and working folders are chosen on each host at run \
 time (DPEX_ROOT or PEX_ROOT, TMPDIR); the build uses none";
-const SOURCES: &str = "dpex takes the app's code as source folders: put it in a folder and pass \
-`-D DIR` (repeatable)";
 const INTERPRETER: &str = "a dehydrated app picks its interpreter on each host (PEX_PYTHON, \
 PEX_PYTHON_PATH, PATH) and the build needs none: pass `--interpreter-constraint` (e.g. \
 CPython==3.11.*) to restrict it";
@@ -178,17 +176,6 @@ const REFUSED: &[(&[&str], &str)] = &[
             "--rcfile",
         ],
         RUNTIME,
-    ),
-    (
-        &[
-            "-P",
-            "--package",
-            "-M",
-            "--module",
-            "-R",
-            "--resources-directory",
-        ],
-        SOURCES,
     ),
     (&["--python", "--python-path"], INTERPRETER),
     (

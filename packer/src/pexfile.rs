@@ -34,9 +34,14 @@ pub struct ZipFile {
 /// Zip path -> file. A BTreeMap keeps the order (and the bytes) stable.
 pub type AppFiles = BTreeMap<String, ZipFile>;
 
-/// Collect the files under each sources directory (`-D`), relative to it.
+/// Collect the app's sources: the files under each sources directory
+/// (`-D`), relative to it, then each package (`-P`) and module (`-M`).
 /// Skips `__pycache__`, `*.pyc` and dot-files, which are build leftovers.
-pub fn collect_sources(dirs: &[PathBuf]) -> Result<AppFiles, String> {
+pub fn collect_sources(
+    dirs: &[PathBuf],
+    packages: &[String],
+    modules: &[String],
+) -> Result<AppFiles, String> {
     let mut files = AppFiles::new();
     for dir in dirs {
         if !dir.is_dir() {
@@ -46,6 +51,12 @@ pub fn collect_sources(dirs: &[PathBuf]) -> Result<AppFiles, String> {
             ));
         }
         walk(dir, dir, &mut files)?;
+    }
+    for spec in packages {
+        add_package_or_module(&mut files, spec, true)?;
+    }
+    for spec in modules {
+        add_package_or_module(&mut files, spec, false)?;
     }
     for (reserved, _) in SHIM_FILES.iter().chain([("PEX-INFO", "")].iter()) {
         let top = reserved.split('/').next().unwrap();
@@ -60,6 +71,80 @@ pub fn collect_sources(dirs: &[PathBuf]) -> Result<AppFiles, String> {
         }
     }
     Ok(files)
+}
+
+/// pex's `-P NAME[@DIR]` (a package, with its subpackages) and `-M
+/// NAME[@DIR]` (a module): `foo.bar@src` takes `src/foo/bar/` (or
+/// `src/foo/bar.py`) as `foo/bar/...` in the zip, with the `__init__.py` of
+/// each package above it; DIR defaults to the current folder.
+pub fn add_package_or_module(files: &mut AppFiles, spec: &str, package: bool) -> Result<(), String> {
+    let flag = if package { "-P/--package" } else { "-M/--module" };
+    let (dotted, dir) = match spec.rsplit_once('@') {
+        Some((dotted, dir)) => (dotted, Path::new(dir)),
+        None => (spec, Path::new(".")),
+    };
+    let parts: Vec<&str> = dotted.split('.').collect();
+    let is_identifier = |p: &&str| {
+        p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    if !parts.iter().all(is_identifier) {
+        return Err(format!(
+            "{flag} {spec:?}: {dotted:?} is not a dotted Python name (NAME[@DIR], e.g. foo.bar@src)"
+        ));
+    }
+    let relative = parts.join("/");
+    if package {
+        let path = dir.join(&relative);
+        if !path.is_dir() {
+            return Err(format!(
+                "{flag} {spec}: {} is not a folder (the package {dotted} under {})",
+                path.display(),
+                dir.display()
+            ));
+        }
+        walk(dir, &path, files)?;
+    } else {
+        let path = dir.join(format!("{relative}.py"));
+        add_file(files, dir, &path)?;
+    }
+    // The packages above it, so `import foo.bar` finds `foo`.
+    for depth in 1..parts.len() {
+        let init = dir.join(parts[..depth].join("/")).join("__init__.py");
+        let key = format!("{}/__init__.py", parts[..depth].join("/"));
+        if init.is_file() && !files.contains_key(&key) {
+            add_file(files, dir, &init)?;
+        }
+    }
+    Ok(())
+}
+
+/// One file of a source folder `root`, keyed by its path under `root`.
+fn add_file(files: &mut AppFiles, root: &Path, path: &Path) -> Result<(), String> {
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    let key = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .to_str()
+        .ok_or_else(|| format!("{} has a name that is not UTF-8", path.display()))?
+        .to_string();
+    if files.contains_key(&key) {
+        return Err(format!(
+            "{key} comes from more than one source (-D, -P, -M); keep one"
+        ));
+    }
+    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    files.insert(
+        key,
+        ZipFile {
+            bytes,
+            executable: meta.permissions().mode() & 0o111 != 0,
+        },
+    );
+    Ok(())
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut AppFiles) -> Result<(), String> {
@@ -79,25 +164,7 @@ fn walk(root: &Path, dir: &Path, files: &mut AppFiles) -> Result<(), String> {
         if meta.is_dir() {
             walk(root, &path, files)?;
         } else if meta.is_file() {
-            let relative = path.strip_prefix(root).unwrap();
-            let key = relative
-                .to_str()
-                .ok_or_else(|| format!("{} has a name that is not UTF-8", path.display()))?
-                .to_string();
-            if files.contains_key(&key) {
-                return Err(format!(
-                    "{key} is in more than one sources directory; keep one"
-                ));
-            }
-            let bytes =
-                fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            files.insert(
-                key,
-                ZipFile {
-                    bytes,
-                    executable: meta.permissions().mode() & 0o111 != 0,
-                },
-            );
+            add_file(files, root, &path)?;
         }
     }
     Ok(())
