@@ -171,6 +171,9 @@ class Synth:
             mk(out, "winonly", "1.0", {"winonly/__init__.py": ""}, tag="py3-none-win_amd64"),
             mk(out, "winonly", "1.0", {"winonly/__init__.py": ""}, tag="cp311-cp311-macosx_11_0_arm64"),
         ]
+        # A Linux x86_64 wheel for another Python only: an app builds, and a 3.11 host finds no wheel.
+        self.otherpython = mk(out, "otherpython", "1.0", {"otherpython/__init__.py": ""},
+                              tag="cp312-cp312-manylinux_2_17_x86_64")
 
 
 @pytest.fixture(scope="session")

@@ -367,13 +367,19 @@ def test_dead_urls_without_fallback_fail_clearly(e2e):
 
 
 def test_no_compatible_wheel(e2e):
-    files = e2e.files("idna", "winonly")
+    # A package with Windows and macOS wheels only: no Linux host can run the app, and the
+    # build says so (docs/format.md, "Multi-arch apps").
+    _, r = e2e.build("--lock", e2e.pylock(e2e.files("idna", "winonly")), out="win.pex", ok=False)
+    assert_clean_error(r, "serves no host", "winonly 1.0 has no x86_64 wheel", *[f.name for f in e2e.synth.winonly])
+    # A Linux x86_64 wheel for Python 3.12 only: the app builds, and a 3.11 host's launcher
+    # names the wheels and its own tags.
+    files = e2e.files("idna", "otherpython")
     pex = e2e.build_app(files, imports=["idna"])
     r = e2e.run_pex(pex)
-    assert_clean_error(r, "winonly", *[f.name for f in e2e.synth.winonly])
+    assert_clean_error(r, "otherpython", e2e.synth.otherpython.name)
     assert re.search(r"cp311-cp311-(manylinux_2_\d+_x86_64|linux_x86_64)", r.stderr), \
         "the host's tags are not in the error" + describe(r)
-    assert not [f for f in e2e.index.file_gets() if f.startswith("winonly")]
+    assert not [f for f in e2e.index.file_gets() if f.startswith("otherpython")]
 
 
 # -- entry points, exit status, sys.path policy, default cache -----------------

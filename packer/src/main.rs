@@ -542,7 +542,9 @@ fn build(args: BuildArgs) -> Result<(), String> {
     for path in &args.complete_platform {
         targets.push(platforms::Platform::complete(path)?);
     }
-    let archs = if targets.is_empty() {
+    let archs = if args.launcher.is_some() {
+        Vec::new() // the given launcher goes in front, whatever the lock serves
+    } else if targets.is_empty() {
         let chosen = platforms::default_archs(&packages, &launchers::available())?;
         for why in &chosen.left_out {
             eprintln!("dpex: warning: {why}");
