@@ -202,11 +202,6 @@ def test_python_shebang_picks_the_interpreter_as_pex_does(e2e, real_pex):
     # PEX_PYTHON chooses over it, and `python app.pex` runs under that python.
     assert not ran_wrapper([e2e.tmp / "sb.pex"], PEX_PYTHON=PY311)
     assert not ran_wrapper([PY311, e2e.tmp / "sb.pex"])
-    # Without the flag, the usual search (python3 first on PATH: not the wrapper).
-    r = run([e2e.dpex, "build", "--lock", lock, "-D", src, "-m", "where", "-o", e2e.tmp / "plain.pex"],
-            env=clean_env(e2e.home))
-    assert r.returncode == 0, describe(r)
-    assert not ran_wrapper([e2e.tmp / "plain.pex"])
 
     # An interpreter the host lacks: pex's app fails (the kernel cannot run it), dpex's says why.
     missing = str(e2e.tmp / "no-such-python")

@@ -377,13 +377,14 @@ fn main() -> ExitCode {
     }
     // pex's flags in a `dpex build` command line: every refused one named at
     // once, the harmless ones dropped with a warning.
-    let args = match pex_flags::expand_argument_files(std::env::args_os().collect()) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("dpex: error: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let args =
+        match pex_flags::expand_argument_files(std::env::args_os().collect(), build_value_option) {
+            Ok(args) => args,
+            Err(message) => {
+                eprintln!("dpex: error: {message}");
+                return ExitCode::from(2);
+            }
+        };
     let scanned = pex_flags::scan(args, build_value_option);
     if !scanned.errors.is_empty() {
         for message in &scanned.errors {
@@ -534,7 +535,11 @@ fn build(args: BuildArgs) -> Result<(), String> {
             } else {
                 &args.interpreter_constraint
             };
-            platforms::Platform::of_interpreter(&ops::this_hosts_interpreter(constraints)?)?
+            let shebang = args.python_shebang.as_deref();
+            platforms::Platform::of_interpreter(&ops::this_hosts_interpreter(
+                constraints,
+                shebang,
+            )?)?
         } else {
             platforms::Platform::abbreviated(spelled)?
         });

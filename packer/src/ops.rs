@@ -19,11 +19,16 @@ fn settings() -> Result<Settings, String> {
     Settings::from_env().map_err(|e| e.to_string())
 }
 
-/// The interpreter an app with these constraints would run under here.
-pub fn this_hosts_interpreter(constraints: &[String]) -> Result<InterpreterInfo, String> {
+/// The interpreter an app with these constraints (and `--python-shebang`)
+/// would run under here.
+pub fn this_hosts_interpreter(
+    constraints: &[String],
+    shebang: Option<&str>,
+) -> Result<InterpreterInfo, String> {
     let settings = settings()?;
     let cache = Cache::from_settings(&settings).map_err(|e| e.to_string())?;
-    interpreter::find_interpreter(&cache, constraints, None, &settings).map_err(|e| e.to_string())
+    interpreter::find_interpreter(&cache, constraints, shebang, &settings)
+        .map_err(|e| e.to_string())
 }
 
 fn open_app(app: &Path) -> Result<(AppZip, PexInfo), String> {

@@ -268,21 +268,25 @@ launcher's verbosity",
 ];
 
 /// `dpex build @FILE`: FILE's lines in its place, one argument each (blank
-/// lines skipped), as pex reads its argument files (an `@` inside one is an
-/// argument like any other, as in pex). Other commands pass unchanged.
+/// lines skipped), as pex reads its argument files: only where an argument
+/// starts (not as an option's value, `-o @x.pex`; not after `--`), and an `@`
+/// inside one is an argument like any other. Other commands pass unchanged.
 pub fn expand_argument_files(
     args: Vec<std::ffi::OsString>,
+    value_option: impl Fn(&str) -> Option<bool>,
 ) -> Result<Vec<std::ffi::OsString>, String> {
     if args.get(1).is_none_or(|a| a != "build") {
         return Ok(args);
     }
     let mut out = Vec::with_capacity(args.len());
+    let mut is_value = false;
+    let mut after_dashes = false;
     for (i, word) in args.into_iter().enumerate() {
-        let Some(path) = word
-            .to_str()
-            .and_then(|w| w.strip_prefix('@'))
-            .filter(|_| i >= 2)
-        else {
+        let text = word.to_str().unwrap_or_default().to_string();
+        let expandable = i >= 2 && !is_value && !after_dashes;
+        after_dashes |= text == "--";
+        is_value = value_option(&text).is_some();
+        let Some(path) = text.strip_prefix('@').filter(|_| expandable) else {
             out.push(word);
             continue;
         };
@@ -295,6 +299,14 @@ pub fn expand_argument_files(
         );
     }
     Ok(out)
+}
+
+fn ignored_warning(flag: &str) -> String {
+    let why = IGNORED
+        .iter()
+        .find(|(names, _)| names.contains(&flag))
+        .map_or("", |(_, why)| why);
+    format!("pex's {flag} has no effect on a dpex app, because {why}: ignored")
 }
 
 /// `dpex build`'s command line as clap gets it, and what the pex flags in it
@@ -330,6 +342,20 @@ pub fn scan(args: Vec<std::ffi::OsString>, value_option: impl Fn(&str) -> Option
             scanned.args.extend(words.by_ref().map(|(_, w)| w));
             break;
         }
+        // `-vo out.pex`: pex's -v, then the rest of the cluster as its own word.
+        let rest = text
+            .strip_prefix("-v")
+            .filter(|_| !text.starts_with("--"))
+            .map(|r| r.trim_start_matches('v').to_string())
+            .filter(|r| !r.is_empty());
+        let (text, word) = match rest {
+            Some(rest) => {
+                scanned.warnings.push(ignored_warning("-v"));
+                let rest = format!("-{rest}");
+                (rest.clone(), std::ffi::OsString::from(rest))
+            }
+            None => (text, word),
+        };
         if let Some(takes_dash_value) = value_option(&text) {
             scanned.args.push(word);
             let is_value = words.peek().is_some_and(|(_, next)| {
@@ -346,13 +372,11 @@ pub fn scan(args: Vec<std::ffi::OsString>, value_option: impl Fn(&str) -> Option
             _ if text.len() > 1 && text[1..].chars().all(|c| c == 'v') => "-v".to_string(),
             _ => text.clone(),
         };
-        if let Some((_, why)) = IGNORED
+        if IGNORED
             .iter()
-            .find(|(names, _)| names.contains(&flag.as_str()))
+            .any(|(names, _)| names.contains(&flag.as_str()))
         {
-            scanned.warnings.push(format!(
-                "pex's {flag} has no effect on a dpex app, because {why}: ignored"
-            ));
+            scanned.warnings.push(ignored_warning(&flag));
             if flag == "--venv" && !text.contains('=') {
                 words.next_if(|(_, next)| next == "prepend" || next == "append");
             }
@@ -481,5 +505,48 @@ mod tests {
         assert_eq!(s.args.len(), 5);
         let s = scan_words(&["dpex", "build", "-o", "x", "--", "--compile"]);
         assert!(s.warnings.is_empty() && s.args.len() == 6);
+        // pex's -v in a cluster: `-vvo out.pex` is -v, then `-o out.pex`.
+        let s = scan_words(&["dpex", "build", "-vvo", "out.pex"]);
+        assert_eq!(s.args, ["dpex", "build", "-o", "out.pex"]);
+        assert_eq!(s.warnings.len(), 1);
+    }
+
+    #[test]
+    fn argument_files_expand_where_an_argument_starts() {
+        let dir = std::env::temp_dir().join(format!("dpex-argfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.args");
+        std::fs::write(&file, "--lock\nlock.json\n\n-e\napp:main\n").unwrap();
+        let at = format!("@{}", file.display());
+        let value_option = |w: &str| matches!(w, "-o" | "--lock" | "-e").then_some(false);
+        let expand = |words: &[&str]| {
+            let words = words.iter().map(Into::into).collect();
+            expand_argument_files(words, value_option).unwrap()
+        };
+        assert_eq!(
+            expand(&["dpex", "build", &at, "-o", "x"]),
+            [
+                "dpex",
+                "build",
+                "--lock",
+                "lock.json",
+                "-e",
+                "app:main",
+                "-o",
+                "x"
+            ]
+        );
+        // An option's value, a word after `--` and other commands stay as they are.
+        assert_eq!(expand(&["dpex", "build", "-o", "@x.pex"])[3], "@x.pex");
+        assert_eq!(expand(&["dpex", "build", "--", &at])[3], at.as_str());
+        assert_eq!(expand(&["dpex", "info", &at])[2], at.as_str());
+        let missing = ["dpex", "build", "@/nonexistent/args"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        assert!(expand_argument_files(missing, value_option)
+            .unwrap_err()
+            .contains("argument file"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -77,15 +77,25 @@ pub fn collect_sources(
 /// NAME[@DIR]` (a module): `foo.bar@src` takes `src/foo/bar/` (or
 /// `src/foo/bar.py`) as `foo/bar/...` in the zip, with the `__init__.py` of
 /// each package above it; DIR defaults to the current folder.
-pub fn add_package_or_module(files: &mut AppFiles, spec: &str, package: bool) -> Result<(), String> {
-    let flag = if package { "-P/--package" } else { "-M/--module" };
+pub fn add_package_or_module(
+    files: &mut AppFiles,
+    spec: &str,
+    package: bool,
+) -> Result<(), String> {
+    let flag = if package {
+        "-P/--package"
+    } else {
+        "-M/--module"
+    };
     let (dotted, dir) = match spec.rsplit_once('@') {
         Some((dotted, dir)) => (dotted, Path::new(dir)),
         None => (spec, Path::new(".")),
     };
     let parts: Vec<&str> = dotted.split('.').collect();
     let is_identifier = |p: &&str| {
-        p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        p.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && p.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     if !parts.iter().all(is_identifier) {

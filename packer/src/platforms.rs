@@ -11,6 +11,7 @@ use dpex_launcher::standards::marker;
 use dpex_launcher::standards::python::InterpreterInfo;
 use dpex_launcher::standards::tags::{supported_tags, Tag};
 use dpex_launcher::standards::wheel::WheelName;
+use dpex_packer::lock::possible_on_linux;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
@@ -348,18 +349,25 @@ pub fn default_archs(
     let mut missing_everywhere = Vec::new();
     for &arch in available {
         let suffix = format!("_{}", arch.name());
+        // A Linux platform tag of this architecture (not `macosx_..._x86_64`).
+        let linux_of_arch = |p: &String| {
+            ["manylinux", "musllinux", "linux_"]
+                .iter()
+                .any(|prefix| p.starts_with(prefix))
+                && p.ends_with(&suffix)
+        };
         let serves = |filename: &str| {
             platform_of(filename)
                 .iter()
-                .any(|p| p == "any" || p.ends_with(&suffix))
+                .any(|p| p == "any" || linux_of_arch(p))
         };
-        let markers = arch_markers(arch);
         let missing: Vec<String> = packages
             .iter()
-            .filter(|p| match &p.marker {
-                None => true,
-                // A marker that needs more than the architecture to decide: needed.
-                Some(m) => marker::evaluate(m, &markers, &[]).unwrap_or(true),
+            // Needed where its marker can hold on some host of this architecture.
+            .filter(|p| {
+                p.marker
+                    .as_deref()
+                    .is_none_or(|m| possible_on_linux(m, Some(arch.name())))
             })
             .filter(|p| !p.wheels.iter().any(|w| serves(&w.filename)))
             .map(|p| {
@@ -373,11 +381,10 @@ pub fn default_archs(
                 )
             })
             .collect();
-        let some_wheel_for_it = packages.iter().flat_map(|p| &p.wheels).any(|w| {
-            platform_of(&w.filename)
-                .iter()
-                .any(|p| p.ends_with(&suffix))
-        });
+        let some_wheel_for_it = packages
+            .iter()
+            .flat_map(|p| &p.wheels)
+            .any(|w| platform_of(&w.filename).iter().any(linux_of_arch));
         if missing.is_empty() {
             archs.push(arch);
             continue;
@@ -407,19 +414,6 @@ pub fn default_archs(
         ));
     }
     Ok(DefaultArchs { archs, left_out })
-}
-
-/// The marker variables a Linux host of `arch` has whatever its Python.
-fn arch_markers(arch: Arch) -> BTreeMap<String, String> {
-    [
-        ("os_name", "posix"),
-        ("platform_machine", arch.name()),
-        ("platform_system", "Linux"),
-        ("sys_platform", "linux"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
 }
 
 #[cfg(test)]
@@ -582,12 +576,33 @@ mod tests {
             why.starts_with("no aarch64 launcher") && why.contains("cn 1.0 has no aarch64 wheel"),
             "{why}"
         );
-        // A marker that needs the Python version to decide counts as needed.
+        // A marker some host of the architecture meets counts as needed there.
         let gated = [
             package("np", None, &[NP_X86, NP_ARM]),
             package("cn", Some("python_version < '3.12'"), &[NP_X86]),
         ];
         assert_eq!(default_archs(&gated, &both).unwrap().archs, [Arch::X86_64]);
+        // One decided by the architecture and the Python version (torch's triton) is not
+        // needed on aarch64.
+        let triton = [
+            package("np", None, &[NP_X86, NP_ARM]),
+            package(
+                "triton",
+                Some("platform_machine == 'x86_64' and python_version < '3.14'"),
+                &[NP_X86],
+            ),
+        ];
+        assert_eq!(default_archs(&triton, &both).unwrap().archs, both);
+        // A macOS x86_64 wheel serves no Linux x86_64 host.
+        let mac = [package(
+            "mac",
+            None,
+            &[
+                "mac-1.0-cp311-cp311-macosx_10_9_x86_64.whl",
+                "mac-1.0-py3-none-win_amd64.whl",
+            ],
+        )];
+        assert!(default_archs(&mac, &both).is_err());
         // No host served at all: refused, naming what each one lacks.
         let none = [
             package("np", None, &[NP_X86]),

@@ -281,11 +281,15 @@ pub fn find_interpreter(
         }
     }
     // `./app.pex` of an app built with --python-shebang: the interpreter pex's
-    // app would run under.
+    // app starts under (missing: an error, as the kernel gives pex's app); if it
+    // does not meet the constraints, pex looks further, and so does the search below.
     if let (Some(shebang), None) = (shebang, &settings.python_path) {
         let python = shebang_python(shebang).map_err(Error::msg)?;
         let chosen_by = format!("this app's --python-shebang {shebang:?}");
-        return named_interpreter(cache, &python, search, constraints, &chosen_by);
+        let info = named_interpreter(cache, &python, search, &[], &chosen_by)?;
+        if meets_constraints(&info, constraints).map_err(Error::msg)? {
+            return Ok(info);
+        }
     }
     let names = candidate_names(constraints);
     let mut seen = Vec::new();

@@ -76,12 +76,52 @@ pub fn read_lock(path: &Path, selected: &[String]) -> Result<LockInput, String> 
     }
 }
 
+/// Can `marker` hold on some Linux host (of `machine`, if given)? Tried with
+/// every CPython and PyPy 3.8-3.15 such a host could run; a marker that needs
+/// more (an `extra`) counts as possible.
+pub fn possible_on_linux(marker: &str, machine: Option<&str>) -> bool {
+    let machines: Vec<&str> = match machine {
+        Some(m) => vec![m],
+        None => vec!["x86_64", "aarch64"],
+    };
+    let mut envs = Vec::new();
+    for machine in machines {
+        for minor in 8..=15 {
+            for (implementation, name) in [("CPython", "cpython"), ("PyPy", "pypy")] {
+                let version = format!("3.{minor}");
+                let full = format!("3.{minor}.0");
+                let env: BTreeMap<String, String> = [
+                    ("implementation_name", name),
+                    ("implementation_version", full.as_str()),
+                    ("os_name", "posix"),
+                    ("platform_machine", machine),
+                    ("platform_python_implementation", implementation),
+                    ("platform_release", ""),
+                    ("platform_system", "Linux"),
+                    ("platform_version", ""),
+                    ("python_full_version", full.as_str()),
+                    ("python_version", version.as_str()),
+                    ("sys_platform", "linux"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+                envs.push(env);
+            }
+        }
+    }
+    envs.iter()
+        .any(|env| marker::evaluate(marker, env, &[]).unwrap_or(true))
+}
+
 /// Each selected requirement must name a locked project at a version it allows.
 fn check_selected(lock: &LockInput, selected: &[String], source: &str) -> Result<(), String> {
     for text in selected {
         let (name, specifiers) =
             split_requirement(text).map_err(|why| format!("the requirement {text:?} {why}"))?;
-        let Some(package) = lock.packages.iter().find(|p| p.name == name) else {
+        let same_name: Vec<&DehydratedRequirement> =
+            lock.packages.iter().filter(|p| p.name == name).collect();
+        if same_name.is_empty() {
             let mut names: Vec<&str> = lock.packages.iter().map(|p| p.name.as_str()).collect();
             names.sort();
             return Err(format!(
@@ -89,25 +129,35 @@ fn check_selected(lock: &LockInput, selected: &[String], source: &str) -> Result
                  re-lock with it, or select from what the lock has",
                 names.join(", ")
             ));
-        };
+        }
         let allowed = VersionSpecifiers::parse(&specifiers)
             .map_err(|e| format!("the requirement {text:?} has invalid versions: {e}"))?;
-        let locked = Version::parse(&package.version)
-            .map_err(|e| format!("{source}: {name} {}: {e}", package.version))?;
-        if !allowed.contains(&locked) {
+        // A lock may hold one project at several versions (a forked resolve): any will do.
+        let fits = |p: &&DehydratedRequirement| {
+            Version::parse(&p.version).is_ok_and(|v| allowed.contains(&v))
+        };
+        if !same_name.iter().any(fits) {
+            let versions: Vec<&str> = same_name.iter().map(|p| p.version.as_str()).collect();
             return Err(format!(
                 "the requirement {text:?} does not allow {name} {}, the version {source} locks; \
                  re-lock for it, or change the requirement",
-                package.version
+                versions.join(" or ")
             ));
         }
     }
     Ok(())
 }
 
-/// `name[extras] specifiers ; marker` -> (normalized name, specifiers).
+/// `name[extras] specifiers ; marker` -> (normalized name, specifiers); the
+/// marker must parse.
 fn split_requirement(text: &str) -> Result<(String, String), String> {
-    let spec = text.split(';').next().unwrap_or_default().trim();
+    let (spec, marker_text) = match text.split_once(';') {
+        Some((spec, m)) => (spec.trim(), Some(m.trim())),
+        None => (text.trim(), None),
+    };
+    if let Some(m) = marker_text.filter(|m| !m.is_empty()) {
+        marker::parse(m).map_err(|e| format!("has an {e}"))?;
+    }
     if spec.contains('@') {
         return Err("is a URL requirement; select from a lock by name and version".into());
     }
@@ -141,16 +191,36 @@ fn select_pylock(
         ));
     };
     let mut needed = BTreeSet::new();
-    let mut stack: Vec<String> = selected
-        .iter()
-        .filter_map(|text| split_requirement(text).ok().map(|(name, _)| name))
-        .collect();
+    let mut roots = BTreeMap::new();
+    for text in selected {
+        // A selected requirement no Linux host installs (its marker) selects nothing.
+        if let Some((_, m)) = text.split_once(';') {
+            if !m.trim().is_empty() && !possible_on_linux(m.trim(), None) {
+                continue;
+            }
+        }
+        if let Ok((name, specifiers)) = split_requirement(text) {
+            roots.insert(name, specifiers);
+        }
+    }
+    let mut stack: Vec<String> = roots.keys().cloned().collect();
     while let Some(name) = stack.pop() {
         if needed.insert(name.clone()) {
             stack.extend(dependencies.get(&name).into_iter().flatten().cloned());
         }
     }
-    lock.packages.retain(|p| needed.contains(&p.name));
+    // A selected project the lock holds at several versions: those the selection allows.
+    lock.packages.retain(|p| {
+        needed.contains(&p.name)
+            && roots.get(&p.name).is_none_or(|specifiers| {
+                let allowed = VersionSpecifiers::parse(specifiers).ok();
+                let version = Version::parse(&p.version).ok();
+                match (allowed, version) {
+                    (Some(a), Some(v)) => a.contains(&v),
+                    _ => true,
+                }
+            })
+    });
     lock.direct_requirements = sorted_trimmed(selected);
     lock.dependencies = Some(dependencies);
     Ok(lock)
@@ -360,6 +430,24 @@ mod tests {
         let err = picked(&["urllib3<2"]).unwrap_err();
         assert!(err.contains("does not allow urllib3 2.2.3"), "{err}");
         assert!(picked(&["x @ https://index.example.com/x.whl"]).is_err());
+        // A project locked at two versions (a forked resolve): the one the requirement allows.
+        let mut forked = lock.clone();
+        forked.packages.push(package("pyyaml", "5.4"));
+        let selected = vec!["pyyaml>=6".to_string()];
+        check_selected(&forked, &selected, "pylock.toml").unwrap();
+        let sub = select_pylock(forked, &selected, "pylock.toml").unwrap();
+        assert_eq!(sub.packages.len(), 1);
+        assert_eq!(sub.packages[0].version, "6.0");
+        // A marker no Linux host meets selects nothing; a bad one is an error naming it.
+        let sub = select_pylock(
+            lock.clone(),
+            &["pyyaml; sys_platform == 'win32'".into()],
+            "p",
+        )
+        .unwrap();
+        assert!(sub.packages.is_empty());
+        let err = picked(&["pyyaml; python_version >> '3'"]).unwrap_err();
+        assert!(err.contains("pyyaml; python_version"), "{err}");
         let no_graph = LockInput {
             dependencies: None,
             ..lock.clone()

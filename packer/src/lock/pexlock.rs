@@ -238,9 +238,9 @@ pub fn parse_pex_lock(text: &str, source: &str, selected: &[String]) -> Result<L
                 }
             }
             if wheels.is_empty() {
-                sdist_only.push(format!(
-                    "{name} {} ({} artifact(s), no wheel)",
-                    req.version, others
+                sdist_only.push((
+                    name.clone(),
+                    format!("{name} {} ({} artifact(s), no wheel)", req.version, others),
                 ));
                 continue;
             }
@@ -272,12 +272,19 @@ pub fn parse_pex_lock(text: &str, source: &str, selected: &[String]) -> Result<L
             }
         }
     }
-    if !sdist_only.is_empty() {
-        return Err(format!(
+    let refuse_sdist_only =
+        |names: Vec<&String>| {
+            format!(
             "{source} locks projects without a wheel, which a dehydrated app cannot install (the \
              launcher installs prebuilt wheels and never builds): {}. Lock versions that publish \
              wheels ({RELOCK}), or build wheels, host them on an index and re-lock",
-            sdist_only.join(", ")
+            names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )
+        };
+    // The whole lock: every project must have a wheel. A selection: those it reaches (below).
+    if selected.is_empty() && !sdist_only.is_empty() {
+        return Err(refuse_sdist_only(
+            sdist_only.iter().map(|(_, d)| d).collect(),
         ));
     }
 
@@ -367,6 +374,39 @@ pub fn parse_pex_lock(text: &str, source: &str, selected: &[String]) -> Result<L
         }
     }
 
+    if !selected.is_empty() {
+        // What the selection reaches must be in the lock, with a wheel (pex refuses a
+        // selection whose dependencies the lock does not satisfy, e.g. an extra not locked).
+        let reached: Vec<(&String, Option<String>)> = state
+            .iter()
+            .filter_map(|(name, conds)| {
+                let cond = conds.get("").filter(|c| !c.is_never())?;
+                Some((name, cond.marker()))
+            })
+            .filter(|(name, marker)| {
+                !locked.contains_key(name.as_str())
+                    && marker
+                        .as_deref()
+                        .is_none_or(|m| super::possible_on_linux(m, None))
+            })
+            .collect();
+        let no_wheel: Vec<&String> = sdist_only
+            .iter()
+            .filter(|(name, _)| reached.iter().any(|(r, _)| *r == name))
+            .map(|(_, description)| description)
+            .collect();
+        if !no_wheel.is_empty() {
+            return Err(refuse_sdist_only(no_wheel));
+        }
+        if !reached.is_empty() {
+            let names: Vec<&str> = reached.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(format!(
+                "the selected requirements need {}, which {source} does not lock (an extra or a \
+                 dependency the lock was not made for); re-lock with them, or change the selection",
+                names.join(", ")
+            ));
+        }
+    }
     let mut packages = Vec::new();
     for (name, (req, wheels)) in locked {
         let cond = state
@@ -634,6 +674,46 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("b 2"), "{e}");
+        // A selection is refused only for the projects it reaches.
+        let sel = |s: &[&str]| s.iter().map(|r| r.to_string()).collect::<Vec<_>>();
+        let input = parse_pex_lock(&text, "lock.json", &sel(&["b"])).unwrap();
+        assert_eq!(input.packages.len(), 1);
+        let e = parse_pex_lock(&text, "lock.json", &sel(&["a"])).unwrap_err();
+        assert!(e.contains("a 1") && !e.contains("c 3"), "{e}");
+    }
+
+    #[test]
+    fn a_selection_needing_what_the_lock_lacks_is_refused() {
+        let text = lock(
+            &["requests"],
+            vec![
+                req(
+                    "requests",
+                    "2.32.3",
+                    &[
+                        "idna",
+                        "PySocks!=1.5.7,>=1.5.6; extra == \"socks\"",
+                        "win-inet-pton; sys_platform == \"win32\" and extra == \"socks\"",
+                    ],
+                    &["requests-2.32.3-py3-none-any.whl"],
+                ),
+                req("idna", "3.10", &[], &["idna-3.10-py3-none-any.whl"]),
+            ],
+        );
+        let sel = |s: &[&str]| s.iter().map(|r| r.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_pex_lock(&text, "lock.json", &sel(&["requests"]))
+                .unwrap()
+                .packages
+                .len(),
+            2
+        );
+        // The socks extra was not locked: pysocks is missing (win-inet-pton, Windows only, is not).
+        let e = parse_pex_lock(&text, "lock.json", &sel(&["requests[socks]"])).unwrap_err();
+        assert!(
+            e.contains("need pysocks,") && !e.contains("win-inet-pton"),
+            "{e}"
+        );
     }
 
     #[test]
