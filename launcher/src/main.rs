@@ -84,8 +84,8 @@ fn run() -> Result<std::convert::Infallible> {
     if verbose > 0 {
         eprintln!("dpex: interpreter {}", python.executable.display());
     }
-    // The cache the environment comes from (`--rm all` removes that one).
-    let mut used_cache = cache.base().to_path_buf();
+    // The fallback cache, when the environment comes from it (`--rm all` removes that one).
+    let mut fallback_base = None;
     let env = match hydrate::ensure_environment(&cache, &app, &info, &python, &settings) {
         // An unwritable cache (a read-only home, a locked-down host, a YARN
         // container): run from a per-user temporary cache, as pex does. Warn in
@@ -109,7 +109,7 @@ fn run() -> Result<std::convert::Infallible> {
                     fallback.root().display()
                 );
             }
-            used_cache = fallback.base().to_path_buf();
+            fallback_base = Some(fallback.base().to_path_buf());
             env
         }
         other => other?,
@@ -132,8 +132,9 @@ fn run() -> Result<std::convert::Infallible> {
         // --rm: what an image keeps is the venv alone (pex's option). The cache
         // first: if it cannot go, the app stays and the error says so.
         if remove == Some(tools::Remove::AppAndCache) {
-            dpex_launcher::cache::atomic::remove_any(&used_cache)
-                .map_err(|e| Error::io("remove", &used_cache, e))?;
+            let used_cache = fallback_base.as_deref().unwrap_or(cache.base());
+            dpex_launcher::cache::atomic::remove_any(used_cache)
+                .map_err(|e| Error::io("remove", used_cache, e))?;
             eprintln!("dpex: removed the cache {}", used_cache.display());
         }
         if remove.is_some() {
